@@ -1,0 +1,35 @@
+# Spillway — run `make help` for the targets.
+GO      ?= go
+PKGS    ?= ./...
+BENCH   ?= .
+BENCHTIME ?= 1x
+FUZZTIME ?= 10s
+
+.PHONY: help test test-short race vet fmt bench fuzz report calibrate swarm clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-11s %s\n", $$1, $$2}'
+
+test: fmt vet ## gofmt + go vet + every test under -race (real-Redis tests run when redis-server is on PATH)
+	$(GO) test -race -count=1 $(PKGS)
+	@command -v redis-server >/dev/null || echo "NOTE: redis-server not on PATH: the real-Redis and Redis Cluster tests were skipped (install redis-server to run them)."
+
+test-short: ## quick tests without -race
+	$(GO) test -count=1 -short $(PKGS)
+
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+fmt: ## fail if any file is not gofmt-clean
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+bench: ## benchmarks in bench/ (BENCH=regexp BENCHTIME=1x|5s)
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./bench/
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./core/
+	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) ./core/
+
+clean: ## remove generated output
+	rm -rf out/
