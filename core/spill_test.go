@@ -1,0 +1,470 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func ctxValue(p int32, i int) []byte {
+	return []byte(fmt.Sprintf("p%02d-k%06d|prev=%012d|ts=1767225600|host=web-%02d|", p, i, i*37, i%16))
+}
+
+func fill[V any](s *Store[V], p int32, n int, val func(p int32, i int) V) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("dp:%06d", i)
+		s.Put(p, keys[i], val(p, i))
+	}
+	return keys
+}
+
+func newStore(t *testing.T, rdb redis.UniversalClient, opts ...Opt) (*Store[[]byte], *fakeClock) {
+	t.Helper()
+	clk := newFakeClock()
+	s, err := New[[]byte](rdb, BytesCodec{}, append([]Opt{WithClock(clk), TTL(3 * time.Minute), SpillBatch(100)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, clk
+}
+
+func TestSpillAndRestore(t *testing.T) {
+	for _, be := range backends(t) {
+		for _, fenced := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/fencing=%v", be.name, fenced), func(t *testing.T) {
+				ctx := context.Background()
+				rdb := be.client(t)
+				s, _ := newStore(t, rdb, Fencing(fenced), SpillParallelism(4))
+				if err := s.Assigned(ctx, 5, 0, 1); err != nil {
+					t.Fatal(err)
+				}
+				keys := fill(s, 0, 1234, ctxValue)
+				fill(s, 1, 10, ctxValue)
+				rep, err := s.Spill(ctx, 0)
+				if err != nil {
+					t.Fatalf("spill: %v", err)
+				}
+				if rep.Keys != 1234 || rep.Written != 1234 || rep.NotWritten != 0 || rep.Dropped != 1234 || rep.Batches != 13 {
+					t.Fatalf("report = %+v", rep)
+				}
+				if rep.RawBytes <= 0 || rep.WireBytes <= 0 || rep.WireBytes >= rep.RawBytes+int64(1234*MaxEnvelopeHeader) {
+					t.Fatalf("bytes raw=%d wire=%d", rep.RawBytes, rep.WireBytes)
+				}
+				if s.PartitionLen(0) != 0 || s.PartitionLen(1) != 10 {
+					t.Fatalf("local after spill: p0=%d p1=%d", s.PartitionLen(0), s.PartitionLen(1))
+				}
+				ttl := rdb.PTTL(ctx, "spill:{0}:dp:000007").Val()
+				if ttl <= 2*time.Minute || ttl > 3*time.Minute {
+					t.Fatalf("PTTL = %v, want ≈3m", ttl)
+				}
+				refs := []KeyRef{{0, keys[7]}, {0, "dp:never"}, {0, keys[8]}, {0, keys[7]}, {1, "dp:000003"}}
+				rr, err := s.Restore(ctx, refs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []Outcome{OutcomeRestored, OutcomeMissing, OutcomeRestored, OutcomeLocal, OutcomeLocal}
+				if !slices.Equal(rr.Outcomes, want) || rr.Restored != 2 || rr.Missing != 1 || rr.Local != 2 {
+					t.Fatalf("outcomes = %v (%+v), want %v", rr.Outcomes, rr, want)
+				}
+				if v, ok := s.Get(0, keys[8]); !ok || !bytes.Equal(v, ctxValue(0, 8)) {
+					t.Fatalf("restored value = %q", v)
+				}
+				if n := rdb.Exists(ctx, "spill:{0}:dp:000007").Val(); n != 0 {
+					t.Fatal("restore did not take the entry (GETDEL)")
+				}
+				st := s.Stats()
+				if st.SpilledKeys != 1234 || st.Restored != 2 || st.RedisMisses != 1 {
+					t.Fatalf("stats = %+v", st)
+				}
+			})
+		}
+	}
+}
+
+func TestRestoreDiscardsStaleAndCorrupt(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			rdb := be.client(t)
+			s, clk := newStore(t, rdb, MaxAge(5*time.Minute), KeepOnRestore(true), TTL(time.Hour))
+			keys := fill(s, 2, 3, ctxValue)
+			if _, err := s.SpillAll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			good, _ := rdb.Get(ctx, "spill:{2}:"+keys[0]).Bytes()
+			rdb.Set(ctx, "spill:{2}:"+keys[1], "not an envelope", 0)
+			rdb.Set(ctx, "spill:{2}:"+keys[2], good[:len(good)-2], 0)
+			rr, err := s.Restore(ctx, []KeyRef{{2, keys[0]}, {2, keys[1]}, {2, keys[2]}})
+			if err != nil || !slices.Equal(rr.Outcomes, []Outcome{OutcomeRestored, OutcomeCorrupt, OutcomeCorrupt}) {
+				t.Fatalf("outcomes = %v, err = %v", rr.Outcomes, err)
+			}
+			s.Delete(2, keys[0])
+			clk.Advance(5*time.Minute + time.Second)
+			rr, _ = s.Restore(ctx, []KeyRef{{2, keys[0]}})
+			if rr.Outcomes[0] != OutcomeStale {
+				t.Fatalf("after max age: %v", rr.Outcomes)
+			}
+			if _, ok := s.Get(2, keys[0]); ok {
+				t.Fatal("stale entry was installed")
+			}
+			if st := s.Stats(); st.StaleDiscarded != 1 || st.DecodeErrors != 2 {
+				t.Fatalf("stats = %+v", st)
+			}
+		})
+	}
+}
+
+func TestFencingRefusesZombie(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			ctx := context.Background()
+			rdb := be.client(t)
+			zombie, _ := newStore(t, rdb)
+			owner, _ := newStore(t, rdb)
+			if err := zombie.Assigned(ctx, 3, 4); err != nil {
+				t.Fatal(err)
+			}
+			fill(zombie, 4, 250, func(p int32, i int) []byte { return []byte("old") })
+			// The zombie pauses; the group moves partition 4 to a new owner in generation 4.
+			if err := owner.Assigned(ctx, 4, 4); err != nil {
+				t.Fatal(err)
+			}
+			owner.Put(4, "dp:000001", []byte("new"))
+			if _, err := owner.Spill(ctx, 4); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := zombie.Spill(ctx, 4)
+			var se *SpillError
+			if !errors.As(err, &se) || !errors.Is(err, ErrFenced) {
+				t.Fatalf("zombie spill err = %v, want a SpillError wrapping ErrFenced", err)
+			}
+			if rep.Count(ReasonFenced) != 250 || rep.Written != 0 || rep.Dropped != 0 || zombie.Len() != 250 {
+				t.Fatalf("zombie report = %+v, len = %d", rep, zombie.Len())
+			}
+			if got := rdb.Get(ctx, "spill:{4}:dp:000001").Val(); !strings.Contains(got, "new") && !strings.Contains(string(decodeOrEmpty(got)), "new") {
+				t.Fatalf("the newer owner's entry was overwritten: %q", got)
+			}
+			if zombie.Stats().FencedWrites != 250 {
+				t.Fatalf("FencedWrites = %d", zombie.Stats().FencedWrites)
+			}
+			if err := zombie.Assigned(ctx, 3, 4); !errors.Is(err, ErrFenced) {
+				t.Fatalf("stale claim err = %v, want ErrFenced", err)
+			}
+		})
+	}
+}
+
+func decodeOrEmpty(s string) []byte {
+	_, p, err := DecodeEnvelope(nil, []byte(s), 1<<20)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+func TestWriteThroughAndCheckpoint(t *testing.T) {
+	for _, be := range backends(t) {
+		t.Run(be.name+"/write-through", func(t *testing.T) {
+			ctx := context.Background()
+			rdb := be.client(t)
+			s, _ := newStore(t, rdb, WithStrategy(WriteThrough))
+			fill(s, 0, 300, ctxValue)
+			rep, err := s.Sync(ctx)
+			if err != nil || rep.Written != 300 || s.Len() != 300 {
+				t.Fatalf("sync: %+v %v len=%d", rep, err, s.Len())
+			}
+			if n := rdb.DBSize(ctx).Val(); n < 300 {
+				t.Fatalf("DBSIZE = %d", n)
+			}
+			s.Put(0, "dp:000005", []byte("changed"))
+			s.Put(0, "dp:000005", []byte("changed again"))
+			rep, _ = s.Sync(ctx)
+			if rep.Written != 1 {
+				t.Fatalf("second sync wrote %d, want 1 (only the updated key, once)", rep.Written)
+			}
+			rep, err = s.Spill(ctx, 0)
+			if err != nil || rep.Written != 0 || rep.AlreadyWritten != 300 || rep.Dropped != 300 {
+				t.Fatalf("spill after sync: %+v %v", rep, err)
+			}
+		})
+		t.Run(be.name+"/checkpoint", func(t *testing.T) {
+			ctx := context.Background()
+			rdb := be.client(t)
+			s, clk := newStore(t, rdb, WithStrategy(Checkpoint), CheckpointEvery(30*time.Second))
+			fill(s, 0, 50, ctxValue)
+			if rep, _ := s.Sync(ctx); rep != nil {
+				t.Fatalf("checkpoint before its period: %+v", rep)
+			}
+			clk.Advance(30 * time.Second)
+			rep, err := s.Sync(ctx)
+			if err != nil || rep == nil || rep.Written != 50 {
+				t.Fatalf("checkpoint: %+v %v", rep, err)
+			}
+			s.Put(0, "dp:000001", []byte("dirty"))
+			clk.Advance(10 * time.Second)
+			rep, err = s.Spill(ctx, 0)
+			if err != nil || rep.Written != 1 || rep.AlreadyWritten != 49 {
+				t.Fatalf("spill after checkpoint: %+v %v", rep, err)
+			}
+		})
+	}
+}
+
+func TestFailureModesAreReportedPerKey(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		want      Reason
+		retryable bool
+	}{
+		{"oom", replyErr("OOM command not allowed when used memory > 'maxmemory'."), ReasonOOM, false},
+		{"misconf", replyErr("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk."), ReasonMisconf, false},
+		{"readonly", replyErr("READONLY You can't write against a read only replica."), ReasonReadOnly, true},
+		{"timeout", timeoutErr{}, ReasonTimeout, true},
+		{"loading", replyErr("LOADING Redis is loading the dataset in memory"), ReasonUnavailable, true},
+		{"other", replyErr("ERR something odd"), ReasonOther, false},
+	}
+	for _, fenced := range []bool{true, false} {
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("%s/fencing=%v", tc.name, fenced), func(t *testing.T) {
+				var calls atomic.Int64
+				rdb := backends(t)[0].client(t, failWrites(tc.err, &calls))
+				s, _ := newStore(t, rdb, Fencing(fenced), SpillBatch(10), Retries(3, 0), SpillParallelism(2))
+				fill(s, 0, 40, ctxValue)
+				rep, err := s.Spill(context.Background(), 0)
+				if err == nil || rep.Count(tc.want) != 40 || rep.NotWritten != 40 || rep.Written != 0 {
+					t.Fatalf("report = %+v, err = %v; want 40 × %v", rep, err, tc.want)
+				}
+				if s.Len() != 40 || rep.Dropped != 0 {
+					t.Fatalf("dropped entries that were not written: len = %d", s.Len())
+				}
+				if len(rep.Failures) != 40 || rep.Failures[0].Reason != tc.want || rep.Failures[0].Err == nil {
+					t.Fatalf("failures = %v", rep.Failures[:1])
+				}
+				wantCalls := int64(4)
+				if tc.retryable {
+					wantCalls = 12
+				}
+				if calls.Load() != wantCalls {
+					t.Fatalf("%d write calls, want %d (4 batches, retried=%v)", calls.Load(), wantCalls, tc.retryable)
+				}
+			})
+		}
+	}
+}
+
+func TestConnectionRefused(t *testing.T) {
+	port, _ := freePort() // nothing listens there
+	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), DisableIdentity: true, MaxRetries: -1})
+	defer rdb.Close()
+	s, _ := newStore(t, rdb, Retries(2, 0))
+	fill(s, 0, 30, ctxValue)
+	rep, err := s.Spill(context.Background(), 0)
+	if err == nil || rep.Count(ReasonUnavailable) != 30 || s.Len() != 30 {
+		t.Fatalf("report = %+v err = %v len = %d", rep, err, s.Len())
+	}
+	rr, err := s.Restore(context.Background(), []KeyRef{{1, "x"}})
+	if err == nil || rr.Outcomes[0] != OutcomeFailed {
+		t.Fatalf("restore with Redis down: %v %v", rr.Outcomes, err)
+	}
+}
+
+// budgetHook gives each spill worker a budget of batches, then answers with a
+// deadline error — what the simulator's hook does with virtual time.
+func budgetHook(perWorker int) redis.Hook {
+	var mu sync.Mutex
+	used := map[int]int{}
+	return hookFunc{process: func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+		w, ok := SpillWorker(ctx)
+		if !ok || isInit(cmd) {
+			return next(ctx, cmd)
+		}
+		mu.Lock()
+		over := used[w] >= perWorker
+		mu.Unlock()
+		if over {
+			cmd.SetErr(context.DeadlineExceeded)
+			return context.DeadlineExceeded
+		}
+		err := next(ctx, cmd)
+		if !redis.HasErrorPrefix(err, "NOSCRIPT") { // a NOSCRIPT answer is free: the EVAL fallback is the write
+			mu.Lock()
+			used[w]++
+			mu.Unlock()
+		}
+		return err
+	}}
+}
+
+func TestDeadlineCutIsDeterministic(t *testing.T) {
+	var first []string
+	for run := 0; run < 5; run++ {
+		rdb := backends(t)[0].client(t, budgetHook(3))
+		s, _ := newStore(t, rdb, SpillParallelism(4), SpillBatch(50))
+		fill(s, 0, 1000, ctxValue)
+		fill(s, 1, 1000, ctxValue)
+		rep, err := s.SpillAll(context.Background())
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want deadline", err)
+		}
+		// 40 batches dealt round-robin to 4 workers, 3 each fit: batches 0..11 = 600 keys of partition 0.
+		if rep.Written != 600 || rep.Count(ReasonDeadline) != 1400 || s.Len() != 1400 {
+			t.Fatalf("written=%d deadline=%d len=%d", rep.Written, rep.Count(ReasonDeadline), s.Len())
+		}
+		left := append(s.Keys(0), s.Keys(1)...)
+		if run == 0 {
+			first = left
+			if left[0] != "dp:000600" {
+				t.Fatalf("first kept key = %s, want dp:000600", left[0])
+			}
+		} else if !slices.Equal(first, left) {
+			t.Fatalf("run %d kept a different set of keys", run)
+		}
+	}
+}
+
+func TestContextDeadlineStopsSpill(t *testing.T) {
+	rdb := backends(t)[0].client(t)
+	s, _ := newStore(t, rdb)
+	fill(s, 0, 100, ctxValue)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep, err := s.Spill(ctx, 0)
+	if !errors.Is(err, context.Canceled) || rep.Count(ReasonCanceled) != 100 || s.Len() != 100 {
+		t.Fatalf("report = %+v err = %v", rep, err)
+	}
+}
+
+func TestRestoreBatchIsOneRoundTrip(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("keep=%v", keep), func(t *testing.T) {
+			var single, pipelines atomic.Int64
+			counter := hookFunc{
+				process: func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+					if !isInit(cmd) {
+						single.Add(1)
+					}
+					return next(ctx, cmd)
+				},
+				pipeline: func(ctx context.Context, cmds []redis.Cmder, next redis.ProcessPipelineHook) error {
+					pipelines.Add(1)
+					return next(ctx, cmds)
+				},
+			}
+			rdb := backends(t)[0].client(t, counter)
+			s, _ := newStore(t, rdb, KeepOnRestore(keep))
+			var refs []KeyRef
+			for p := int32(0); p < 5; p++ {
+				for _, k := range fill(s, p, 100, ctxValue) {
+					refs = append(refs, KeyRef{p, k})
+				}
+			}
+			if _, err := s.SpillAll(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			single.Store(0)
+			pipelines.Store(0)
+			rr, err := s.Restore(context.Background(), refs)
+			if err != nil || rr.Restored != 500 {
+				t.Fatalf("restore: %+v %v", rr, err)
+			}
+			if single.Load()+pipelines.Load() != 1 {
+				t.Fatalf("%d single commands + %d pipelines for 500 keys, want one round trip", single.Load(), pipelines.Load())
+			}
+		})
+	}
+}
+
+func TestWarmFromManifest(t *testing.T) {
+	for _, be := range backends(t) {
+		for _, fenced := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/fencing=%v", be.name, fenced), func(t *testing.T) {
+				ctx := context.Background()
+				rdb := be.client(t)
+				a, _ := newStore(t, rdb, Manifest(true), Fencing(fenced))
+				fill(a, 6, 777, ctxValue)
+				if _, err := a.Spill(ctx, 6); err != nil {
+					t.Fatal(err)
+				}
+				b, _ := newStore(t, rdb, Manifest(true), Fencing(fenced))
+				rr, err := b.Warm(ctx, 6)
+				if err != nil || rr.Restored != 777 || b.PartitionLen(6) != 777 {
+					t.Fatalf("warm: %+v %v", rr, err)
+				}
+				if rdb.Exists(ctx, "spill:{6}#keys").Val() != 0 {
+					t.Fatal("manifest left behind after warm")
+				}
+				c, _ := newStore(t, rdb)
+				if _, err := c.Warm(ctx, 6); err == nil {
+					t.Fatal("Warm without Manifest did not fail")
+				}
+			})
+		}
+	}
+}
+
+// TestRealOOMMidBatch: a real server under maxmemory/noeviction accepts the first
+// writes of a batch and refuses the rest; the report and memory agree key by key.
+func TestRealOOMMidBatch(t *testing.T) {
+	var be *backend
+	for _, b := range backends(t) {
+		if b.real {
+			be = &b
+		}
+	}
+	if be == nil {
+		t.Skip("redis-server not on PATH")
+	}
+	for _, fenced := range []bool{true, false} {
+		t.Run(fmt.Sprintf("fencing=%v", fenced), func(t *testing.T) {
+			ctx := context.Background()
+			rdb := be.client(t)
+			rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction")
+			base := usedMemory(t, rdb)
+			rdb.ConfigSet(ctx, "maxmemory", fmt.Sprint(base+2<<20))
+			defer rdb.ConfigSet(ctx, "maxmemory", "0")
+			s, _ := newStore(t, rdb, Fencing(fenced), SpillBatch(500), WithCompression(None))
+			big := bytes.Repeat([]byte("x"), 1024)
+			fill(s, 0, 5000, func(int32, int) []byte { return big })
+			rep, err := s.Spill(ctx, 0)
+			if err == nil || rep.Written == 0 || rep.Count(ReasonOOM) == 0 || rep.Written+rep.Count(ReasonOOM) != 5000 {
+				t.Fatalf("written=%d oom=%d err=%v", rep.Written, rep.Count(ReasonOOM), err)
+			}
+			if fenced && rep.Written%500 != 0 {
+				t.Fatalf("written = %d: a fenced batch is refused or written whole", rep.Written)
+			}
+			if s.Len() != rep.Count(ReasonOOM) {
+				t.Fatalf("len = %d, want exactly the %d refused entries", s.Len(), rep.Count(ReasonOOM))
+			}
+			for _, k := range s.Keys(0)[:10] {
+				if rdb.Exists(ctx, "spill:{0}:"+k).Val() != 0 {
+					t.Fatalf("%s is both kept as not written and present in Redis", k)
+				}
+			}
+		})
+	}
+}
+
+func usedMemory(t *testing.T, rdb redis.UniversalClient) int64 {
+	t.Helper()
+	info := rdb.Info(context.Background(), "memory").Val()
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			var n int64
+			fmt.Sscan(v, &n)
+			return n
+		}
+	}
+	t.Fatal("no used_memory in INFO")
+	return 0
+}

@@ -1,0 +1,137 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newLocal(t *testing.T, opts ...Opt) *Store[[]byte] {
+	t.Helper()
+	s, err := New[[]byte](nil, BytesCodec{}, append([]Opt{WithStrategy(MemoryOnly)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestLocalPutGetDelete(t *testing.T) {
+	s := newLocal(t)
+	if _, ok := s.Get(3, "a"); ok {
+		t.Fatal("hit on empty store")
+	}
+	s.Put(3, "a", []byte("1"))
+	s.Put(3, "b", []byte("2"))
+	s.Put(0, "a", []byte("other partition"))
+	if v, ok := s.Get(3, "a"); !ok || string(v) != "1" {
+		t.Fatalf("Get = %q, %v", v, ok)
+	}
+	if v, _ := s.Get(0, "a"); string(v) != "other partition" {
+		t.Fatalf("partitions are not separate: %q", v)
+	}
+	s.Put(3, "a", []byte("3"))
+	if v, _ := s.Get(3, "a"); string(v) != "3" {
+		t.Fatalf("overwrite: %q", v)
+	}
+	s.Delete(3, "b")
+	if s.Len() != 2 || s.PartitionLen(3) != 1 {
+		t.Fatalf("Len=%d PartitionLen(3)=%d, want 2 and 1", s.Len(), s.PartitionLen(3))
+	}
+	if got := fmt.Sprint(s.Partitions()); got != "[0 3]" {
+		t.Fatalf("Partitions = %s", got)
+	}
+	if n := s.Drop(3, 7); n != 1 || s.Len() != 1 {
+		t.Fatalf("Drop = %d, Len = %d", n, s.Len())
+	}
+	st := s.Stats()
+	if st.LocalHits != 3 || st.LocalMisses != 1 || st.Dropped != 1 {
+		t.Fatalf("stats = %+v", st)
+	}
+}
+
+func TestNewValidatesOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []Opt
+		want string
+	}{
+		{"zero parallelism", []Opt{SpillParallelism(0)}, "SpillParallelism 0"},
+		{"huge batch", []Opt{SpillBatch(100000)}, "SpillBatch 100000"},
+		{"negative ttl", []Opt{TTL(-time.Second)}, "TTL -1s must be positive"},
+		{"braces in namespace", []Opt{Namespace("a{b}")}, "namespace"},
+		{"negative max age", []Opt{MaxAge(-1)}, "MaxAge"},
+		{"checkpoint without period", []Opt{WithStrategy(Checkpoint), CheckpointEvery(0)}, "CheckpointEvery"},
+		{"no clock", []Opt{WithClock(nil)}, "clock"},
+		{"no attempts", []Opt{Retries(0, 0)}, "attempts"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New[[]byte](nil, BytesCodec{}, append([]Opt{WithStrategy(MemoryOnly)}, tc.opts...)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := New[[]byte](nil, BytesCodec{}); err == nil {
+		t.Fatal("nil client accepted for spill-on-revoke")
+	}
+	if _, err := New[[]byte](nil, nil, WithStrategy(MemoryOnly)); err == nil {
+		t.Fatal("nil codec accepted")
+	}
+}
+
+func TestStrategyNames(t *testing.T) {
+	for _, st := range []Strategy{SpillOnRevoke, MemoryOnly, WriteThrough, Checkpoint} {
+		got, err := ParseStrategy(st.String())
+		if err != nil || got != st {
+			t.Fatalf("%v round trip: %v %v", st, got, err)
+		}
+	}
+	if _, err := ParseStrategy("write-back"); err == nil {
+		t.Fatal("unknown strategy accepted")
+	}
+}
+
+func TestMemoryOnlySpillDropsAndReports(t *testing.T) {
+	s := newLocal(t)
+	for i := 0; i < 10; i++ {
+		s.Put(1, fmt.Sprint("k", i), []byte("v"))
+	}
+	rep, err := s.Spill(context.Background(), 1)
+	if err != nil {
+		t.Fatalf("memory-only spill returned %v", err)
+	}
+	if rep.Written != 0 || rep.NotWritten != 10 || rep.Count(ReasonDisabled) != 10 || rep.Dropped != 10 || s.Len() != 0 {
+		t.Fatalf("report = %+v, len = %d", rep, s.Len())
+	}
+}
+
+// TestConcurrentUse exercises every local method from several goroutines under -race.
+func TestConcurrentUse(t *testing.T) {
+	s := newLocal(t)
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				p := int32(i % 7)
+				k := fmt.Sprint(g, "-", i%50)
+				s.Put(p, k, []byte(k))
+				if v, ok := s.Get(p, k); !ok || string(v) != k {
+					t.Errorf("Get(%d,%s) = %q, %v", p, k, v, ok)
+					return
+				}
+				if i%500 == 0 {
+					s.Drop(int32(10 + g))
+					s.Keys(p)
+					s.Partitions()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
