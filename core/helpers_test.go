@@ -1,13 +1,8 @@
 package core
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,7 +11,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/spillway-sim/spillway/internal/redistest"
 )
 
 // backend is one Redis the store suite runs against.
@@ -39,7 +34,7 @@ func backends(t *testing.T) []backend {
 		t.Cleanup(func() { c.Close() })
 		return c
 	}}}
-	if addr, ok := sharedServer(t); ok {
+	if addr, ok := redistest.Shared(t); ok {
 		out = append(out, backend{name: "redis-server", real: true, client: func(t *testing.T, hooks ...redis.Hook) redis.UniversalClient {
 			t.Helper()
 			c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1, MaintNotificationsConfig: noMaint})
@@ -57,89 +52,21 @@ func backends(t *testing.T) []backend {
 	return out
 }
 
-var (
-	serverOnce sync.Once
-	serverAddr string
-	serverErr  error
-	serverProc *exec.Cmd
-	serverMu   sync.Mutex // tests sharing the real server run one at a time
-)
-
-// sharedServer starts one redis-server for the package's tests on a free loopback
-// port. It reports false (and the test logs why) when redis-server is not on PATH.
-func sharedServer(t *testing.T) (string, bool) {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Log("redis-server not on PATH: skipping the real-Redis backend (CI installs it)")
-		return "", false
-	}
-	serverOnce.Do(func() {
-		var addr string
-		serverProc, addr, serverErr = startRedis(os.TempDir(), nil)
-		serverAddr = addr
-	})
-	if serverErr != nil {
-		t.Fatalf("starting redis-server: %v", serverErr)
-	}
-	return serverAddr, true
-}
-
 func TestMain(m *testing.M) {
+	redis.SetLogger(quietLogger{}) // connection-refused tests would print dial errors
 	code := m.Run()
-	if serverProc != nil {
-		serverProc.Process.Kill()
-		serverProc.Wait()
-	}
+	redistest.Shutdown()
 	os.Exit(code)
 }
 
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
 // freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return redistest.FreePort() }
 
-// startRedis starts redis-server on a free loopback port with persistence off and
-// waits until it answers PING.
-func startRedis(dir string, extra []string) (*exec.Cmd, string, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, "", err
-	}
-	wd, err := os.MkdirTemp(dir, "spillway-redis-")
-	if err != nil {
-		return nil, "", err
-	}
-	args := append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", wd, "--protected-mode", "no"}, extra...)
-	cmd := exec.Command("redis-server", args...)
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		return nil, "", err
-	}
-	go func() { // drain the log
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-		}
-	}()
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	c := redis.NewClient(&redis.Options{Addr: addr, DisableIdentity: true, MaxRetries: -1})
-	defer c.Close()
-	for i := 0; i < 200; i++ {
-		if c.Ping(context.Background()).Err() == nil {
-			return cmd, addr, nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	return nil, "", fmt.Errorf("redis-server on %s did not answer PING", addr)
-}
-
-var noMaint = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+var noMaint = redistest.NoMaint
 
 // isInit reports a connection-setup command (HELLO, CLIENT ...), which hooks see
 // too but which is not the store's traffic.
@@ -229,11 +156,4 @@ func failWrites(err error, calls *atomic.Int64) redis.Hook {
 			return next(ctx, cmds)
 		},
 	}
-}
-
-func tmpDir(t *testing.T) string {
-	t.Helper()
-	d := filepath.Join(t.TempDir(), "r")
-	os.MkdirAll(d, 0o755)
-	return d
 }
