@@ -1,0 +1,81 @@
+package redisnode
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/spillway-sim/spillway/core"
+)
+
+// Meter accumulates the modelled virtual time of the Redis calls of one pod
+// action (a spill, a restore, a claim). Calls from spill worker w are charged to
+// lane w+1 (core.SpillWorker), other calls to lane 0: workers run in parallel, so
+// the action takes as long as its slowest lane.
+//
+// Budget, when positive, is the virtual time the action may take (the grace period
+// left, the rebalance timeout): a call that would end a lane past it is answered
+// with context.DeadlineExceeded instead of reaching Redis. Because batches are dealt
+// to workers statically and each lane's time depends only on its own commands,
+// where the deadline cuts does not depend on goroutine order.
+type Meter struct {
+	Budget time.Duration
+	// Lead is virtual time already spent before the first call (e.g. waiting for a
+	// stalled server); it is added to every lane.
+	Lead time.Duration
+
+	mu    sync.Mutex
+	lanes []time.Duration
+	calls int
+}
+
+type meterKey struct{}
+
+// WithMeter returns ctx carrying m: calls made with it are charged to m.
+func WithMeter(ctx context.Context, m *Meter) context.Context {
+	return context.WithValue(ctx, meterKey{}, m)
+}
+
+func meterFrom(ctx context.Context) (*Meter, int) {
+	m, _ := ctx.Value(meterKey{}).(*Meter)
+	lane := 0
+	if w, ok := core.SpillWorker(ctx); ok {
+		lane = w + 1
+	}
+	return m, lane
+}
+
+// charge adds cost to lane unless that would pass the budget; it reports whether
+// the call may proceed.
+func (m *Meter) charge(lane int, cost time.Duration) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for len(m.lanes) <= lane {
+		m.lanes = append(m.lanes, m.Lead)
+	}
+	if m.Budget > 0 && m.lanes[lane]+cost > m.Budget {
+		m.lanes[lane] = m.Budget
+		return false
+	}
+	m.lanes[lane] += cost
+	m.calls++
+	return true
+}
+
+// Elapsed is the virtual time of the action: its slowest lane (Lead when no call was made).
+func (m *Meter) Elapsed() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d := m.Lead
+	for _, l := range m.lanes {
+		d = max(d, l)
+	}
+	return d
+}
+
+// Calls is the number of round trips charged.
+func (m *Meter) Calls() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.calls
+}
