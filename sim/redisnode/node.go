@@ -428,4 +428,3 @@ func (n *Node) Volatile() int {
 	defer n.mu.Unlock()
 	return len(n.expiry.at)
 }
-
