@@ -93,7 +93,7 @@ func TestDownRefusesAndRestoreOneRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &Meter{}
-	rr, err := s.Restore(WithMeter(context.Background(), m), []core.KeyRef{{3, "a"}, {3, "b"}, {3, "c"}})
+	rr, err := s.Restore(WithMeter(context.Background(), m), []core.KeyRef{{Partition: 3, Key: "a"}, {Partition: 3, Key: "b"}, {Partition: 3, Key: "c"}})
 	if err != nil || rr.Restored != 2 || rr.Missing != 1 || m.Calls() != 1 {
 		t.Fatalf("restore %+v err %v calls %d", rr, err, m.Calls())
 	}

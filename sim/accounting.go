@@ -1,0 +1,162 @@
+package sim
+
+import (
+	"math"
+	"math/bits"
+	"time"
+)
+
+// Cause says why a context was lost or a stale one used (DESIGN.md, context
+// accounting). The names are a contract: extend, never rename.
+type Cause uint8
+
+// Causes. The first eight are DESIGN.md's; the rest extend it.
+const (
+	CauseCrash            Cause = iota // lost with a pod killed without a shutdown hook
+	CauseGraceOverrun                  // the spill did not finish inside the grace period / rebalance timeout
+	CauseTTLExpired                    // spilled, but its TTL passed before the next owner asked
+	CauseEvicted                       // spilled, evicted under maxmemory
+	CauseRedisLost                     // spilled, lost with the Redis node (OOM kill, restart)
+	CauseStaleDiscarded                // restored but older than max_age, discarded
+	CauseRingMoved                     // spilled to a ring node the key no longer hashes to
+	CauseNotSpilled                    // the strategy never writes it (memory-only)
+	CauseZombie                        // held by a pod whose session expired during a pause
+	CauseCorrupt                       // restored bytes that did not decode
+	CauseRedisUnavailable              // the spill or the restore failed on a Redis error (down, OOM, MISCONF)
+	CauseFenced                        // the write was refused by the generation fence
+	CauseUnknown                       // none of the above: an accounting bug (the swarm checks it is zero)
+	numCauses
+)
+
+var causeNames = [numCauses]string{"crash", "grace_overrun", "ttl_expired", "evicted", "redis_lost",
+	"stale_discarded", "ring_moved", "not_spilled", "zombie", "corrupt", "redis_unavailable", "fenced", "unknown"}
+
+// String returns the cause's metric name (lost_by_cause.<name>).
+func (c Cause) String() string { return causeNames[c] }
+
+// Causes lists every cause in report order.
+func Causes() []Cause {
+	out := make([]Cause, numCauses)
+	for i := range out {
+		out[i] = Cause(i)
+	}
+	return out
+}
+
+// fate records where the latest context of each key is: in a pod's memory, in
+// Redis, or lost (and why). It is the simulator's ground truth for attributing a
+// miss to a cause; events only change it when they concern the holder of the
+// latest context.
+//
+// Encoding (4 bytes a key): kind in the top 8 bits, a pod incarnation or a cause below.
+type fate []uint32
+
+const (
+	fateNone   = 0 << 24 // never processed
+	fateMemory = 1 << 24 // low bits: pod incarnation index
+	fateRedis  = 2 << 24 // written to Redis
+	fateLost   = 3 << 24 // low bits: Cause
+	fateKind   = 0xff << 24
+)
+
+func (f fate) inMemory(k uint32, pod int) { f[k] = fateMemory | uint32(pod) }
+func (f fate) heldBy(k uint32, pod int) bool {
+	return f[k] == fateMemory|uint32(pod)
+}
+func (f fate) lose(k uint32, c Cause) { f[k] = fateLost | uint32(c) }
+
+// cause is why the latest context of k is not available now.
+func (f fate) cause(k uint32) Cause {
+	switch f[k] & fateKind {
+	case fateLost:
+		return Cause(f[k] &^ fateKind)
+	}
+	return CauseUnknown
+}
+
+// counters is the run's context accounting.
+type counters struct {
+	messages, replayed                 int64
+	needed, ok, lost, staleUsed        int64
+	lostBy, staleBy                    [numCauses]int64
+	localHits, restored, staleDiscard  int64
+	redisMissed, restoreFailed         int64
+	spilledKeys, spillBytes, spillRaw  int64
+	spillFailed, fencedWrites, spills  int64
+	spillMax                           time.Duration
+	spillDurTotal                      time.Duration
+	restoreCalls                       int64
+	rebalanceEvents, crashes, restarts int64
+}
+
+// histogram is a log-linear latency histogram: 16 sub-buckets per power of two
+// (≤ 4.4 % relative error), deterministic, fixed memory.
+type histogram struct {
+	counts [64 * 16]int64
+	n      int64
+}
+
+func bucketOf(d time.Duration) int {
+	v := uint64(max(d, 1))
+	e := 63 - bits.LeadingZeros64(v) // floor(log2 v)
+	if e < 4 {
+		return int(v)
+	}
+	sub := (v >> (e - 4)) & 15
+	return e*16 + int(sub)
+}
+
+// bucketValue is the upper bound of bucket b.
+func bucketValue(b int) time.Duration {
+	if b < 64 {
+		if e := b / 16; e < 4 {
+			return time.Duration(b)
+		}
+	}
+	e, sub := b/16, b%16
+	return time.Duration((uint64(16+sub+1) << (e - 4)) - 1)
+}
+
+func (h *histogram) add(d time.Duration) {
+	h.counts[bucketOf(d)]++
+	h.n++
+}
+
+func (h *histogram) merge(o *histogram) {
+	for i, c := range o.counts {
+		h.counts[i] += c
+	}
+	h.n += o.n
+}
+
+func (h *histogram) reset() { *h = histogram{} }
+
+// quantile returns the q-quantile (0 < q ≤ 1), 0 when empty.
+func (h *histogram) quantile(q float64) time.Duration {
+	if h.n == 0 {
+		return 0
+	}
+	rank := int64(math.Ceil(q * float64(h.n)))
+	var seen int64
+	for b, c := range h.counts {
+		seen += c
+		if seen >= rank && c > 0 {
+			return bucketValue(b)
+		}
+	}
+	return bucketValue(len(h.counts) - 1)
+}
+
+// cdf returns (latency, cumulative fraction) points for the non-empty buckets.
+func (h *histogram) cdf() []CDFPoint {
+	var out []CDFPoint
+	var seen int64
+	for b, c := range h.counts {
+		if c == 0 {
+			continue
+		}
+		seen += c
+		out = append(out, CDFPoint{Latency: Duration(bucketValue(b)), Fraction: float64(seen) / float64(h.n)})
+	}
+	return out
+}

@@ -1,0 +1,408 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/spillway-sim/spillway/core"
+	"github.com/spillway-sim/spillway/sim/broker"
+	"github.com/spillway-sim/spillway/sim/redisnode"
+	"github.com/spillway-sim/spillway/sim/workload"
+)
+
+// Behavior: a consumer pod (Kubernetes pod running one Kafka consumer with a
+// core.Store), DESIGN.md "Consumer group" and the Kubernetes defaults.
+//
+// Modelled: startup delay before joining; the rebalance listener —
+// onPartitionsAssigned claims the partitions (Store.Assigned) and, with eager
+// restore, warms them; onPartitionsRevoked spills the revoked partitions, then
+// commits their offsets; onPartitionsLost runs Kafka's default, which calls
+// onPartitionsRevoked (so a zombie tries to spill, and fencing must refuse it),
+// then drops the partitions and rejoins. SIGTERM: processing stops, the shutdown
+// hook spills everything with the termination grace as its virtual deadline,
+// commits, and leaves the group (dynamic members; static members just stop, as
+// KIP-345 members do on close); SIGKILL at the end of the grace kills whatever is
+// still running. Crash: SIGKILL with no hook. Pause: a stop-the-world pause;
+// heartbeats stop too.
+//
+// Not modelled: the time the callbacks take on the consumer's CPU beyond Redis
+// round trips; readiness probes (a pod is ready when its startup delay ends).
+type podState uint8
+
+const (
+	podStarting podState = iota
+	podRunning
+	podTerminating
+	podDead
+)
+
+type pod struct {
+	r     *runner
+	index int    // incarnation index in runner.pods
+	slot  int    // replica ordinal
+	name  string // pod name (instance id with static membership)
+	id    broker.MemberID
+	state podState
+
+	store  *core.Store[ctxVal]
+	client *redis.Client
+	gen    int32
+	joined bool
+	paused bool
+	zombie bool // session expired while paused; Lost not yet handled
+
+	pos        map[int32]int64 // next offset to process, per owned partition
+	rr         int             // round-robin start over owned partitions
+	cursor     time.Duration   // the pod's own timeline: busy until
+	lastCommit time.Duration
+	failed     map[string]core.Reason // why the last spills could not write a key still in memory
+	crashed    bool
+	onReady    func() // rolling restart: continue when this pod is ready
+	onExit     func() // rolling restart: continue when this pod has exited
+}
+
+// ctxVal is the per-key context the simulated consumer keeps: which message of
+// which key it was computed from. Encoded it is context_bytes long.
+type ctxVal struct{ Key, Seq uint32 }
+
+type ctxCodec struct{ size int }
+
+func (c ctxCodec) Append(dst []byte, v ctxVal) ([]byte, error) {
+	return workload.AppendContext(dst, v.Key, v.Seq, c.size), nil
+}
+
+func (c ctxCodec) Decode(b []byte) (ctxVal, error) {
+	k, seq, err := workload.DecodeContext(b)
+	return ctxVal{Key: k, Seq: seq}, err
+}
+
+func (r *runner) newSlot() int {
+	r.slots = append(r.slots, nil)
+	r.nextSlot++
+	return len(r.slots) - 1
+}
+
+// startPod creates a new incarnation in slot; it joins the group after the startup delay.
+func (r *runner) startPod(slot int, delay time.Duration) *pod {
+	sc := r.sc
+	p := &pod{r: r, index: len(r.pods), slot: slot, name: fmt.Sprintf("pod-%d", slot), pos: map[int32]int64{}}
+	p.id = broker.MemberID(fmt.Sprintf("%s#%d", p.name, p.index))
+	ttl := func(part int32, key string) time.Duration {
+		if k, ok := keyID(key); ok && int(k) < r.wl.Datapoints() {
+			return sc.State.TTLFor(r.wl.Interval(k))
+		}
+		return 0 // the store's TTL
+	}
+	opts := []core.Opt{
+		core.WithClock(core.ClockFunc(r.eng.Time)),
+		core.WithStrategy(r.strategy),
+		core.WithCompression(r.compression),
+		core.TTLFunc(ttl),
+		core.TTL(max(sc.State.TTLFor(sc.Workload.Interval.Std()), time.Second)),
+		core.MaxAge(sc.State.MaxAge.Std()),
+		core.SpillParallelism(sc.State.SpillParallelism),
+		core.SpillBatch(sc.State.SpillBatch),
+		core.Manifest(sc.State.Restore == "eager"),
+		core.Retries(2, 0),
+	}
+	if sc.State.CheckpointEvery > 0 {
+		opts = append(opts, core.CheckpointEvery(sc.State.CheckpointEvery.Std()))
+	}
+	if r.strategy != core.MemoryOnly {
+		p.client = r.node.NewClient(sc.State.SpillParallelism + 1)
+	}
+	var err error
+	p.store, err = core.New[ctxVal](p.client, ctxCodec{size: int(sc.Workload.ContextBytes)}, opts...)
+	if err != nil {
+		panic(fmt.Sprintf("sim: store options rejected after validation: %v", err))
+	}
+	r.pods = append(r.pods, p)
+	r.slots[slot] = p
+	r.event("pod", "%s started (incarnation %d)", p.name, p.index)
+	r.eng.After(delay+sc.Consumers.Startup.Std(), p.ready)
+	return p
+}
+
+func (p *pod) closeClient() {
+	if p.client != nil {
+		p.client.Close()
+		p.client = nil
+	}
+}
+
+func (p *pod) alive() bool {
+	return p.state == podStarting || p.state == podRunning || p.state == podTerminating
+}
+
+// ready: the startup delay is over; the consumer joins the group.
+func (p *pod) ready() {
+	if p.state != podStarting {
+		return
+	}
+	p.state = podRunning
+	p.cursor = p.r.eng.Now()
+	p.lastCommit = p.cursor
+	p.join()
+	if p.onReady != nil {
+		f := p.onReady
+		p.onReady = nil
+		f()
+	}
+}
+
+func (p *pod) join() {
+	instance := ""
+	if p.r.sc.Log.StaticMembership {
+		instance = p.name
+	}
+	if err := p.r.group.Join(p.id, instance, p); err != nil {
+		panic(fmt.Sprintf("sim: %s join: %v", p.id, err))
+	}
+	p.joined = true
+}
+
+// meterCtx returns a context charging Redis time to a new meter with budget.
+func (p *pod) meterCtx(budget time.Duration) (context.Context, *redisnode.Meter) {
+	m := &redisnode.Meter{Budget: budget}
+	return redisnode.WithMeter(p.r.ctx, m), m
+}
+
+// Assign implements broker.Member (onPartitionsAssigned).
+func (p *pod) Assign(gen int32, owned, added []int32) {
+	if p.state != podRunning {
+		return
+	}
+	p.gen = gen
+	start := max(p.r.eng.Now(), p.cursor)
+	ctx, m := p.meterCtx(0)
+	if err := p.store.Assigned(ctx, int64(gen), added...); err != nil && !errors.Is(err, core.ErrFenced) {
+		p.r.event("claim", "%s generation %d: %v", p.id, gen, err)
+	}
+	for _, part := range added {
+		p.pos[part] = max(p.r.group.Committed(part), p.r.log.StartOffset(part))
+	}
+	// Partitions no longer owned (cooperative rounds keep the rest).
+	for part := range p.pos {
+		if !slices.Contains(owned, part) {
+			delete(p.pos, part)
+		}
+	}
+	if p.r.sc.State.Restore == "eager" && len(added) > 0 && p.r.strategy != core.MemoryOnly {
+		rep, _ := p.store.Warm(ctx, added...)
+		p.r.countRestore(rep)
+	}
+	p.cursor = start + m.Elapsed()
+}
+
+// Revoke implements broker.Member (onPartitionsRevoked): spill, commit, done.
+func (p *pod) Revoke(gen int32, parts []int32, done func()) {
+	if p.state != podRunning {
+		// A terminating pod's shutdown hook owns its partitions; a dead one never answers.
+		if p.state == podTerminating {
+			p.r.eng.After(0, done)
+		}
+		return
+	}
+	now := p.r.eng.Now()
+	start := max(now, p.cursor)
+	budget := p.r.group.Config().RebalanceTimeout - (start - now)
+	took := p.spill(parts, max(budget, time.Nanosecond), "revoke")
+	p.commit(parts, gen)
+	for _, part := range parts {
+		delete(p.pos, part)
+	}
+	p.cursor = start + took
+	p.r.eng.Schedule(p.cursor, done)
+}
+
+// Lost implements broker.Member (onPartitionsLost). Kafka's default implementation
+// calls onPartitionsRevoked: the zombie spills (fencing decides), then drops the
+// rest and rejoins with a new member id.
+func (p *pod) Lost(parts []int32) {
+	if p.state != podRunning {
+		return
+	}
+	p.r.event("lost", "%s lost %v (session expired)", p.id, parts)
+	p.spill(parts, p.r.group.Config().RebalanceTimeout, "lost")
+	for _, part := range parts {
+		delete(p.pos, part)
+	}
+	p.dropAll(parts, CauseZombie)
+	p.index0Rejoin()
+}
+
+// index0Rejoin gives the consumer a new member id (Kafka assigns one on rejoin).
+func (p *pod) index0Rejoin() {
+	p.id = broker.MemberID(fmt.Sprintf("%s#%d.%d", p.name, p.index, p.r.eng.Steps()))
+	p.join()
+}
+
+// spill runs Store.Spill with a virtual-time budget and books the outcome.
+func (p *pod) spill(parts []int32, budget time.Duration, why string) time.Duration {
+	ctx, m := p.meterCtx(budget)
+	var held []string
+	for _, part := range p.store.Partitions() {
+		if parts == nil || slices.Contains(parts, part) {
+			held = append(held, p.store.Keys(part)...)
+		}
+	}
+	var rep *core.SpillReport
+	var err error
+	if parts == nil {
+		rep, err = p.store.SpillAll(ctx)
+	} else {
+		rep, err = p.store.Spill(ctx, parts...)
+	}
+	took := m.Elapsed()
+	p.r.bookSpill(p, rep, took, held)
+	if rep.Keys > 0 {
+		msg := fmt.Sprintf("%s %s: %d keys, %d written, %d not written in %v", p.name, why, rep.Keys, rep.Written, rep.NotWritten, took)
+		if err != nil && rep.NotWritten > rep.Count(core.ReasonDisabled) {
+			msg += fmt.Sprintf(" (%v)", firstReason(rep))
+		}
+		p.r.event("spill", "%s", msg)
+	}
+	return took
+}
+
+func firstReason(rep *core.SpillReport) core.Reason {
+	for _, r := range core.Reasons() {
+		if rep.Count(r) > 0 {
+			return r
+		}
+	}
+	return core.ReasonNone
+}
+
+// commit commits the pod's positions of parts (all owned when nil).
+func (p *pod) commit(parts []int32, gen int32) {
+	if parts == nil {
+		parts = p.r.partitionsSorted(p.pos)
+	}
+	for _, part := range parts {
+		if pos, ok := p.pos[part]; ok && pos > p.r.group.Committed(part) {
+			_ = p.r.group.Commit(p.id, gen, part, pos) // a zombie's or stale generation's commit fails, as in Kafka
+		}
+	}
+}
+
+// terminate: SIGTERM. The shutdown hook spills everything within the grace period.
+func (p *pod) terminate() {
+	r := p.r
+	switch p.state {
+	case podStarting:
+		p.state = podDead
+		r.slots[p.slot] = nil
+		return
+	case podTerminating, podDead:
+		return
+	}
+	p.state = podTerminating
+	now := r.eng.Now()
+	grace := r.sc.Consumers.TerminationGrace.Std()
+	r.event("sigterm", "%s SIGTERM, grace %v", p.name, grace)
+	start := max(now, p.cursor) // the current poll batch finishes first
+	budget := grace - (start - now)
+	var took time.Duration
+	if budget > 0 && !p.paused {
+		took = p.spill(nil, budget, "shutdown")
+		p.commit(nil, p.gen)
+	}
+	end := start + took
+	if end < now+grace && !p.paused {
+		r.eng.Schedule(end, func() { p.exit(false) })
+		return
+	}
+	r.eng.Schedule(now+grace, func() { p.exit(true) })
+}
+
+// exit ends the process: cleanly (leave) or by SIGKILL at the end of the grace.
+func (p *pod) exit(killed bool) {
+	r := p.r
+	if p.state == podDead {
+		return
+	}
+	p.state = podDead
+	if killed {
+		r.event("sigkill", "%s SIGKILL after the grace period", p.name)
+		p.dropAll(nil, CauseGraceOverrun)
+		if p.joined {
+			_ = r.group.Stop(p.id)
+		}
+	} else {
+		p.dropAll(nil, CauseGraceOverrun) // whatever the spill could not write dies with the process
+		if p.joined {
+			if r.sc.Log.StaticMembership {
+				_ = r.group.Stop(p.id)
+			} else {
+				_ = r.group.Leave(p.id)
+			}
+		}
+	}
+	if r.slots[p.slot] == p {
+		r.slots[p.slot] = nil
+	}
+	p.closeClient()
+	r.podExited(p)
+}
+
+// crash: SIGKILL / OOMKilled. No hook runs; the group notices at the session timeout.
+func (p *pod) crash() {
+	r := p.r
+	if p.state == podDead {
+		return
+	}
+	r.event("crash", "%s killed (no shutdown hook)", p.name)
+	r.c.crashes++
+	p.state = podDead
+	p.crashed = true
+	p.dropAll(nil, CauseCrash)
+	if p.joined {
+		_ = r.group.Stop(p.id)
+	}
+	if r.slots[p.slot] == p {
+		r.slots[p.slot] = nil
+	}
+	p.closeClient()
+}
+
+// dropAll forgets the pod's memory (partitions parts, or all); keys whose latest
+// context it held are lost with cause.
+func (p *pod) dropAll(parts []int32, cause Cause) {
+	if parts == nil {
+		parts = p.store.Partitions()
+	}
+	for _, part := range parts {
+		for _, key := range p.store.Keys(part) {
+			if k, ok := keyID(key); ok && p.r.fate.heldBy(k, p.index) {
+				p.r.fate.lose(k, p.causeOfDrop(key, cause))
+			}
+		}
+	}
+	p.store.Drop(parts...)
+}
+
+// pause: a stop-the-world pause of d.
+func (p *pod) pause(d time.Duration) {
+	r := p.r
+	if p.state != podRunning || p.paused {
+		return
+	}
+	p.paused = true
+	r.event("pause", "%s paused for %v", p.name, d)
+	_ = r.group.Pause(p.id)
+	r.eng.After(d, func() {
+		if p.state == podDead {
+			return
+		}
+		p.paused = false
+		p.cursor = max(p.cursor, r.eng.Now())
+		r.event("resume", "%s resumed", p.name)
+		_ = r.group.Resume(p.id)
+	})
+}

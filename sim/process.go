@@ -1,0 +1,270 @@
+package sim
+
+import (
+	"time"
+
+	"github.com/spillway-sim/spillway/core"
+	"github.com/spillway-sim/spillway/sim/broker"
+)
+
+// Behavior: a consumer's poll loop (Kafka KafkaConsumer.poll with
+// max.poll.records = log.poll_batch), run for the time up to now.
+//
+// The pod keeps its own timeline (cursor): a poll happens when the pod is free and
+// records are available; it returns up to poll_batch records, taken partition by
+// partition starting from a rotating position (fair fetching); the keys of the
+// batch that need context and are not in memory are restored in one batched
+// round trip (core.Store.Restore); each record then starts when it arrived or when
+// the pod is free, whichever is later, and takes process_time. Latency = end of
+// processing − append time. After the batch, Store.Sync (write-through,
+// checkpoint) and the offset commit: every commit_interval (auto-commit), or after
+// every Sync that wrote (write-through and checkpoint commit what they wrote, so a
+// replay starts where the stored context is).
+//
+// Not modelled: fetch latency and broker-side batching (fetch.min.bytes = 1 means
+// a fetch returns as soon as a record is there), consumer CPU for restores.
+func (p *pod) work(now time.Duration) {
+	if p.state != podRunning || p.paused || len(p.pos) == 0 {
+		if p.state == podRunning && !p.paused {
+			p.cursor = max(p.cursor, now)
+		}
+		return
+	}
+	r := p.r
+	batchMax := r.sc.Log.PollBatch
+	pt := r.sc.Consumers.ProcessTime.Std()
+	parts := r.partitionsSorted(p.pos)
+	for p.cursor <= now {
+		batch := p.fetch(parts, now, batchMax)
+		if len(batch) == 0 {
+			p.cursor = now
+			return
+		}
+		first := batch[0].rec.At
+		for _, b := range batch {
+			first = min(first, b.rec.At)
+		}
+		p.cursor = max(p.cursor, first)
+		outcomes := p.restore(batch)
+		for i, b := range batch {
+			start := max(b.rec.At, p.cursor)
+			p.cursor = start + pt
+			lat := p.cursor - b.rec.At
+			r.lat.add(lat)
+			r.latWindow.add(lat)
+			p.process(b, outcomes[i])
+		}
+		p.sync()
+		if r.strategy != core.WriteThrough && r.strategy != core.Checkpoint &&
+			p.cursor-p.lastCommit >= r.sc.Log.CommitInterval.Std() {
+			p.commit(nil, p.gen)
+			p.lastCommit = p.cursor
+		}
+	}
+}
+
+type fetched struct {
+	part   int32
+	offset int64
+	rec    broker.Record
+}
+
+// fetch takes up to max records with At ≤ now from the owned, fetchable partitions.
+func (p *pod) fetch(parts []int32, now time.Duration, limit int) []fetched {
+	r := p.r
+	var out []fetched
+	n := len(parts)
+	for i := 0; i < n && len(out) < limit; i++ {
+		part := parts[(p.rr+i)%n]
+		if owner, _, ok := r.group.Owner(part); !ok || owner != p.id || !r.group.Fetchable(part) {
+			continue
+		}
+		pos := p.pos[part]
+		for len(out) < limit {
+			hw := r.log.HighWatermark(part)
+			if pos >= hw {
+				break
+			}
+			recs := r.log.Fetch(part, pos, min(limit-len(out), int(hw-pos)))
+			if len(recs) == 0 {
+				break
+			}
+			taken := 0
+			for _, rec := range recs {
+				if rec.At > now {
+					break
+				}
+				out = append(out, fetched{part: part, offset: pos, rec: rec})
+				pos++
+				taken++
+			}
+			if taken < len(recs) {
+				break
+			}
+		}
+		p.pos[part] = pos
+	}
+	p.rr++
+	return out
+}
+
+// restore batch-restores the context the batch needs and lacks; it returns each
+// record's restore outcome (OutcomeLocal when none was needed).
+func (p *pod) restore(batch []fetched) []core.Outcome {
+	r := p.r
+	outcomes := make([]core.Outcome, len(batch))
+	if r.strategy == core.MemoryOnly {
+		return outcomes
+	}
+	var refs []core.KeyRef
+	var idx []int
+	for i, b := range batch {
+		if b.rec.Seq <= 1 || !r.wl.IsCounter(b.rec.Key) {
+			continue
+		}
+		key := r.keyNames[b.rec.Key]
+		if _, ok := p.store.Get(b.part, key); ok {
+			continue
+		}
+		refs = append(refs, core.KeyRef{Partition: b.part, Key: key})
+		idx = append(idx, i)
+	}
+	if len(refs) == 0 {
+		return outcomes
+	}
+	ctx, m := p.meterCtx(0)
+	rep, _ := p.store.Restore(ctx, refs)
+	r.countRestore(rep)
+	p.cursor += m.Elapsed()
+	for j, i := range idx {
+		outcomes[i] = rep.Outcomes[j]
+	}
+	return outcomes
+}
+
+// process judges one record against ground truth and updates the context.
+func (p *pod) process(b fetched, restored core.Outcome) {
+	r := p.r
+	r.c.messages++
+	if b.offset <= r.processed[b.part] {
+		r.c.replayed++
+	} else {
+		r.processed[b.part] = b.offset
+	}
+	k, seq := b.rec.Key, b.rec.Seq
+	if !r.wl.IsCounter(k) {
+		return // a gauge needs no context and keeps none
+	}
+	key := r.keyNames[k]
+	if seq > 1 {
+		r.c.needed++
+		v, ok := p.store.Get(b.part, key)
+		switch {
+		case ok && v.Seq == seq-1:
+			r.c.ok++
+			if restored == core.OutcomeLocal {
+				r.c.localHits++
+			}
+		case ok:
+			r.c.staleUsed++
+			r.c.staleBy[r.causeOf(k, restored)]++
+		default:
+			r.c.lost++
+			r.c.lostBy[r.causeOf(k, restored)]++
+		}
+	}
+	p.store.Put(b.part, key, ctxVal{Key: k, Seq: seq})
+	r.fate.inMemory(k, p.index)
+}
+
+// causeOf is why key k's latest context was not what the pod had.
+func (r *runner) causeOf(k uint32, restored core.Outcome) Cause {
+	switch restored {
+	case core.OutcomeStale:
+		return CauseStaleDiscarded
+	case core.OutcomeCorrupt:
+		return CauseCorrupt
+	case core.OutcomeFailed:
+		return CauseRedisUnavailable
+	}
+	return r.fate.cause(k)
+}
+
+// sync runs Store.Sync (write-through, checkpoint) and commits what it wrote.
+func (p *pod) sync() {
+	r := p.r
+	if r.strategy != core.WriteThrough && r.strategy != core.Checkpoint {
+		return
+	}
+	ctx, m := p.meterCtx(0)
+	rep, err := p.store.Sync(ctx)
+	if rep == nil {
+		return
+	}
+	p.cursor += m.Elapsed()
+	r.bookSpill(p, rep, m.Elapsed(), nil)
+	if err == nil {
+		p.commit(nil, p.gen)
+		p.lastCommit = p.cursor
+	}
+}
+
+// bookSpill updates the counters of a spill or sync. held, when not nil, lists the
+// keys the pod had in memory before a spill: those not reported as failures were
+// written, and their latest context (if this pod held it) is now in Redis. Failed
+// keys stay in memory; p.failed remembers why, for when the pod drops them.
+func (r *runner) bookSpill(p *pod, rep *core.SpillReport, took time.Duration, held []string) {
+	if rep == nil || rep.Keys == 0 {
+		return
+	}
+	r.c.spills++
+	r.c.spilledKeys += int64(rep.Written)
+	r.c.spillBytes += rep.WireBytes
+	r.c.spillRaw += rep.RawBytes
+	r.c.spillFailed += int64(rep.NotWritten - rep.Count(core.ReasonDisabled))
+	r.c.fencedWrites += int64(rep.Count(core.ReasonFenced))
+	r.c.spillMax = max(r.c.spillMax, took)
+	r.c.spillDurTotal += took
+	if held == nil {
+		return
+	}
+	failed := make(map[string]bool, len(rep.Failures))
+	for _, f := range rep.Failures {
+		failed[f.Key] = true
+		if p.failed == nil {
+			p.failed = map[string]core.Reason{}
+		}
+		p.failed[f.Key] = f.Reason
+		if f.Reason == core.ReasonDisabled { // memory-only: the store dropped it unwritten
+			if k, ok := keyID(f.Key); ok && r.fate.heldBy(k, p.index) {
+				r.fate.lose(k, CauseNotSpilled)
+			}
+		}
+	}
+	for _, key := range held {
+		if failed[key] {
+			continue
+		}
+		if k, ok := keyID(key); ok && r.fate.heldBy(k, p.index) {
+			r.fate[k] = fateRedis
+		}
+	}
+}
+
+// causeOfDrop is the cause for a key dropped from memory: why its spill failed, or
+// the default when it was never tried.
+func (p *pod) causeOfDrop(key string, def Cause) Cause {
+	reason, ok := p.failed[key]
+	if !ok {
+		return def
+	}
+	switch reason {
+	case core.ReasonDeadline, core.ReasonCanceled:
+		return CauseGraceOverrun
+	case core.ReasonDisabled:
+		return CauseNotSpilled
+	case core.ReasonFenced:
+		return CauseFenced
+	}
+	return CauseRedisUnavailable
+}

@@ -1,0 +1,142 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// Result is everything a run produced: plain data, ready for reports. Encoded as
+// JSON it is byte-identical for the same scenario and seed.
+type Result struct {
+	Scenario string       `json:"scenario"`
+	Seed     uint64       `json:"seed"`
+	Runs     []*RunResult `json:"runs"`
+}
+
+// RunResult is one variant (or sweep point) of a scenario.
+type RunResult struct {
+	Label   string     `json:"label"`
+	Variant string     `json:"variant"`
+	Point   string     `json:"point,omitempty"`
+	Summary Summary    `json:"summary"`
+	Series  Series     `json:"series"`
+	Events  []Event    `json:"events"`
+	Latency []CDFPoint `json:"latency_cdf"`
+}
+
+// Metric is one summary metric. Names are DESIGN.md's contract.
+type Metric struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit,omitempty"`
+}
+
+// Summary is the run's summary metrics in a fixed order.
+type Summary []Metric
+
+// Get returns the value of a metric.
+func (s Summary) Get(name string) (float64, bool) {
+	for _, m := range s {
+		if m.Name == name {
+			return m.Value, true
+		}
+	}
+	return 0, false
+}
+
+// MarshalJSON writes the summary as an object with keys in the fixed order.
+func (s Summary) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, m := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, m.Name)
+		b = append(b, ':')
+		b = appendFloat(b, m.Value)
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads a summary written by MarshalJSON (order kept).
+func (s *Summary) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	var out Summary
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var v float64
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		out = append(out, Metric{Name: tok.(string), Value: v})
+	}
+	*s = out
+	return nil
+}
+
+func appendFloat(b []byte, v float64) []byte {
+	if v == float64(int64(v)) && v < 1e15 && v > -1e15 {
+		return strconv.AppendInt(b, int64(v), 10)
+	}
+	return strconv.AppendFloat(b, v, 'g', 10, 64)
+}
+
+// Series is the sampled time series: one row per sample, columns named once.
+type Series struct {
+	Columns []string    `json:"columns"`
+	Rows    [][]float64 `json:"rows"`
+}
+
+// Column returns the values of a named column.
+func (s Series) Column(name string) []float64 {
+	for i, c := range s.Columns {
+		if c == name {
+			out := make([]float64, len(s.Rows))
+			for j, r := range s.Rows {
+				out[j] = r[i]
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+// Event is something that happened, for annotating plots and reading a run.
+type Event struct {
+	At     Duration `json:"at"`
+	Kind   string   `json:"kind"`
+	Detail string   `json:"detail"`
+}
+
+// CDFPoint is one point of a latency distribution.
+type CDFPoint struct {
+	Latency  Duration `json:"latency"`
+	Fraction float64  `json:"fraction"`
+}
+
+// Duration marshals as a Go duration string ("1m30s") in JSON.
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return strconv.AppendQuote(nil, time.Duration(d).String()), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}

@@ -1,0 +1,306 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/spillway-sim/spillway/core"
+	"github.com/spillway-sim/spillway/scenarios"
+	"github.com/spillway-sim/spillway/sim/broker"
+	"github.com/spillway-sim/spillway/sim/engine"
+	"github.com/spillway-sim/spillway/sim/redisnode"
+	"github.com/spillway-sim/spillway/sim/workload"
+)
+
+// Tick is the simulator's step: every Tick of virtual time the workload's messages
+// are appended to the log and every running pod processes what it can. A pod's
+// own timeline inside a tick is continuous (a message starts when it arrives or
+// when the pod is free, whichever is later), so latencies are not rounded to Tick.
+const Tick = 100 * time.Millisecond
+
+// Run runs every variant (and sweep point) of the scenario, one after the other,
+// and returns their results in the scenario's order.
+func Run(ctx context.Context, sc *scenarios.Scenario) (*Result, error) {
+	runs, err := sc.VariantRuns()
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Scenario: sc.Name, Seed: sc.Seed}
+	for _, r := range runs {
+		rr, err := RunOne(ctx, r)
+		if err != nil {
+			return nil, fmt.Errorf("sim: %s/%s: %w", sc.Name, r.Label, err)
+		}
+		res.Runs = append(res.Runs, rr)
+	}
+	return res, nil
+}
+
+// RunOne runs one variant or sweep point.
+func RunOne(ctx context.Context, run scenarios.Run) (*RunResult, error) {
+	r, err := newRunner(ctx, run.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	if err := r.execute(); err != nil {
+		return nil, err
+	}
+	rr := r.result()
+	rr.Label, rr.Variant, rr.Point = run.Label, run.Variant, run.Point
+	return rr, nil
+}
+
+// runner is one run's world: the engine, the workload, the log and group, the
+// Redis node and the fleet.
+type runner struct {
+	ctx   context.Context
+	sc    *scenarios.Scenario
+	eng   *engine.Engine
+	wl    *workload.Workload
+	log   *broker.Log
+	group *broker.Group
+	node  *redisnode.Node
+
+	strategy    core.Strategy
+	compression core.Compression
+
+	pods      []*pod // every incarnation, by index
+	slots     []*pod // current pod per ordinal (nil when none)
+	nextSlot  int
+	keyNames  []string
+	fate      fate
+	processed []int64 // highest offset ever processed per partition (replay detection)
+
+	c         counters
+	lat       histogram // whole run
+	latWindow histogram // since the last sample
+	events    []Event
+	series    Series
+	lagMax    int64
+	lastEmit  time.Duration
+	stopErr   error
+
+	wantReplicas int
+	rolling      *rollingRestart
+	hpa          *autoscaler
+}
+
+func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
+	eng := engine.New(sc.Seed)
+	r := &runner{ctx: ctx, sc: sc, eng: eng}
+	var err error
+	if r.strategy, err = core.ParseStrategy(string(sc.State.Strategy)); err != nil {
+		return nil, err
+	}
+	if r.compression, err = core.ParseCompression(string(sc.State.Compression)); err != nil {
+		return nil, err
+	}
+	// Component seeds are drawn in a fixed order: workload first. Add new draws last.
+	var mix []workload.Mix
+	for _, m := range sc.Workload.Mix() {
+		mix = append(mix, workload.Mix{Fraction: m.Fraction, Interval: m.Interval.Std()})
+	}
+	wcfg := workload.Config{
+		Datapoints: sc.Workload.Datapoints, Jitter: sc.Workload.Jitter.Std(),
+		CounterFraction: sc.Workload.CounterFraction, ContextBytes: int(sc.Workload.ContextBytes),
+		Partitions: sc.Log.Partitions,
+	}
+	if len(sc.Workload.Intervals) > 0 {
+		wcfg.Intervals = mix
+	} else {
+		wcfg.Interval = sc.Workload.Interval.Std()
+	}
+	if r.wl, err = workload.New(wcfg, eng.NewRand()); err != nil {
+		return nil, err
+	}
+	if r.log, err = broker.NewLog(sc.Log.Partitions); err != nil {
+		return nil, err
+	}
+	gcfg := broker.DefaultGroupConfig()
+	gcfg.Assignor = string(sc.Log.Assignor)
+	gcfg.StaticMembership = sc.Log.StaticMembership
+	gcfg.SessionTimeout = sc.Log.SessionTimeout.Std()
+	gcfg.RebalanceTime = sc.Log.RebalanceTime.Std()
+	if gcfg.RebalanceTime == 0 {
+		gcfg.RebalanceTime = broker.NoDelay
+	}
+	if r.group, err = broker.NewGroup(eng, gcfg, r.log); err != nil {
+		return nil, err
+	}
+	r.group.OnRebalance(r.onRebalance)
+	if r.node, err = redisnode.New(eng, redisnode.Config{Name: "redis-0", RTT: sc.Redis.RTT.Std(),
+		OpTime: time.Microsecond, ScriptTime: 20 * time.Microsecond}); err != nil {
+		return nil, err
+	}
+	r.node.OnRemove(r.onRedisRemove)
+	r.keyNames = make([]string, sc.Workload.Datapoints)
+	for k := range r.keyNames {
+		r.keyNames[k] = r.wl.Key(uint32(k))
+	}
+	r.fate = make(fate, sc.Workload.Datapoints)
+	r.processed = make([]int64, sc.Log.Partitions)
+	for i := range r.processed {
+		r.processed[i] = -1
+	}
+	r.series.Columns = seriesColumns
+	return r, nil
+}
+
+func (r *runner) close() {
+	for _, p := range r.pods {
+		p.closeClient()
+	}
+	r.node.Close()
+}
+
+// execute schedules the run and drives the engine to the end.
+func (r *runner) execute() error {
+	sc := r.sc
+	for i := 0; i < sc.Consumers.Replicas; i++ {
+		r.startPod(r.newSlot(), 0)
+	}
+	for _, ev := range sc.Timeline {
+		ev := ev
+		r.eng.Schedule(ev.At.Std(), func() { r.timeline(ev) })
+	}
+	if a := sc.Consumers.Autoscaler; a != nil {
+		r.hpa = newAutoscaler(r, a)
+	}
+	end := sc.Duration.Std()
+	var tick func()
+	tick = func() {
+		if r.stopErr != nil {
+			return
+		}
+		if err := r.ctx.Err(); err != nil {
+			r.stopErr = err
+			return
+		}
+		r.step()
+		if r.eng.Now()+Tick <= end {
+			r.eng.After(Tick, tick)
+		}
+	}
+	r.eng.Schedule(Tick, tick)
+	every := sc.SampleEvery.Std()
+	var sample func()
+	sample = func() {
+		r.sample()
+		if r.eng.Now()+every <= end {
+			r.eng.After(every, sample)
+		}
+	}
+	r.eng.Schedule(0, sample)
+	r.eng.RunUntil(end)
+	return r.stopErr
+}
+
+// step appends the messages due since the last tick and lets every pod work.
+func (r *runner) step() {
+	now := r.eng.Now()
+	r.wl.Emit(r.lastEmit, now, func(p int32, k, seq uint32, at time.Duration) {
+		r.log.Append(p, broker.Record{Key: k, Seq: seq, At: at})
+	})
+	r.lastEmit = now
+	r.node.Advance()
+	for _, p := range r.slotsSorted() {
+		p.work(now)
+	}
+	r.trimLog()
+}
+
+func (r *runner) slotsSorted() []*pod {
+	out := make([]*pod, 0, len(r.slots))
+	for _, p := range r.slots {
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// trimLog frees records below every partition's committed offset and every live
+// reader's position (retention; replays never go below the committed offset).
+func (r *runner) trimLog() {
+	if r.eng.Now()%(10*time.Second) != 0 {
+		return
+	}
+	for p := int32(0); int(p) < r.log.Partitions(); p++ {
+		low := r.group.Committed(p)
+		for _, pd := range r.pods {
+			if pos, ok := pd.pos[p]; ok && pd.alive() {
+				low = min(low, pos)
+			}
+		}
+		if low > r.log.StartOffset(p) {
+			r.log.Trim(p, low)
+		}
+	}
+}
+
+func (r *runner) event(kind, format string, args ...any) {
+	r.events = append(r.events, Event{At: Duration(r.eng.Now()), Kind: kind, Detail: fmt.Sprintf(format, args...)})
+}
+
+func (r *runner) onRebalance(ev broker.RebalanceEvent) {
+	r.c.rebalanceEvents++
+	moved := 0
+	for _, mp := range ev.Revoked {
+		moved += len(mp.Partitions)
+	}
+	r.event("rebalance", "generation %d (%s round %d): %d members, %d partitions revoked",
+		ev.Generation, ev.Protocol, ev.Round, ev.Members, moved)
+}
+
+// onRedisRemove attributes keys that left Redis on their own to the holder of the latest context.
+func (r *runner) onRedisRemove(key string, why redisnode.Removal) {
+	k, ok := keyID(key)
+	if !ok || int(k) >= len(r.fate) || r.fate[k] != fateRedis {
+		return
+	}
+	switch why {
+	case redisnode.Expired:
+		r.fate.lose(k, CauseTTLExpired)
+	case redisnode.Evicted:
+		r.fate.lose(k, CauseEvicted)
+	case redisnode.Lost:
+		r.fate.lose(k, CauseRedisLost)
+	}
+}
+
+// keyID parses the datapoint id from the end of a Redis key ("spill:{3}:dp:00012345").
+func keyID(key string) (uint32, bool) {
+	i := len(key)
+	for i > 0 && key[i-1] >= '0' && key[i-1] <= '9' {
+		i--
+	}
+	if i == len(key) || i < 3 || key[i-3:i] != "dp:" {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(key[i:], 10, 32)
+	return uint32(v), err == nil
+}
+
+// livePods counts pods that are starting or running (not terminating or dead).
+func (r *runner) livePods() int {
+	n := 0
+	for _, p := range r.slots {
+		if p != nil && (p.state == podStarting || p.state == podRunning) {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *runner) partitionsSorted(m map[int32]int64) []int32 {
+	out := make([]int32, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
