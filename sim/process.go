@@ -187,6 +187,13 @@ func (r *runner) causeOf(k uint32, restored core.Outcome) Cause {
 	case core.OutcomeFailed:
 		return CauseRedisUnavailable
 	}
+	if r.fate[k]&fateKind == fateMemory {
+		// The latest context is still in another pod's memory: one that is paused
+		// (its partitions were reassigned when its session expired).
+		if holder := r.pods[r.fate[k]&^fateKind]; holder.paused {
+			return CauseZombie
+		}
+	}
 	return r.fate.cause(k)
 }
 

@@ -1,0 +1,220 @@
+package scenarios
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultValue is one documented default of the scenario schema.
+type DefaultValue struct {
+	// Path is the dotted field path.
+	Path string
+	// Value is the default as it would be written in a scenario file.
+	Value string
+	// Source says where the number comes from: the real system's default it
+	// mirrors, or why it was picked.
+	Source string
+	// ZeroMeaningful marks fields whose zero value is a legitimate setting (e.g.
+	// termination_grace: 0s kills at once). A file that writes the zero keeps
+	// it; EnsureDefaults never replaces it.
+	ZeroMeaningful bool
+	// Unless names a mutually exclusive sibling: the default applies only when
+	// neither field is set (workload.interval vs workload.intervals, state.ttl
+	// vs state.ttl_intervals).
+	Unless string
+}
+
+// defaultTable is the ONE place scenario defaults live. Parse decodes a file on
+// top of a scenario holding these values, so a field the file omits keeps its
+// default and a field it sets to zero stays zero; EnsureDefaults then fills the
+// derived ones (those with Unless) and any zero that is not a legitimate setting.
+// Fields absent here default to their zero value (e.g. workload.datapoints, which
+// is required, and consumers.autoscaler.max, required when an autoscaler is set).
+var defaultTable = []DefaultValue{
+	// Run.
+	{Path: "version", Value: "1", Source: "schema version this package reads; a file must still write it"},
+	{Path: "seed", Value: "1", Source: "fixed, never time-based: the same file gives the same run", ZeroMeaningful: true},
+	{Path: "duration", Value: "60m", Source: "DESIGN.md sample scenario"},
+	{Path: "sample_every", Value: "10s", Source: "DESIGN.md sample scenario; Prometheus-like scrape period"},
+
+	// Workload.
+	{Path: "workload.interval", Value: "60s", Unless: "workload.intervals",
+		Source: "a one-minute collection interval (field report 000: TTL follows the datasource's collection interval)"},
+	{Path: "workload.jitter", Value: "0s", ZeroMeaningful: true, Source: "no jitter: every key emits exactly on its interval"},
+	{Path: "workload.context_bytes", Value: "64", Source: "DESIGN.md sample: a previous raw value plus a timestamp and key fields"},
+	{Path: "workload.counter_fraction", Value: "1", ZeroMeaningful: true,
+		Source: "every key needs context: the worst case for context loss"},
+
+	// Log: Kafka consumer 3.x and broker defaults (DESIGN.md "Defaults of the real systems").
+	{Path: "log.partitions", Value: "1", Source: "Kafka broker num.partitions"},
+	{Path: "log.assignor", Value: "range",
+		Source: "Java client 3.x partition.assignment.strategy is [range, cooperative-sticky]; the group uses the " +
+			"first protocol every member supports, so a default group runs range (eager: every rebalance revokes everything)"},
+	{Path: "log.static_membership", Value: "false", ZeroMeaningful: true, Source: "group.instance.id unset (KIP-345 is opt-in)"},
+	{Path: "log.session_timeout", Value: "45s", Source: "Kafka consumer 3.x session.timeout.ms (KIP-735)"},
+	{Path: "log.rebalance_time", Value: "3s", ZeroMeaningful: true,
+		Source: "broker group.initial.rebalance.delay.ms; also 1 x heartbeat.interval.ms (3 s) for members to rejoin"},
+	{Path: "log.poll_batch", Value: "500", Source: "Kafka consumer max.poll.records"},
+	{Path: "log.commit_interval", Value: "5s", Source: "Kafka consumer auto.commit.interval.ms (enable.auto.commit=true)"},
+
+	// Consumers: Kubernetes defaults.
+	{Path: "consumers.replicas", Value: "1", ZeroMeaningful: true, Source: "Kubernetes Deployment spec.replicas"},
+	{Path: "consumers.termination_grace", Value: "30s", ZeroMeaningful: true,
+		Source: "Kubernetes terminationGracePeriodSeconds"},
+	{Path: "consumers.process_time", Value: "20us", ZeroMeaningful: true,
+		Source: "estimate: decode + rate computation of one small message; DESIGN.md sample"},
+	{Path: "consumers.startup", Value: "10s", ZeroMeaningful: true,
+		Source: "estimate: container start + JVM/Go init + first JoinGroup; DESIGN.md sample"},
+	{Path: "consumers.autoscaler.min", Value: "1", Source: "HPA minReplicas"},
+	{Path: "consumers.autoscaler.target_cpu", Value: "0.8",
+		Source: "HPA autoscaling/v1 targetCPUUtilizationPercentage (80 %), also kubectl autoscale --cpu-percent"},
+	{Path: "consumers.autoscaler.stabilization", Value: "5m", ZeroMeaningful: true,
+		Source: "HPA scale-down stabilizationWindowSeconds (300 s)"},
+
+	// State: the production recipe of field report 000.
+	{Path: "state.strategy", Value: "spill-on-revoke", Source: "field report 000: spill on revoke and on shutdown"},
+	{Path: "state.ttl_intervals", Value: "3", Unless: "state.ttl",
+		Source: "field report 000: TTL from the collection interval; 3 intervals outlive one missed poll plus a rebalance"},
+	{Path: "state.max_age", Value: "0s", ZeroMeaningful: true, Source: "0 = no age limit beyond the TTL"},
+	{Path: "state.compression", Value: "lz4", Source: "field report 000: lz4-compressed context"},
+	{Path: "state.spill_parallelism", Value: "8", Source: "estimate: a few pipelines in flight per pod"},
+	{Path: "state.spill_batch", Value: "1000", Source: "estimate: ~1000 keys per pipeline (DESIGN.md: ~2x compression per 1000-record block)"},
+	{Path: "state.checkpoint_every", Value: "30s", Source: "DESIGN.md sample"},
+	{Path: "state.restore", Value: "lazy", Source: "field report 000: look up Redis on a local miss"},
+
+	// Redis: redis.conf defaults (Redis 7).
+	{Path: "redis.nodes", Value: "1", Source: "one node"},
+	{Path: "redis.system_memory", Value: "8GiB", Source: "DESIGN.md sample: an 8 GiB node"},
+	{Path: "redis.maxmemory", Value: "0", ZeroMeaningful: true, Source: "redis.conf maxmemory 0 = no limit on 64-bit"},
+	{Path: "redis.maxmemory_policy", Value: "noeviction", Source: "redis.conf maxmemory-policy"},
+	{Path: "redis.maxmemory_samples", Value: "5", Source: "redis.conf maxmemory-samples"},
+	{Path: "redis.overcommit_memory", Value: "1", ZeroMeaningful: true,
+		Source: "vm.overcommit_memory=1 as Redis's startup warning and admin guide require (the Linux default is 0)"},
+	{Path: "redis.baseline_used", Value: "0", ZeroMeaningful: true, Source: "an empty node"},
+	{Path: "redis.rtt", Value: "200us", ZeroMeaningful: true,
+		Source: "redis.io latency guide: ~200 us round trip on a 1 Gbit/s network"},
+	{Path: "redis.persistence.rdb_save", Value: "[]", ZeroMeaningful: true,
+		Source: "no automatic snapshots: BGSAVE comes from timeline events (redis.conf 7 would save 3600 1 300 100 60 10000)"},
+	{Path: "redis.persistence.aof", Value: "false", ZeroMeaningful: true, Source: "redis.conf appendonly no"},
+	{Path: "redis.persistence.aof_rewrite_percentage", Value: "100", ZeroMeaningful: true,
+		Source: "redis.conf auto-aof-rewrite-percentage (0 disables automatic rewrites)"},
+	{Path: "redis.persistence.aof_rewrite_min_size", Value: "64MiB", ZeroMeaningful: true,
+		Source: "redis.conf auto-aof-rewrite-min-size 64mb"},
+	{Path: "redis.persistence.snapshot_rate", Value: "100MiB",
+		Source: "measured here: BGSAVE with rdbcompression yes serializes ~100 MB of used memory per second (DESIGN.md)"},
+	{Path: "redis.model.page_size", Value: "4KiB", Source: "x86-64 base page; 2MiB with transparent huge pages"},
+	{Path: "redis.model.fork_time_per_gib", Value: "10ms", ZeroMeaningful: true,
+		Source: "redis.io latency guide: fork costs ~10-20 ms per GB on bare metal (measured 30-60 ms/GiB on this VM)"},
+}
+
+// Defaults returns the documented defaults, in schema order.
+func Defaults() []DefaultValue {
+	return append([]DefaultValue(nil), defaultTable...)
+}
+
+var (
+	defaultNodesOnce sync.Once
+	defaultNodes     map[string]*yaml.Node
+)
+
+// defaultNode returns the parsed YAML of a table entry's value.
+func defaultNode(e DefaultValue) *yaml.Node {
+	defaultNodesOnce.Do(func() {
+		defaultNodes = make(map[string]*yaml.Node, len(defaultTable))
+		for _, e := range defaultTable {
+			var doc yaml.Node
+			if err := yaml.Unmarshal([]byte(e.Value), &doc); err != nil || len(doc.Content) != 1 {
+				panic(fmt.Sprintf("scenarios: default of %s (%q) is not YAML: %v", e.Path, e.Value, err))
+			}
+			defaultNodes[e.Path] = doc.Content[0]
+		}
+	})
+	return defaultNodes[e.Path]
+}
+
+// applyDefaults sets the table's defaults on v, the value of the field at prefix
+// ("" for a whole Scenario). With onlyZero it fills only zero fields whose zero
+// is not meaningful, plus the Unless pairs where both fields are empty; without,
+// it sets every non-Unless entry. Fields under a nil pointer are skipped, and so
+// are fields in written (paths a file or an override wrote: an explicit 0s for
+// duration is an error to report, not a gap to fill).
+func applyDefaults(v reflect.Value, prefix string, onlyZero bool, written map[string]int) {
+	for _, e := range defaultTable {
+		if _, ok := written[e.Path]; ok {
+			continue
+		}
+		if _, ok := written[e.Unless]; ok && e.Unless != "" {
+			continue
+		}
+		rel := e.Path
+		if prefix != "" {
+			if !strings.HasPrefix(e.Path, prefix+".") {
+				continue
+			}
+			rel = strings.TrimPrefix(e.Path, prefix+".")
+		}
+		f, ok := lookupField(v, rel, false)
+		if !ok {
+			continue
+		}
+		switch {
+		case e.Unless != "":
+			if !onlyZero || !f.IsZero() {
+				continue
+			}
+			relOther := e.Unless
+			if prefix != "" {
+				relOther = strings.TrimPrefix(e.Unless, prefix+".")
+			}
+			if other, ok := lookupField(v, relOther, false); ok && !other.IsZero() {
+				continue
+			}
+		case onlyZero && (e.ZeroMeaningful || !f.IsZero()):
+			continue
+		}
+		d := newDecoder("defaults.go")
+		d.decode(defaultNode(e), f, e.Path)
+		if len(d.errs) > 0 {
+			panic(fmt.Sprintf("scenarios: default of %s does not decode: %v", e.Path, d.errs[0]))
+		}
+	}
+}
+
+// New returns a scenario named name with every default applied, including the
+// derived workload.interval (60s) and state.ttl_intervals (3): to use an
+// interval mix or a fixed ttl instead, clear the other field. Datapoints is 0
+// and must be set before the scenario validates.
+func New(name string) *Scenario {
+	s := newBase(name)
+	s.EnsureDefaults()
+	return s
+}
+
+// newBase returns the scenario Parse decodes a file onto: every default except
+// the derived (Unless) ones, which depend on what the file sets.
+func newBase(name string) *Scenario {
+	s := &Scenario{Name: name}
+	applyDefaults(reflect.ValueOf(s).Elem(), "", false, nil)
+	return s
+}
+
+// EnsureDefaults fills what a scenario leaves unset: zero fields whose zero is
+// not a legitimate setting get the table's default (so a Scenario{} built in Go
+// gets sensible values), workload.interval gets 60s unless an interval mix is
+// given, state.ttl_intervals gets 3 unless state.ttl is given, and the fields of
+// a present autoscaler are filled likewise. Fields whose zero is meaningful (see
+// Defaults) are left alone: start from New to get those.
+//
+// A field the scenario's file (or an override) wrote explicitly is never
+// replaced: "duration: 0s" stays 0 and fails validation.
+func (s *Scenario) EnsureDefaults() {
+	var written map[string]int
+	if s.meta != nil {
+		written = s.meta.lines
+	}
+	applyDefaults(reflect.ValueOf(s).Elem(), "", true, written)
+}

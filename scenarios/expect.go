@@ -1,0 +1,205 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Unit is the kind of quantity a summary metric measures.
+type Unit int
+
+// The units of summary metrics. Sizes are reported in bytes and durations in
+// seconds (float64), so that a bound written as "7GiB" or "50ms" compares as is.
+const (
+	UnitCount   Unit = iota // a number of things (messages, keys, ops, events)
+	UnitRatio               // a fraction in [0, 1]
+	UnitBytes               // bytes
+	UnitSeconds             // seconds
+)
+
+// String returns "count", "ratio", "bytes" or "seconds".
+func (u Unit) String() string {
+	switch u {
+	case UnitCount:
+		return "count"
+	case UnitRatio:
+		return "ratio"
+	case UnitBytes:
+		return "bytes"
+	case UnitSeconds:
+		return "seconds"
+	}
+	return "Unit(" + strconv.Itoa(int(u)) + ")"
+}
+
+func (u Unit) noun() string {
+	switch u {
+	case UnitRatio:
+		return "a ratio"
+	case UnitBytes:
+		return "a size"
+	case UnitSeconds:
+		return "a duration"
+	}
+	return "a count"
+}
+
+// LossCauses are the causes a lost or stale context is attributed to
+// (DESIGN.md "Context accounting"); each has a metric lost_by_cause.<cause>.
+var LossCauses = []string{
+	"crash", "grace_overrun", "ttl_expired", "evicted", "redis_lost", "stale_discarded", "ring_moved", "not_spilled",
+}
+
+type metricDef struct {
+	name string
+	unit Unit
+}
+
+// metrics is the DESIGN.md summary metric list, in its order, with
+// lost_by_cause.* expanded in place. The names are a contract.
+var metrics = func() []metricDef {
+	c, r, b, s := UnitCount, UnitRatio, UnitBytes, UnitSeconds
+	out := []metricDef{
+		{"messages", c}, {"messages_replayed", c}, {"context_needed", c}, {"context_ok", c},
+		{"context_lost", c}, {"context_stale_used", c}, {"context_loss_ratio", r},
+	}
+	for _, cause := range LossCauses {
+		out = append(out, metricDef{"lost_by_cause." + cause, c})
+	}
+	return append(out, []metricDef{
+		{"local_hits", c}, {"restored", c}, {"stale_discarded", c}, {"redis_lookups_missed", c},
+		{"spilled_keys", c}, {"spill_bytes", b}, {"spill_duration_max", s}, {"redis_ops", c},
+		{"redis_bytes_in", b}, {"redis_bytes_out", b}, {"redis_used_memory_peak_bytes", b},
+		{"redis_rss_peak_bytes", b}, {"redis_cow_peak_bytes", b}, {"redis_evicted_keys", c},
+		{"redis_expired_keys", c}, {"redis_oom_kills", c}, {"redis_fork_failures", c},
+		{"redis_rejected_writes", c}, {"latency_p50", s}, {"latency_p99", s}, {"latency_p999", s},
+		{"consumer_lag_max", c}, {"rebalances", c}, {"rebalance_pause_total", s},
+	}...)
+}()
+
+// MetricNames returns the summary metric names an expectation may bound, in
+// DESIGN.md order, with lost_by_cause.<cause> for every cause in LossCauses.
+// The simulator's summary must report every one of them.
+func MetricNames() []string {
+	out := make([]string, len(metrics))
+	for i, m := range metrics {
+		out[i] = m.name
+	}
+	return out
+}
+
+// MetricUnit returns the unit of a summary metric, and false for an unknown name.
+func MetricUnit(name string) (Unit, bool) {
+	for _, m := range metrics {
+		if m.name == name {
+			return m.unit, true
+		}
+	}
+	return 0, false
+}
+
+// Failure is an expectation a run did not meet.
+type Failure struct {
+	// Scenario is the scenario's name.
+	Scenario string
+	// Run is the run's label.
+	Run string
+	// Metric is the bounded metric.
+	Metric string
+	// Bound is the violated bound, e.g. "max 0.001" or "min 7GiB".
+	Bound string
+	// Value is the metric's value (0 when Missing).
+	Value float64
+	// Missing is true when the run did not report the metric.
+	Missing bool
+}
+
+// String names the scenario, run, metric, bound and value.
+func (f Failure) String() string {
+	if f.Missing {
+		return fmt.Sprintf("%s: run %s: %s was not reported (expected %s)", f.Scenario, f.Run, f.Metric, f.Bound)
+	}
+	dir := "above"
+	if strings.HasPrefix(f.Bound, "min") {
+		dir = "below"
+	}
+	return fmt.Sprintf("%s: run %s: %s = %s is %s %s", f.Scenario, f.Run, f.Metric, formatMetric(f.Metric, f.Value),
+		dir, f.Bound)
+}
+
+// Check tests every expectation against every run it applies to (all runs, or
+// those of its variant), in run order then expectation order. lookup returns a
+// run's metric by run label and metric name, false if the run did not report it.
+func Check(scenario string, runs []Run, expect []Expectation, lookup func(run, metric string) (float64, bool)) []Failure {
+	var out []Failure
+	for _, r := range runs {
+		for _, e := range expect {
+			if e.Variant != "" && e.Variant != r.Variant {
+				continue
+			}
+			v, ok := lookup(r.Label, e.Metric)
+			fail := func(bound string) {
+				out = append(out, Failure{Scenario: scenario, Run: r.Label, Metric: e.Metric, Bound: bound, Value: v,
+					Missing: !ok})
+			}
+			switch {
+			case !ok:
+				fail(boundText(e))
+			case e.Min != nil && (v < e.Min.Value || math.IsNaN(v)):
+				fail("min " + e.Min.String())
+			case e.Max != nil && (v > e.Max.Value || math.IsNaN(v)):
+				fail("max " + e.Max.String())
+			}
+		}
+	}
+	return out
+}
+
+// Check tests the scenario's expectations against its runs (SweepPoints).
+func (s *Scenario) Check(lookup func(run, metric string) (float64, bool)) ([]Failure, error) {
+	runs, err := s.SweepPoints()
+	if err != nil {
+		return nil, err
+	}
+	return Check(s.Name, runs, s.Expect, lookup), nil
+}
+
+func boundText(e Expectation) string {
+	var parts []string
+	if e.Min != nil {
+		parts = append(parts, "min "+e.Min.String())
+	}
+	if e.Max != nil {
+		parts = append(parts, "max "+e.Max.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// formatMetric writes a value with a readable form for sizes and durations.
+func formatMetric(metric string, v float64) string {
+	s := strconv.FormatFloat(v, 'g', 6, 64)
+	unit, _ := MetricUnit(metric)
+	switch {
+	case unit == UnitBytes && math.Abs(v) >= 1024:
+		return s + " (" + humanBytes(v) + ")"
+	case unit == UnitSeconds && v != 0 && math.Abs(v) < 1e9:
+		return s + " (" + time.Duration(v*float64(time.Second)).String() + ")"
+	}
+	return s
+}
+
+func humanBytes(v float64) string {
+	units := []string{"KiB", "MiB", "GiB", "TiB"}
+	name := "B"
+	for _, u := range units {
+		if math.Abs(v) < 1024 {
+			break
+		}
+		v /= 1024
+		name = u
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + name
+}

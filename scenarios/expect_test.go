@@ -1,0 +1,166 @@
+package scenarios
+
+import (
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// designMetrics is DESIGN.md's summary metric list with lost_by_cause.* expanded.
+var designMetrics = []string{
+	"messages", "messages_replayed", "context_needed", "context_ok", "context_lost", "context_stale_used",
+	"context_loss_ratio",
+	"lost_by_cause.crash", "lost_by_cause.grace_overrun", "lost_by_cause.ttl_expired", "lost_by_cause.evicted",
+	"lost_by_cause.redis_lost", "lost_by_cause.stale_discarded", "lost_by_cause.ring_moved", "lost_by_cause.not_spilled",
+	"local_hits", "restored", "stale_discarded", "redis_lookups_missed", "spilled_keys", "spill_bytes",
+	"spill_duration_max", "redis_ops", "redis_bytes_in", "redis_bytes_out", "redis_used_memory_peak_bytes",
+	"redis_rss_peak_bytes", "redis_cow_peak_bytes", "redis_evicted_keys", "redis_expired_keys", "redis_oom_kills",
+	"redis_fork_failures", "redis_rejected_writes", "latency_p50", "latency_p99", "latency_p999", "consumer_lag_max",
+	"rebalances", "rebalance_pause_total",
+}
+
+func TestMetricNamesAreTheContract(t *testing.T) {
+	if got := MetricNames(); !reflect.DeepEqual(got, designMetrics) {
+		t.Fatalf("MetricNames() =\n%v\nwant\n%v", got, designMetrics)
+	}
+	MetricNames()[0] = "changed"
+	if MetricNames()[0] != "messages" {
+		t.Fatal("MetricNames returns shared storage")
+	}
+}
+
+// TestMetricNamesMatchDesign re-reads the list from DESIGN.md when the shared
+// directory sits beside the repository.
+func TestMetricNamesMatchDesign(t *testing.T) {
+	data, err := os.ReadFile("../../shared/DESIGN.md")
+	if err != nil {
+		t.Skip("DESIGN.md not beside the repository")
+	}
+	text := string(data)
+	i := strings.Index(text, "Summary metric names")
+	if i < 0 {
+		t.Fatal("DESIGN.md has no summary metric list")
+	}
+	para := text[i : i+strings.Index(text[i:], "\n\n")]
+	var names []string
+	for _, m := range regexp.MustCompile("`([a-z0-9_.*]+)`").FindAllStringSubmatch(para, -1) {
+		if m[1] == "lost_by_cause.*" {
+			for _, c := range LossCauses {
+				names = append(names, "lost_by_cause."+c)
+			}
+			continue
+		}
+		names = append(names, m[1])
+	}
+	if !reflect.DeepEqual(names, designMetrics) {
+		t.Fatalf("DESIGN.md lists\n%v\nthis package\n%v", names, designMetrics)
+	}
+}
+
+func TestMetricUnit(t *testing.T) {
+	tests := []struct {
+		name   string
+		metric string
+		want   Unit
+		known  bool
+	}{
+		{name: "count", metric: "messages", want: UnitCount, known: true},
+		{name: "ratio", metric: "context_loss_ratio", want: UnitRatio, known: true},
+		{name: "bytes", metric: "redis_rss_peak_bytes", want: UnitBytes, known: true},
+		{name: "seconds", metric: "latency_p99", want: UnitSeconds, known: true},
+		{name: "cause", metric: "lost_by_cause.evicted", want: UnitCount, known: true},
+		{name: "unknown", metric: "nope", known: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := MetricUnit(tt.metric)
+			if ok != tt.known || got != tt.want {
+				t.Fatalf("MetricUnit(%q) = %v, %v", tt.metric, got, ok)
+			}
+		})
+	}
+	if UnitSeconds.String() != "seconds" || Unit(9).String() != "Unit(9)" {
+		t.Fatal("Unit.String")
+	}
+}
+
+func TestCheck(t *testing.T) {
+	s := mustLoad(t, "testdata/sweep.yaml")
+	values := map[string]float64{
+		"lru/redis.maxmemory=64MiB|redis_oom_kills":         0,
+		"lru/redis.maxmemory=64MiB|latency_p99":             0.2,
+		"lru/redis.maxmemory=256MiB|redis_oom_kills":        0,
+		"lru/redis.maxmemory=256MiB|latency_p99":            0.05,
+		"lru/redis.maxmemory=1GiB|redis_oom_kills":          0,
+		"lru/redis.maxmemory=1GiB|latency_p99":              0.001,
+		"noeviction/redis.maxmemory=64MiB|redis_oom_kills":  2,
+		"noeviction/redis.maxmemory=64MiB|latency_p99":      9, // not bounded for this variant
+		"noeviction/redis.maxmemory=256MiB|redis_oom_kills": 0,
+		"noeviction/redis.maxmemory=1GiB|redis_oom_kills":   0,
+	}
+	lookup := func(run, metric string) (float64, bool) {
+		v, ok := values[run+"|"+metric]
+		return v, ok
+	}
+	got, err := s.Check(lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, f := range got {
+		msgs = append(msgs, f.String())
+	}
+	want := []string{
+		"maxmemory-sweep: run lru/redis.maxmemory=64MiB: latency_p99 = 0.2 (200ms) is above max 50ms",
+		"maxmemory-sweep: run noeviction/redis.maxmemory=64MiB: redis_oom_kills = 2 is above max 0",
+	}
+	if !reflect.DeepEqual(msgs, want) {
+		t.Fatalf("failures:\n%s\nwant\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
+	}
+	if got[0].Run != "lru/redis.maxmemory=64MiB" || got[0].Metric != "latency_p99" || got[0].Bound != "max 50ms" ||
+		got[0].Value != 0.2 || got[0].Missing {
+		t.Fatalf("failure fields %+v", got[0])
+	}
+}
+
+func TestCheckBounds(t *testing.T) {
+	runs := []Run{{Label: "a", Variant: "a"}, {Label: "b", Variant: "b"}}
+	bound := func(s string) *Bound {
+		b, err := ParseBound(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &b
+	}
+	tests := []struct {
+		name   string
+		expect Expectation
+		value  float64
+		found  bool
+		want   []string
+	}{
+		{name: "inside", expect: Expectation{Metric: "messages", Min: bound("1"), Max: bound("10")}, value: 5, found: true},
+		{name: "on the bounds", expect: Expectation{Metric: "messages", Min: bound("5"), Max: bound("5")}, value: 5, found: true},
+		{name: "below", expect: Expectation{Metric: "messages", Min: bound("10")}, value: 5, found: true, want: []string{
+			"s: run a: messages = 5 is below min 10", "s: run b: messages = 5 is below min 10"}},
+		{name: "one variant", expect: Expectation{Variant: "b", Metric: "redis_rss_peak_bytes", Max: bound("7GiB")},
+			value: 8 << 30, found: true, want: []string{
+				"s: run b: redis_rss_peak_bytes = 8.58993e+09 (8.00GiB) is above max 7GiB"}},
+		{name: "missing", expect: Expectation{Variant: "a", Metric: "rebalances", Min: bound("1"), Max: bound("3")},
+			want: []string{"s: run a: rebalances was not reported (expected min 1, max 3)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Check("s", runs, []Expectation{tt.expect}, func(string, string) (float64, bool) { return tt.value, tt.found })
+			var msgs []string
+			for _, f := range got {
+				msgs = append(msgs, f.String())
+			}
+			if !reflect.DeepEqual(msgs, tt.want) {
+				t.Fatalf("failures %q, want %q", msgs, tt.want)
+			}
+		})
+	}
+}

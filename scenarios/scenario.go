@@ -1,0 +1,420 @@
+package scenarios
+
+import (
+	"time"
+)
+
+// SchemaVersion is the only scenario schema version this package reads.
+const SchemaVersion = 1
+
+// Scenario is one scenario file (schema version 1, DESIGN.md "Scenario
+// contract"). The YAML field names are a contract: extend, never rename.
+//
+// A Scenario from Parse, Load or Open has every default filled in and has been
+// validated. One built in Go should start from New, then call EnsureDefaults and
+// Validate.
+type Scenario struct {
+	// Version is the schema version; it must be 1.
+	Version int `yaml:"version"`
+	// Name names the scenario and its output directory (out/<name>/). It
+	// defaults to the file name without its extension.
+	Name string `yaml:"name"`
+	// Description is one line for listings and report titles.
+	Description string `yaml:"description,omitempty"`
+	// Seed seeds the run's only random generator. The default is fixed (1).
+	Seed uint64 `yaml:"seed"`
+	// Duration is the length of the run in virtual time.
+	Duration Duration `yaml:"duration"`
+	// SampleEvery is the period of the time series in the report.
+	SampleEvery Duration `yaml:"sample_every"`
+
+	Workload  Workload  `yaml:"workload"`
+	Log       Log       `yaml:"log"`
+	Consumers Consumers `yaml:"consumers"`
+	State     State     `yaml:"state"`
+	Redis     Redis     `yaml:"redis"`
+
+	// Timeline lists scripted events. Events at the same instant run in file order.
+	Timeline []Event `yaml:"timeline,omitempty"`
+	// Variants are runs side by side in one report, each the base scenario with
+	// some fields overridden. Without variants there is one run, "default".
+	Variants []Variant `yaml:"variants,omitempty"`
+	// Sweep repeats every variant for each value of one field.
+	Sweep *Sweep `yaml:"sweep,omitempty"`
+	// Expect lists bounds on summary metrics, checked after every run.
+	Expect []Expectation `yaml:"expect,omitempty"`
+
+	meta *meta // where the scenario came from; never marshalled or compared
+}
+
+// meta records where a decoded scenario came from, for error messages.
+type meta struct {
+	file  string
+	lines map[string]int // field path -> line of its key in the file
+}
+
+// File returns the name the scenario was parsed under ("" when built in Go).
+func (s *Scenario) File() string {
+	if s.meta == nil {
+		return ""
+	}
+	return s.meta.file
+}
+
+// Line returns the line that set the field at path (e.g. "redis.maxmemory",
+// "timeline[2].at"), or of its closest enclosing field that has one, or 0.
+// For a run from VariantRuns or SweepPoints, an overridden field reports the line of
+// its override; after With, which has no file line, 0.
+func (s *Scenario) Line(path string) int {
+	if s.meta == nil {
+		return 0
+	}
+	for p := path; p != ""; p = parentPath(p) {
+		if l, ok := s.meta.lines[p]; ok {
+			return l // 0 for a field set by an override from Go: no line to show
+		}
+	}
+	return 0
+}
+
+// Workload describes the datapoints (keys) that emit messages.
+type Workload struct {
+	// Datapoints is the number of distinct keys. Required.
+	Datapoints int `yaml:"datapoints"`
+	// Interval is how often each key emits; mutually exclusive with Intervals.
+	Interval Duration `yaml:"interval,omitempty"`
+	// Intervals is an optional mix of intervals whose fractions sum to 1.
+	Intervals []IntervalShare `yaml:"intervals,omitempty"`
+	// Jitter spreads each emission uniformly by up to ± Jitter; it must stay
+	// under half the shortest interval so a key's messages keep their order.
+	Jitter Duration `yaml:"jitter"`
+	// ContextBytes is the size of one key's encoded context before compression.
+	ContextBytes Size `yaml:"context_bytes"`
+	// CounterFraction is the share of keys that need context (counters); the
+	// rest are gauges.
+	CounterFraction float64 `yaml:"counter_fraction"`
+}
+
+// IntervalShare is one entry of a workload's interval mix.
+type IntervalShare struct {
+	// Fraction is the share of keys with this interval, in (0, 1].
+	Fraction float64 `yaml:"fraction"`
+	// Interval is how often those keys emit.
+	Interval Duration `yaml:"interval"`
+}
+
+// Mix returns the interval mix: Intervals, or one share of 1 at Interval.
+func (w Workload) Mix() []IntervalShare {
+	if len(w.Intervals) > 0 {
+		return append([]IntervalShare(nil), w.Intervals...)
+	}
+	return []IntervalShare{{Fraction: 1, Interval: w.Interval}}
+}
+
+// Log describes the partitioned log and its consumer group.
+type Log struct {
+	// Partitions is the topic's partition count.
+	Partitions int `yaml:"partitions"`
+	// Assignor is the partition assignment strategy.
+	Assignor Assignor `yaml:"assignor"`
+	// StaticMembership sets group.instance.id: a restart shorter than the
+	// session timeout causes no rebalance (KIP-345).
+	StaticMembership bool `yaml:"static_membership"`
+	// SessionTimeout is session.timeout.ms: how long a silent member stays in
+	// the group.
+	SessionTimeout Duration `yaml:"session_timeout"`
+	// RebalanceTime is the join + sync cost of one rebalance.
+	RebalanceTime Duration `yaml:"rebalance_time"`
+	// PollBatch is max.poll.records.
+	PollBatch int `yaml:"poll_batch"`
+	// CommitInterval is auto.commit.interval.ms; offsets are also committed on
+	// revoke, after the spill.
+	CommitInterval Duration `yaml:"commit_interval"`
+}
+
+// Assignor is a consumer-group partition assignment strategy.
+type Assignor string
+
+// The assignors of the Kafka Java client (and franz-go's balancers).
+const (
+	AssignorRange             Assignor = "range"
+	AssignorRoundRobin        Assignor = "round-robin"
+	AssignorSticky            Assignor = "sticky"
+	AssignorCooperativeSticky Assignor = "cooperative-sticky"
+)
+
+// Cooperative reports whether the assignor uses the incremental cooperative
+// protocol (KIP-429), which revokes only the partitions that move.
+func (a Assignor) Cooperative() bool { return a == AssignorCooperativeSticky }
+
+// Consumers describes the consumer fleet (one pod = one group member).
+type Consumers struct {
+	// Replicas is the pod count at the start.
+	Replicas int `yaml:"replicas"`
+	// TerminationGrace is terminationGracePeriodSeconds: SIGTERM to SIGKILL.
+	TerminationGrace Duration `yaml:"termination_grace"`
+	// ProcessTime is the CPU time per message.
+	ProcessTime Duration `yaml:"process_time"`
+	// Startup is the time from pod start to joining the group.
+	Startup Duration `yaml:"startup"`
+	// Autoscaler, when set, lets an HPA-like controller change Replicas.
+	Autoscaler *Autoscaler `yaml:"autoscaler,omitempty"`
+}
+
+// Autoscaler is a HorizontalPodAutoscaler on CPU utilisation.
+type Autoscaler struct {
+	// Min is minReplicas.
+	Min int `yaml:"min"`
+	// Max is maxReplicas. Required.
+	Max int `yaml:"max"`
+	// TargetCPU is the target utilisation, in (0, 1].
+	TargetCPU float64 `yaml:"target_cpu"`
+	// Stabilization is the scale-down stabilization window.
+	Stabilization Duration `yaml:"stabilization"`
+}
+
+// State describes the consumer's state store (the core).
+type State struct {
+	// Strategy is what the store does with context on handoff.
+	Strategy Strategy `yaml:"strategy"`
+	// TTL is the TTL of a spilled entry; mutually exclusive with TTLIntervals.
+	TTL Duration `yaml:"ttl,omitempty"`
+	// TTLIntervals sets the TTL to this many of the key's own intervals.
+	TTLIntervals int `yaml:"ttl_intervals,omitempty"`
+	// MaxAge makes restore discard entries older than this; 0 means no limit
+	// beyond the TTL.
+	MaxAge Duration `yaml:"max_age"`
+	// Compression is the codec of spilled entries.
+	Compression Compression `yaml:"compression"`
+	// SpillParallelism is the number of concurrent spill workers.
+	SpillParallelism int `yaml:"spill_parallelism"`
+	// SpillBatch is the number of keys per spill pipeline.
+	SpillBatch int `yaml:"spill_batch"`
+	// CheckpointEvery is the checkpoint period for strategy checkpoint.
+	CheckpointEvery Duration `yaml:"checkpoint_every"`
+	// Restore says when spilled context is read back.
+	Restore RestoreMode `yaml:"restore"`
+}
+
+// TTLFor returns the TTL of a key that emits every interval.
+func (st State) TTLFor(interval time.Duration) time.Duration {
+	if st.TTLIntervals > 0 {
+		return time.Duration(st.TTLIntervals) * interval
+	}
+	return st.TTL.Std()
+}
+
+// Strategy is a state-handoff strategy.
+type Strategy string
+
+// The strategies.
+const (
+	StrategyMemoryOnly    Strategy = "memory-only"
+	StrategySpillOnRevoke Strategy = "spill-on-revoke"
+	StrategyWriteThrough  Strategy = "write-through"
+	StrategyCheckpoint    Strategy = "checkpoint"
+)
+
+// Compression is the codec of spilled context.
+type Compression string
+
+// The codecs.
+const (
+	CompressionNone Compression = "none"
+	CompressionLZ4  Compression = "lz4"
+	CompressionS2   Compression = "s2"
+	CompressionZstd Compression = "zstd"
+)
+
+// RestoreMode says when spilled context is read back.
+type RestoreMode string
+
+// The restore modes.
+const (
+	RestoreLazy  RestoreMode = "lazy"  // on a local miss
+	RestoreEager RestoreMode = "eager" // on partition assignment
+)
+
+// Redis describes the Redis deployment and the models miniredis lacks.
+type Redis struct {
+	// Nodes > 1 means a client-side consistent-hash ring (go-redis Ring).
+	Nodes int `yaml:"nodes"`
+	// SystemMemory is the memory of the machine (or container limit) of one node.
+	SystemMemory Size `yaml:"system_memory"`
+	// MaxMemory is maxmemory; 0 means unlimited.
+	MaxMemory Size `yaml:"maxmemory"`
+	// MaxMemoryPolicy is maxmemory-policy.
+	MaxMemoryPolicy EvictionPolicy `yaml:"maxmemory_policy"`
+	// MaxMemorySamples is maxmemory-samples.
+	MaxMemorySamples int `yaml:"maxmemory_samples"`
+	// OvercommitMemory is vm.overcommit_memory: 0 heuristic, 1 always, 2 never.
+	OvercommitMemory int `yaml:"overcommit_memory"`
+	// BaselineUsed is data already on each node that the scenario does not write.
+	BaselineUsed Size `yaml:"baseline_used"`
+	// RTT is the client-to-server network round trip.
+	RTT Duration `yaml:"rtt"`
+	// Persistence configures RDB and AOF.
+	Persistence Persistence `yaml:"persistence"`
+	// Model holds calibration knobs of the memory and fork models.
+	Model Model `yaml:"model"`
+}
+
+// EvictionPolicy is a Redis maxmemory-policy.
+type EvictionPolicy string
+
+// The Redis 7 eviction policies.
+const (
+	PolicyNoEviction     EvictionPolicy = "noeviction"
+	PolicyAllKeysLRU     EvictionPolicy = "allkeys-lru"
+	PolicyAllKeysLFU     EvictionPolicy = "allkeys-lfu"
+	PolicyAllKeysRandom  EvictionPolicy = "allkeys-random"
+	PolicyVolatileLRU    EvictionPolicy = "volatile-lru"
+	PolicyVolatileLFU    EvictionPolicy = "volatile-lfu"
+	PolicyVolatileRandom EvictionPolicy = "volatile-random"
+	PolicyVolatileTTL    EvictionPolicy = "volatile-ttl"
+)
+
+// Persistence configures RDB snapshots and the AOF.
+type Persistence struct {
+	// RDBSave lists "seconds changes" save points, as in redis.conf "save".
+	RDBSave []string `yaml:"rdb_save,omitempty"`
+	// AOF is appendonly.
+	AOF bool `yaml:"aof"`
+	// AOFRewritePercentage is auto-aof-rewrite-percentage; 0 disables automatic rewrites.
+	AOFRewritePercentage int `yaml:"aof_rewrite_percentage"`
+	// AOFRewriteMinSize is auto-aof-rewrite-min-size.
+	AOFRewriteMinSize Size `yaml:"aof_rewrite_min_size"`
+	// SnapshotRate is the used memory the fork child serializes per second.
+	SnapshotRate Size `yaml:"snapshot_rate"`
+}
+
+// Model holds calibration knobs of the Redis models.
+type Model struct {
+	// PageSize is the copy-on-write unit (2MiB with transparent huge pages).
+	PageSize Size `yaml:"page_size"`
+	// ForkTimePerGiB is the main-thread stall of fork per GiB of used memory.
+	ForkTimePerGiB Duration `yaml:"fork_time_per_gib"`
+}
+
+// Event is one timeline entry: a time and exactly one action.
+type Event struct {
+	// At is the virtual time of the event, from the start of the run.
+	At Duration `yaml:"at"`
+	// Scale sets the replica count (removed pods get SIGTERM + grace).
+	Scale *int `yaml:"scale,omitempty"`
+	// Crash SIGKILLs this many pods: no shutdown hook runs.
+	Crash *int `yaml:"crash,omitempty"`
+	// BGSave starts a BGSAVE on every Redis node.
+	BGSave bool `yaml:"bgsave,omitempty"`
+	// RollingRestart restarts every pod, Deployment-style.
+	RollingRestart bool `yaml:"rolling_restart,omitempty"`
+	// Pause freezes one pod (e.g. a GC pause), possibly past its session timeout.
+	Pause *Pause `yaml:"pause,omitempty"`
+	// RedisDown makes Redis unreachable for a while.
+	RedisDown *RedisDown `yaml:"redis_down,omitempty"`
+	// RedisNodes sets the node count of the ring (resharding).
+	RedisNodes *int `yaml:"redis_nodes,omitempty"`
+	// AOFRewrite starts a BGREWRITEAOF on every Redis node.
+	AOFRewrite bool `yaml:"aof_rewrite,omitempty"`
+	// Latency adds network latency for a while.
+	Latency *Latency `yaml:"latency,omitempty"`
+	// Corrupt corrupts this many spilled keys in Redis.
+	Corrupt *int `yaml:"corrupt,omitempty"`
+}
+
+// The action names of timeline events, as written in YAML.
+const (
+	ActionScale          = "scale"
+	ActionCrash          = "crash"
+	ActionBGSave         = "bgsave"
+	ActionRollingRestart = "rolling_restart"
+	ActionPause          = "pause"
+	ActionRedisDown      = "redis_down"
+	ActionRedisNodes     = "redis_nodes"
+	ActionAOFRewrite     = "aof_rewrite"
+	ActionLatency        = "latency"
+	ActionCorrupt        = "corrupt"
+)
+
+// actions returns the names of the actions set on e, in declaration order.
+func (e Event) actions() []string {
+	var out []string
+	add := func(set bool, name string) {
+		if set {
+			out = append(out, name)
+		}
+	}
+	add(e.Scale != nil, ActionScale)
+	add(e.Crash != nil, ActionCrash)
+	add(e.BGSave, ActionBGSave)
+	add(e.RollingRestart, ActionRollingRestart)
+	add(e.Pause != nil, ActionPause)
+	add(e.RedisDown != nil, ActionRedisDown)
+	add(e.RedisNodes != nil, ActionRedisNodes)
+	add(e.AOFRewrite, ActionAOFRewrite)
+	add(e.Latency != nil, ActionLatency)
+	add(e.Corrupt != nil, ActionCorrupt)
+	return out
+}
+
+// Action returns the name of the event's action (ActionScale, ...), or "" if the
+// event has none. A validated event has exactly one.
+func (e Event) Action() string {
+	a := e.actions()
+	if len(a) == 0 {
+		return ""
+	}
+	return a[0]
+}
+
+// Pause freezes one pod.
+type Pause struct {
+	// Pod is the index of the pod among those running at that instant, in
+	// start order.
+	Pod int `yaml:"pod"`
+	// For is the length of the pause.
+	For Duration `yaml:"for"`
+}
+
+// RedisDown makes Redis unreachable.
+type RedisDown struct {
+	// For is how long Redis stays down.
+	For Duration `yaml:"for"`
+}
+
+// Latency adds network latency to every Redis round trip.
+type Latency struct {
+	// Add is the extra latency per round trip.
+	Add Duration `yaml:"add"`
+	// For is how long it lasts.
+	For Duration `yaml:"for"`
+}
+
+// Variant is a named run with some fields overridden.
+type Variant struct {
+	// Name labels the run in the report; unique within the scenario.
+	Name string `yaml:"name"`
+	// Set maps dotted field paths ("state.strategy") to values, written as
+	// they would be in the file.
+	Set map[string]any `yaml:"set,omitempty"`
+}
+
+// Sweep repeats every variant for each value of one field.
+type Sweep struct {
+	// Field is the dotted path of the swept field, e.g. "redis.maxmemory".
+	Field string `yaml:"field"`
+	// Values are the field's values, written as they would be in the file.
+	Values []any `yaml:"values"`
+}
+
+// Expectation bounds one summary metric.
+type Expectation struct {
+	// Variant restricts the expectation to one variant; empty means every run.
+	Variant string `yaml:"variant,omitempty"`
+	// Metric is a summary metric name (see MetricNames).
+	Metric string `yaml:"metric"`
+	// Min is the smallest acceptable value, if any.
+	Min *Bound `yaml:"min,omitempty"`
+	// Max is the largest acceptable value, if any.
+	Max *Bound `yaml:"max,omitempty"`
+}
