@@ -30,6 +30,10 @@ bench: ## benchmarks in bench/ (BENCH=regexp BENCHTIME=1x|5s)
 fuzz: ## run every fuzz target for FUZZTIME each
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./core/
 	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) ./core/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
+
+calibrate: ## measure a real redis-server (started on a free port) and rewrite the model constants
+	$(GO) run ./cmd/calibrate -out sim/calibration/calibration.json
 
 clean: ## remove generated output
 	rm -rf out/

@@ -51,6 +51,8 @@ func (u Unit) noun() string {
 // (DESIGN.md "Context accounting"); each has a metric lost_by_cause.<cause>.
 var LossCauses = []string{
 	"crash", "grace_overrun", "ttl_expired", "evicted", "redis_lost", "stale_discarded", "ring_moved", "not_spilled",
+	// Extensions (the simulator's causes beyond DESIGN.md's list).
+	"zombie", "corrupt", "redis_unavailable", "fenced", "unknown",
 }
 
 type metricDef struct {
@@ -77,6 +79,8 @@ var metrics = func() []metricDef {
 		{"redis_expired_keys", c}, {"redis_oom_kills", c}, {"redis_fork_failures", c},
 		{"redis_rejected_writes", c}, {"latency_p50", s}, {"latency_p99", s}, {"latency_p999", s},
 		{"consumer_lag_max", c}, {"rebalances", c}, {"rebalance_pause_total", s},
+		// Extensions.
+		{"spill_failed_keys", c}, {"fenced_writes", c}, {"redis_round_trips", c}, {"crashes", c},
 	}...)
 }()
 
