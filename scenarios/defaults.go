@@ -85,6 +85,8 @@ var defaultTable = []DefaultValue{
 	{Path: "state.spill_batch", Value: "1000", Source: "estimate: ~1000 keys per pipeline (DESIGN.md: ~2x compression per 1000-record block)"},
 	{Path: "state.checkpoint_every", Value: "30s", Source: "DESIGN.md sample"},
 	{Path: "state.restore", Value: "lazy", Source: "field report 000: look up Redis on a local miss"},
+	{Path: "state.fencing", Value: "true", ZeroMeaningful: true,
+		Source: "Spillway's generation fence: a zombie's late spill is refused (off = plain pipelined SETs)"},
 
 	// Redis: redis.conf defaults (Redis 7).
 	{Path: "redis.nodes", Value: "1", Source: "one node"},

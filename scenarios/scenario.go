@@ -194,6 +194,9 @@ type State struct {
 	CheckpointEvery Duration `yaml:"checkpoint_every"`
 	// Restore says when spilled context is read back.
 	Restore RestoreMode `yaml:"restore"`
+	// Fencing turns generation fencing on (default): a zombie owner's late spill
+	// is refused. Off, writes are plain SETs and a zombie can overwrite newer context.
+	Fencing bool `yaml:"fencing"`
 }
 
 // TTLFor returns the TTL of a key that emits every interval.

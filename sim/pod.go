@@ -62,8 +62,12 @@ type pod struct {
 	lastCommit time.Duration
 	failed     map[string]core.Reason // why the last spills could not write a key still in memory
 	crashed    bool
-	onReady    func() // rolling restart: continue when this pod is ready
-	onExit     func() // rolling restart: continue when this pod has exited
+	lookups    []lookup      // reused per batch
+	refs       []core.KeyRef // reused per batch
+	refIdx     []int         // reused per batch
+	batch      []fetched     // reused per batch
+	onReady    func()        // rolling restart: continue when this pod is ready
+	onExit     func()        // rolling restart: continue when this pod has exited
 }
 
 // ctxVal is the per-key context the simulated consumer keeps: which message of
@@ -109,6 +113,7 @@ func (r *runner) startPod(slot int, delay time.Duration) *pod {
 		core.SpillBatch(sc.State.SpillBatch),
 		core.Manifest(sc.State.Restore == "eager"),
 		core.Retries(2, 0),
+		core.Fencing(sc.State.Fencing),
 	}
 	if sc.State.CheckpointEvery > 0 {
 		opts = append(opts, core.CheckpointEvery(sc.State.CheckpointEvery.Std()))

@@ -45,14 +45,14 @@ func (p *pod) work(now time.Duration) {
 			first = min(first, b.rec.At)
 		}
 		p.cursor = max(p.cursor, first)
-		outcomes := p.restore(batch)
+		pre := p.restore(batch)
 		for i, b := range batch {
 			start := max(b.rec.At, p.cursor)
 			p.cursor = start + pt
 			lat := p.cursor - b.rec.At
 			r.lat.add(lat)
 			r.latWindow.add(lat)
-			p.process(b, outcomes[i])
+			p.process(b, pre[i])
 		}
 		p.sync()
 		if r.strategy != core.WriteThrough && r.strategy != core.Checkpoint &&
@@ -72,7 +72,8 @@ type fetched struct {
 // fetch takes up to max records with At ≤ now from the owned, fetchable partitions.
 func (p *pod) fetch(parts []int32, now time.Duration, limit int) []fetched {
 	r := p.r
-	var out []fetched
+	out := p.batch[:0]
+	defer func() { p.batch = out[:0] }()
 	n := len(parts)
 	for i := 0; i < n && len(out) < limit; i++ {
 		part := parts[(p.rr+i)%n]
@@ -108,42 +109,54 @@ func (p *pod) fetch(parts []int32, now time.Duration, limit int) []fetched {
 	return out
 }
 
-// restore batch-restores the context the batch needs and lacks; it returns each
-// record's restore outcome (OutcomeLocal when none was needed).
-func (p *pod) restore(batch []fetched) []core.Outcome {
+// lookup is what the pod found for a record's key before processing the batch.
+type lookup struct {
+	v        ctxVal
+	ok       bool
+	restored core.Outcome // OutcomeLocal unless the key went to Redis
+}
+
+// restore looks up the context every record of the batch needs, batch-restores
+// the missing ones in one round trip, and returns what each record found.
+func (p *pod) restore(batch []fetched) []lookup {
 	r := p.r
-	outcomes := make([]core.Outcome, len(batch))
-	if r.strategy == core.MemoryOnly {
-		return outcomes
+	if cap(p.lookups) < len(batch) {
+		p.lookups = make([]lookup, len(batch))
 	}
-	var refs []core.KeyRef
-	var idx []int
+	pre := p.lookups[:len(batch)]
+	p.refs, p.refIdx = p.refs[:0], p.refIdx[:0]
 	for i, b := range batch {
+		pre[i] = lookup{}
 		if b.rec.Seq <= 1 || !r.wl.IsCounter(b.rec.Key) {
 			continue
 		}
 		key := r.keyNames[b.rec.Key]
-		if _, ok := p.store.Get(b.part, key); ok {
-			continue
+		pre[i].v, pre[i].ok = p.store.Get(b.part, key)
+		if !pre[i].ok && r.strategy != core.MemoryOnly {
+			p.refs = append(p.refs, core.KeyRef{Partition: b.part, Key: key})
+			p.refIdx = append(p.refIdx, i)
 		}
-		refs = append(refs, core.KeyRef{Partition: b.part, Key: key})
-		idx = append(idx, i)
 	}
-	if len(refs) == 0 {
-		return outcomes
+	if len(p.refs) == 0 {
+		return pre
 	}
 	ctx, m := p.meterCtx(0)
-	rep, _ := p.store.Restore(ctx, refs)
+	rep, _ := p.store.Restore(ctx, p.refs)
 	r.countRestore(rep)
 	p.cursor += m.Elapsed()
-	for j, i := range idx {
-		outcomes[i] = rep.Outcomes[j]
+	for j, i := range p.refIdx {
+		pre[i].restored = rep.Outcomes[j]
+		if rep.Outcomes[j] == core.OutcomeRestored || rep.Outcomes[j] == core.OutcomeLocal {
+			pre[i].v, pre[i].ok = p.store.Get(batch[i].part, p.refs[j].Key)
+		}
 	}
-	return outcomes
+	return pre
 }
 
-// process judges one record against ground truth and updates the context.
-func (p *pod) process(b fetched, restored core.Outcome) {
+// process judges one record against ground truth and updates the context. pre is
+// what the key had before the batch: when it is not the expected context, the key
+// is looked up again (an earlier record of the same batch may have updated it).
+func (p *pod) process(b fetched, pre lookup) {
 	r := p.r
 	r.c.messages++
 	if b.offset <= r.processed[b.part] {
@@ -158,19 +171,22 @@ func (p *pod) process(b fetched, restored core.Outcome) {
 	key := r.keyNames[k]
 	if seq > 1 {
 		r.c.needed++
-		v, ok := p.store.Get(b.part, key)
+		v, ok := pre.v, pre.ok
+		if !ok || v.Seq != seq-1 {
+			v, ok = p.store.Get(b.part, key)
+		}
 		switch {
 		case ok && v.Seq == seq-1:
 			r.c.ok++
-			if restored == core.OutcomeLocal {
+			if pre.restored == core.OutcomeLocal {
 				r.c.localHits++
 			}
 		case ok:
 			r.c.staleUsed++
-			r.c.staleBy[r.causeOf(k, restored)]++
+			r.c.staleBy[r.causeOf(k, pre.restored)]++
 		default:
 			r.c.lost++
-			r.c.lostBy[r.causeOf(k, restored)]++
+			r.c.lostBy[r.causeOf(k, pre.restored)]++
 		}
 	}
 	p.store.Put(b.part, key, ctxVal{Key: k, Seq: seq})
