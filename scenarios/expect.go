@@ -52,7 +52,7 @@ func (u Unit) noun() string {
 var LossCauses = []string{
 	"crash", "grace_overrun", "ttl_expired", "evicted", "redis_lost", "stale_discarded", "ring_moved", "not_spilled",
 	// Extensions (the simulator's causes beyond DESIGN.md's list).
-	"zombie", "corrupt", "redis_unavailable", "fenced", "unknown",
+	"zombie", "corrupt", "redis_unavailable", "fenced", "replay", "unknown",
 }
 
 type metricDef struct {
@@ -80,7 +80,7 @@ var metrics = func() []metricDef {
 		{"redis_rejected_writes", c}, {"latency_p50", s}, {"latency_p99", s}, {"latency_p999", s},
 		{"consumer_lag_max", c}, {"rebalances", c}, {"rebalance_pause_total", s},
 		// Extensions.
-		{"spill_failed_keys", c}, {"fenced_writes", c}, {"redis_round_trips", c}, {"crashes", c},
+		{"spill_failed_keys", c}, {"fenced_writes", c}, {"redis_round_trips", c}, {"crashes", c}, {"commits_failed", c},
 	}...)
 }()
 

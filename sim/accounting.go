@@ -24,12 +24,13 @@ const (
 	CauseCorrupt                       // restored bytes that did not decode
 	CauseRedisUnavailable              // the spill or the restore failed on a Redis error (down, OOM, MISCONF)
 	CauseFenced                        // the write was refused by the generation fence
+	CauseReplay                        // a replayed message met a context already ahead of it (offsets committed behind the spilled context)
 	CauseUnknown                       // none of the above: an accounting bug (the swarm checks it is zero)
 	numCauses
 )
 
 var causeNames = [numCauses]string{"crash", "grace_overrun", "ttl_expired", "evicted", "redis_lost",
-	"stale_discarded", "ring_moved", "not_spilled", "zombie", "corrupt", "redis_unavailable", "fenced", "unknown"}
+	"stale_discarded", "ring_moved", "not_spilled", "zombie", "corrupt", "redis_unavailable", "fenced", "replay", "unknown"}
 
 // String returns the cause's metric name (lost_by_cause.<name>).
 func (c Cause) String() string { return causeNames[c] }
@@ -85,7 +86,7 @@ type counters struct {
 	spillFailed, fencedWrites, spills  int64
 	spillMax                           time.Duration
 	spillDurTotal                      time.Duration
-	restoreCalls                       int64
+	restoreCalls, commitsFailed        int64
 	rebalanceEvents, crashes, restarts int64
 }
 

@@ -213,6 +213,7 @@ func (p *pod) Revoke(gen int32, parts []int32, done func()) {
 		}
 		return
 	}
+	p.gen = gen
 	now := p.r.eng.Now()
 	start := max(now, p.cursor)
 	budget := p.r.group.Config().RebalanceTimeout - (start - now)
@@ -291,7 +292,9 @@ func (p *pod) commit(parts []int32, gen int32) {
 	}
 	for _, part := range parts {
 		if pos, ok := p.pos[part]; ok && pos > p.r.group.Committed(part) {
-			_ = p.r.group.Commit(p.id, gen, part, pos) // a zombie's or stale generation's commit fails, as in Kafka
+			if err := p.r.group.Commit(p.id, gen, part, pos); err != nil { // a zombie's or stale generation's commit fails, as in Kafka
+				p.r.c.commitsFailed++
+			}
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/spillway-sim/spillway/core"
@@ -49,9 +51,11 @@ func (p *pod) work(now time.Duration) {
 		for i, b := range batch {
 			start := max(b.rec.At, p.cursor)
 			p.cursor = start + pt
-			lat := p.cursor - b.rec.At
-			r.lat.add(lat)
-			r.latWindow.add(lat)
+			if b.rec.At >= r.formedAt {
+				lat := p.cursor - b.rec.At
+				r.lat.add(lat)
+				r.latWindow.add(lat)
+			}
 			p.process(b, pre[i])
 		}
 		p.sync()
@@ -106,6 +110,10 @@ func (p *pod) fetch(parts []int32, now time.Duration, limit int) []fetched {
 		p.pos[part] = pos
 	}
 	p.rr++
+	// A consumer that polls continuously handles records close to their arrival,
+	// whatever their partition: order the batch by append time (stable, so each
+	// partition keeps its order).
+	slices.SortStableFunc(out, func(a, b fetched) int { return cmp.Compare(a.rec.At, b.rec.At) })
 	return out
 }
 
@@ -181,6 +189,11 @@ func (p *pod) process(b fetched, pre lookup) {
 			if pre.restored == core.OutcomeLocal {
 				r.c.localHits++
 			}
+		case ok && v.Seq >= seq:
+			// A replay: the context already includes this message (its offset was
+			// not committed when the context was spilled).
+			r.c.staleUsed++
+			r.c.staleBy[CauseReplay]++
 		case ok:
 			r.c.staleUsed++
 			r.c.staleBy[r.causeOf(k, pre.restored)]++

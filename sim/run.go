@@ -21,10 +21,10 @@ import (
 // when the pod is free, whichever is later), so latencies are not rounded to Tick.
 const Tick = 100 * time.Millisecond
 
-// Run runs every variant (and sweep point) of the scenario, one after the other,
+// Run runs every variant and sweep point of the scenario, one after the other,
 // and returns their results in the scenario's order.
 func Run(ctx context.Context, sc *scenarios.Scenario) (*Result, error) {
-	runs, err := sc.VariantRuns()
+	runs, err := sc.SweepPoints()
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +85,10 @@ type runner struct {
 	stopErr   error
 
 	wantReplicas int
+	// formedAt is when the initial group finished its first rebalance; latency
+	// is measured for messages appended from then on (the run's warm-up: the
+	// initial fleet is already running at t=0, but needs its first assignment).
+	formedAt time.Duration
 	rolling      *rollingRestart
 	hpa          *autoscaler
 }
@@ -160,8 +164,9 @@ func (r *runner) close() {
 // execute schedules the run and drives the engine to the end.
 func (r *runner) execute() error {
 	sc := r.sc
+	r.formedAt = -1
 	for i := 0; i < sc.Consumers.Replicas; i++ {
-		r.startPod(r.newSlot(), 0)
+		r.startPod(r.newSlot(), -sc.Consumers.Startup.Std()) // already up at t=0
 	}
 	for _, ev := range sc.Timeline {
 		ev := ev
@@ -248,6 +253,9 @@ func (r *runner) event(kind, format string, args ...any) {
 
 func (r *runner) onRebalance(ev broker.RebalanceEvent) {
 	r.c.rebalanceEvents++
+	if r.formedAt < 0 && len(ev.Pending) == 0 {
+		r.formedAt = r.eng.Now()
+	}
 	moved := 0
 	for _, mp := range ev.Revoked {
 		moved += len(mp.Partitions)

@@ -99,6 +99,7 @@ func (r *runner) result() *RunResult {
 		Metric{Name: "rebalances", Value: float64(r.group.Rebalances())},
 		Metric{Name: "rebalance_pause_total", Value: r.group.RebalancePauseTotal().Seconds(), Unit: "s"},
 		Metric{Name: "crashes", Value: float64(c.crashes)},
+		Metric{Name: "commits_failed", Value: float64(c.commitsFailed)},
 	)
 	return &RunResult{Summary: s, Series: r.series, Events: r.events, Latency: r.lat.cdf()}
 }

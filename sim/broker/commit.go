@@ -4,7 +4,10 @@
 // of its static instance replaced it), a generation other than the group's gets
 // ILLEGAL_GENERATION, and a commit while the group is in CompletingRebalance
 // gets REBALANCE_IN_PROGRESS. Commits in PreparingRebalance are accepted, which
-// is what lets an eager member commit in onPartitionsRevoked. The simulator
+// is what lets an eager member commit in onPartitionsRevoked. The group's
+// RebalanceTime lumps the join wait and the sync into one delay; in Kafka the
+// member-visible CompletingRebalance window is only the SyncGroup exchange, so
+// commits are refused only in the last SyncWindow of that delay. The simulator
 // adds one check Kafka's coordinator leaves to the client: the member must own
 // the partition (being asked to revoke it still counts), so a zombie's or a
 // slow member's late commit fails loudly. The new owner resumes from
@@ -15,7 +18,10 @@
 // at the virtual instant it is called).
 package broker
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Commit stores offset as the next offset to process in partition p, on
 // behalf of member id in generation gen. It fails with a *CommitError wrapping
@@ -35,7 +41,7 @@ func (g *Group) Commit(id MemberID, gen int32, p int32, offset int64) error {
 		return fail(ErrUnknownMember)
 	case gen != g.generation:
 		return fail(ErrIllegalGeneration)
-	case g.state == CompletingRebalance:
+	case g.state == CompletingRebalance && g.inSyncWindow():
 		return fail(ErrRebalanceInProgress)
 	case g.owner[p] != m:
 		return fail(ErrNotOwner)
@@ -44,6 +50,14 @@ func (g *Group) Commit(id MemberID, gen int32, p int32, offset int64) error {
 	}
 	g.committed[p] = offset
 	return nil
+}
+
+// SyncWindow is the modelled length of the SyncGroup exchange at the end of a
+// join+sync round: the only time commits are refused (REBALANCE_IN_PROGRESS).
+const SyncWindow = 50 * time.Millisecond
+
+func (g *Group) inSyncWindow() bool {
+	return g.syncTimer == nil || g.eng.Now() >= g.syncTimer.At()-SyncWindow
 }
 
 // Committed is the group's committed offset of p: the next offset its owner

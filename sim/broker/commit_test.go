@@ -60,13 +60,18 @@ func TestCommit(t *testing.T) {
 		t.Fatalf("lag p0=%d p4=%d p5=%d, want 3 0 10", h.g.Lag(0), h.g.Lag(4), h.g.Lag(5))
 	}
 
-	// Between join and sync (CompletingRebalance) commits are refused.
+	// Between join and sync (CompletingRebalance) commits are refused, in the
+	// SyncGroup exchange at the end of the round only.
 	h.join("m9", "pod-9")
 	if h.g.State() != CompletingRebalance {
 		t.Fatalf("state %v, want CompletingRebalance", h.g.State())
 	}
-	if err := h.g.Commit("m0", gen, 0, 8); !errors.Is(err, ErrRebalanceInProgress) {
-		t.Fatalf("commit while completing a rebalance: %v, want ErrRebalanceInProgress", err)
+	if err := h.g.Commit("m0", gen, 0, 8); err != nil {
+		t.Fatalf("commit at the start of the join+sync delay: %v, want it accepted", err)
+	}
+	h.eng.RunUntil(h.g.syncTimer.At() - SyncWindow/2)
+	if err := h.g.Commit("m0", gen, 0, 9); !errors.Is(err, ErrRebalanceInProgress) {
+		t.Fatalf("commit in the sync window: %v, want ErrRebalanceInProgress", err)
 	}
 }
 
