@@ -196,7 +196,13 @@ func (p *pod) process(b fetched, pre lookup) {
 			r.c.staleBy[CauseReplay]++
 		case ok:
 			r.c.staleUsed++
-			r.c.staleBy[r.causeOf(k, pre.restored)]++
+			cause := r.causeOf(k, pre.restored)
+			if r.fate[k]&fateKind == fateRedis {
+				// The latest context was written to Redis, yet an older one came
+				// back: something overwrote it — an unfenced zombie's late spill.
+				cause = CauseZombie
+			}
+			r.c.staleBy[cause]++
 		default:
 			r.c.lost++
 			r.c.lostBy[r.causeOf(k, pre.restored)]++

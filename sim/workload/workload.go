@@ -1,0 +1,209 @@
+package workload
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+	"unsafe"
+)
+
+// keyPrefix and keyDigits make every key the same length: "dp:" + 8 decimal digits.
+const (
+	keyPrefix = "dp:"
+	keyDigits = 8
+	// KeyLen is the length in bytes of every key Key returns.
+	KeyLen = len(keyPrefix) + keyDigits
+)
+
+// counterBit marks a counter in keyState.meta; the low 7 bits are the mix class.
+const counterBit = 0x80
+
+// keyState is everything the hot path keeps per key: 8 bytes.
+type keyState struct {
+	seq  uint32 // last sequence number emitted; 0 before the first message
+	part uint16 // Kafka partition of the key
+	meta uint8  // counterBit | mix class
+	_    uint8
+}
+
+// Workload is the set of simulated datapoints and their emission schedule. It is not
+// safe for concurrent use: like the engine, it is driven from one goroutine.
+type Workload struct {
+	cfg       Config
+	mix       []Mix           // classes, in Config order
+	intervals []time.Duration // intervals[class]
+	counts    []int           // keys per class
+	counters  int
+	keys      []keyState
+	rate      float64
+
+	phaseSeed  uint64
+	jitterSeed uint64
+	jitter     int64  // ns
+	span       uint64 // 2*jitter+1 ns: the number of possible jitter values
+
+	wheel *wheel // emission schedule (wheel.go)
+	now   time.Duration
+	count uint64
+	sink  uint32 // keeps touch's loads alive
+}
+
+// New validates cfg and builds the workload. rng decides everything random about it —
+// which keys are in which interval class and which are counters, each key's phase and
+// every emission's jitter — so one seed gives one workload. New draws from rng in a fixed
+// order (phase seed, jitter seed, then the class and counter of each key in id order)
+// and never keeps rng. Errors wrap ErrInvalidConfig and name the field.
+func New(cfg Config, rng *rand.Rand) (*Workload, error) {
+	if rng == nil {
+		return nil, fmt.Errorf("%w: nil rng", ErrInvalidConfig)
+	}
+	mix, err := cfg.mixes()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Intervals = append([]Mix(nil), cfg.Intervals...)
+	w := &Workload{
+		cfg:        cfg,
+		mix:        mix,
+		phaseSeed:  rng.Uint64(),
+		jitterSeed: rng.Uint64(),
+		jitter:     int64(cfg.Jitter),
+		span:       2*uint64(cfg.Jitter) + 1,
+		keys:       make([]keyState, cfg.Datapoints),
+	}
+	fractions := make([]float64, len(mix))
+	for i, m := range mix {
+		fractions[i] = m.Fraction
+		w.intervals = append(w.intervals, m.Interval)
+	}
+	w.counts = apportion(cfg.Datapoints, fractions)
+	w.counters = int(math.Round(cfg.CounterFraction * float64(cfg.Datapoints)))
+	for i, c := range w.counts {
+		w.rate += float64(c) / mix[i].Interval.Seconds()
+	}
+	w.assign(rng)
+	var buf [KeyLen]byte
+	for k := range w.keys {
+		w.keys[k].part = uint16(KafkaPartition(w.AppendKey(buf[:0], uint32(k)), cfg.Partitions))
+	}
+	w.wheel = newWheel(slices.Min(w.intervals), slices.Max(w.intervals), cfg.Jitter, cfg.Datapoints)
+	for k := range w.keys {
+		w.wheel.add(uint32(k), w.due(uint32(k), 0))
+	}
+	return w, nil
+}
+
+// assign deals classes and counter flags to keys in exact proportions by sequential
+// sampling: key k joins class c with probability (keys class c still needs) / (keys
+// left), and likewise for the counter flag. Every assignment with the right counts is
+// equally likely, and no permutation of all keys is materialised.
+func (w *Workload) assign(rng *rand.Rand) {
+	need := append([]int(nil), w.counts...)
+	countersLeft := w.counters
+	for k := range w.keys {
+		left := len(w.keys) - k
+		u := rng.IntN(left)
+		class := 0
+		for u >= need[class] {
+			u -= need[class]
+			class++
+		}
+		need[class]--
+		meta := uint8(class)
+		if rng.IntN(left) < countersLeft {
+			meta |= counterBit
+			countersLeft--
+		}
+		w.keys[k].meta = meta
+	}
+	if countersLeft != 0 {
+		panic(fmt.Sprintf("workload: %d counters left unassigned", countersLeft))
+	}
+}
+
+// Key is the Kafka record key of datapoint k: "dp:" and k in 8 zero-padded digits.
+// k must be below Datapoints.
+func (w *Workload) Key(k uint32) string {
+	var buf [KeyLen]byte
+	return string(w.AppendKey(buf[:0], k))
+}
+
+// AppendKey appends Key(k) to dst without allocating (when dst has room).
+func (w *Workload) AppendKey(dst []byte, k uint32) []byte {
+	if int64(k) >= int64(len(w.keys)) {
+		panic(fmt.Sprintf("workload: key %d out of range [0, %d)", k, len(w.keys)))
+	}
+	return appendKey(dst, k)
+}
+
+// appendKey formats key k, which must be below 10^8.
+func appendKey(dst []byte, k uint32) []byte {
+	dst = append(dst, keyPrefix...)
+	n := len(dst)
+	dst = append(dst, "00000000"...)
+	for i := n + keyDigits - 1; k > 0; i-- {
+		dst[i] = byte('0' + k%10)
+		k /= 10
+	}
+	return dst
+}
+
+// Partition is the partition of key k under Kafka's default partitioner (see
+// KafkaPartition), precomputed at New.
+func (w *Workload) Partition(k uint32) int32 { return int32(w.keys[k].part) }
+
+// IsCounter reports whether key k is a counter (needs the previous value as context)
+// rather than a gauge.
+func (w *Workload) IsCounter(k uint32) bool { return w.keys[k].meta&counterBit != 0 }
+
+// Interval is the collection interval of key k.
+func (w *Workload) Interval(k uint32) time.Duration { return w.intervals[w.keys[k].meta&^counterBit] }
+
+// Seq is the sequence number of the last message emitted for k (0 before its first).
+func (w *Workload) Seq(k uint32) uint32 { return w.keys[k].seq }
+
+// Rate is the mean number of messages per second over all keys.
+func (w *Workload) Rate() float64 { return w.rate }
+
+// Datapoints is the number of keys.
+func (w *Workload) Datapoints() int { return len(w.keys) }
+
+// Partitions is the partition count keys are hashed over.
+func (w *Workload) Partitions() int { return w.cfg.Partitions }
+
+// ContextBytes is the size of one encoded context (see AppendContext).
+func (w *Workload) ContextBytes() int { return w.cfg.ContextBytes }
+
+// Counters is the number of counter keys: round(CounterFraction * Datapoints).
+func (w *Workload) Counters() int { return w.counters }
+
+// Classes returns, for each interval class in Config order (one class when Config.Interval
+// is set), its interval and the exact number of keys in it.
+func (w *Workload) Classes() []Class {
+	out := make([]Class, len(w.mix))
+	for i, m := range w.mix {
+		out[i] = Class{Interval: m.Interval, Keys: w.counts[i]}
+	}
+	return out
+}
+
+// Class is one interval class of a workload and its exact key count.
+type Class struct {
+	// Interval is the collection interval of the class.
+	Interval time.Duration
+	// Keys is how many keys the class holds.
+	Keys int
+}
+
+// AppendContext appends the context of key k as of message seq, ContextBytes long
+// (see the package-level AppendContext for the layout).
+func (w *Workload) AppendContext(dst []byte, k, seq uint32) []byte {
+	return AppendContext(dst, k, seq, w.cfg.ContextBytes)
+}
+
+// footprint is the memory the workload holds for its keys and schedule, in bytes.
+func (w *Workload) footprint() int {
+	return int(unsafe.Sizeof(keyState{}))*cap(w.keys) + w.wheel.bytes()
+}
