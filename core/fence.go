@@ -44,7 +44,9 @@ var ErrFenced = errFenced
 // ARGV[1] generation, ARGV[2] fence TTL ms, ARGV[3] manifest TTL ms (0: none),
 // ARGV[4] length of the partition prefix of the entry keys, then per entry: TTL ms, value.
 // Reply: {0, fence} when fenced; else {1, r1, r2, ...} with ri = 1 or an error string.
-var spillScript = redis.NewScript(`
+var spillScript = redis.NewScript(spillSource)
+
+const spillSource = `
 local gen = tonumber(ARGV[1])
 local cur = redis.call('GET', KEYS[1])
 if cur and tonumber(cur) > gen then
@@ -80,11 +82,13 @@ if #members > 0 then
   if t < mttl then redis.pcall('PEXPIRE', KEYS[2], mttl) end
 end
 return res
-`)
+`
 
 // claimScript: KEYS[1] fence; ARGV[1] generation, ARGV[2] fence TTL ms.
 // Reply: the fence after the call (> ARGV[1] when a newer generation holds it).
-var claimScript = redis.NewScript(`
+var claimScript = redis.NewScript(claimSource)
+
+const claimSource = `
 local gen = tonumber(ARGV[1])
 local cur = redis.call('GET', KEYS[1])
 if cur and tonumber(cur) > gen then
@@ -92,7 +96,26 @@ if cur and tonumber(cur) > gen then
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return gen
-`)
+`
+
+// Script is one of the Lua scripts the store runs: for operators who preload
+// scripts (SCRIPT LOAD) or allow-list them, and for tools that recognise the
+// store's traffic (the simulator answers them natively instead of running Lua).
+// The KEYS/ARGV layout of each is documented on the script in fence.go and is
+// part of the envelope contract: a change gets a new script, hence a new SHA1.
+type Script struct {
+	Name   string // "spill" or "claim"
+	Source string // the Lua source
+	SHA1   string // what EVALSHA names it by
+}
+
+// Scripts returns the store's Lua scripts.
+func Scripts() []Script {
+	return []Script{
+		{Name: "spill", Source: spillSource, SHA1: spillScript.Hash()},
+		{Name: "claim", Source: claimSource, SHA1: claimScript.Hash()},
+	}
+}
 
 // claim raises the fences of partitions to gen in one pipeline.
 func (s *Store[V]) claim(ctx context.Context, gen int64, partitions []int32) error {

@@ -135,3 +135,15 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestScriptsAreExported(t *testing.T) {
+	got := Scripts()
+	if len(got) != 2 || got[0].Name != "spill" || got[1].Name != "claim" {
+		t.Fatalf("Scripts() = %+v", got)
+	}
+	for _, sc := range got {
+		if len(sc.SHA1) != 40 || !strings.Contains(sc.Source, "redis.call") {
+			t.Fatalf("script %s: sha %q", sc.Name, sc.SHA1)
+		}
+	}
+}
