@@ -141,7 +141,7 @@ func Check(scenario string, runs []Run, expect []Expectation, lookup func(run, m
 	var out []Failure
 	for _, r := range runs {
 		for _, e := range expect {
-			if e.Variant != "" && e.Variant != r.Variant {
+			if e.Variant != "" && e.Variant != r.Variant || e.Point != "" && !samePoint(e.Point, r.Point) {
 				continue
 			}
 			v, ok := lookup(r.Label, e.Metric)
@@ -160,6 +160,25 @@ func Check(scenario string, runs []Run, expect []Expectation, lookup func(run, m
 		}
 	}
 	return out
+}
+
+// samePoint reports whether an expectation's point names a run's sweep value:
+// the same text, or the same duration, size or number written differently.
+func samePoint(want, got string) bool {
+	if want == got {
+		return true
+	}
+	if a, err := ParseDuration(want); err == nil {
+		b, err := ParseDuration(got)
+		return err == nil && a == b
+	}
+	if a, err := ParseSize(want); err == nil {
+		b, err := ParseSize(got)
+		return err == nil && a == b
+	}
+	a, err1 := strconv.ParseFloat(want, 64)
+	b, err2 := strconv.ParseFloat(got, 64)
+	return err1 == nil && err2 == nil && a == b
 }
 
 // Check tests the scenario's expectations against its runs (SweepPoints).

@@ -47,7 +47,7 @@ func TestScaleInMatchesTheBrief(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Consumers.Replicas != 6 || len(s.Timeline) != 1 || s.Timeline[0].Action() != ActionScale ||
-		*s.Timeline[0].Scale != 3 || s.Workload.Datapoints != 20000 || s.Log.Partitions != 12 {
+		*s.Timeline[0].Scale != 3 || s.Workload.Datapoints != 40000 || s.Log.Partitions != 24 {
 		t.Fatalf("scale-in: %+v", s)
 	}
 	runs, _ := s.VariantRuns()

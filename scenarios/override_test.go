@@ -132,7 +132,7 @@ func TestVariantRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(runs) != 2 || runs[0].Label != "memory-only" || runs[1].Label != "spill" {
+	if len(runs) != 2 || runs[0].Label != "memory-only" || runs[1].Label != "spill-on-revoke" {
 		t.Fatalf("runs %+v", runs)
 	}
 	if runs[0].Scenario.State.Strategy != StrategyMemoryOnly || runs[1].Scenario.State.Strategy != StrategySpillOnRevoke {

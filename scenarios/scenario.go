@@ -415,6 +415,9 @@ type Expectation struct {
 	// Variant restricts the expectation to one variant; empty means every run.
 	Variant string `yaml:"variant,omitempty"`
 	// Metric is a summary metric name (see MetricNames).
+	// Point, with a sweep, restricts the expectation to that sweep value (e.g.
+	// "500ms" for consumers.termination_grace); empty = every point.
+	Point  string `yaml:"point,omitempty"`
 	Metric string `yaml:"metric"`
 	// Min is the smallest acceptable value, if any.
 	Min *Bound `yaml:"min,omitempty"`

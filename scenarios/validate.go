@@ -424,6 +424,18 @@ func (c *checker) expect() {
 			c.add(p+".variant", "unknown variant %q%s (the variants are %s)", e.Variant, didYouMean(e.Variant, names),
 				strings.Join(names, ", "))
 		}
+		if e.Point != "" && c.s.Sweep == nil {
+			c.add(p+".point", "point %q needs a sweep to select from", e.Point)
+		}
+		if e.Point != "" && c.s.Sweep != nil {
+			found := false
+			for _, v := range c.s.Sweep.Values {
+				found = found || samePoint(e.Point, fmt.Sprint(v))
+			}
+			if !found {
+				c.add(p+".point", "point %q is not one of the sweep values %v", e.Point, c.s.Sweep.Values)
+			}
+		}
 		if e.Min == nil && e.Max == nil {
 			c.add(p, "needs min, max or both")
 		}
