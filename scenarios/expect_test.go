@@ -176,3 +176,36 @@ func TestCheckBounds(t *testing.T) {
 		})
 	}
 }
+
+func TestExpectationPointSelectsASweepValue(t *testing.T) {
+	s, err := Open("grace-period")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.SweepPoints()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := []Expectation{{Variant: "parallelism-1", Point: "0.5s", Metric: "context_lost", Max: &Bound{Value: 0}}}
+	var checked []string
+	fails := Check("grace-period", runs, exp, func(run, metric string) (float64, bool) {
+		checked = append(checked, run)
+		return 1, true
+	})
+	if len(checked) != 1 || checked[0] != "parallelism-1/consumers.termination_grace=500ms" || len(fails) != 1 {
+		t.Fatalf("checked %v, failures %v", checked, fails)
+	}
+	bad := strings.Replace(string(mustRead(t, "grace-period.yaml")), "point: 500ms", "point: 7s", 1)
+	if _, err := Parse("grace-period.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "point \"7s\" is not one of") {
+		t.Fatalf("unknown point: %v", err)
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
