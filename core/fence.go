@@ -43,7 +43,9 @@ var ErrFenced = errFenced
 // spillScript: KEYS[1] fence, KEYS[2] manifest, KEYS[3..] entries.
 // ARGV[1] generation, ARGV[2] fence TTL ms, ARGV[3] manifest TTL ms (0: none),
 // ARGV[4] length of the partition prefix of the entry keys, then per entry: TTL ms, value.
-// Reply: {0, fence} when fenced; else {1, r1, r2, ...} with ri = 1 or an error string.
+// Reply: {0, fence} when fenced; else {1} followed by (i, error) for each entry i
+// (1-based) whose SET failed. Replying only failures keeps the reply small: the
+// per-entry cost of the script is the SET itself.
 var spillScript = redis.NewScript(spillSource)
 
 const spillSource = `
@@ -60,21 +62,20 @@ local mttl = tonumber(ARGV[3])
 local plen = tonumber(ARGV[4])
 local res = {1}
 local members = {}
-for i = 3, #KEYS do
-  local j = 5 + (i - 3) * 2
+local n = #KEYS
+for i = 3, n do
+  local j = 2 * i - 1
   local r = redis.pcall('SET', KEYS[i], ARGV[j + 1], 'PX', ARGV[j])
   if type(r) == 'table' and r.err then
+    res[#res + 1] = i - 2
     res[#res + 1] = r.err
-  else
-    res[#res + 1] = 1
-    if mttl > 0 then members[#members + 1] = string.sub(KEYS[i], plen + 1) end
+  elseif mttl > 0 then
+    members[#members + 1] = string.sub(KEYS[i], plen + 1)
   end
 end
 local k = 1
 while k <= #members do
-  local chunk = {}
-  for m = k, math.min(k + 499, #members) do chunk[#chunk + 1] = members[m] end
-  redis.pcall('SADD', KEYS[2], unpack(chunk))
+  redis.pcall('SADD', KEYS[2], unpack(members, k, math.min(k + 499, #members)))
   k = k + 500
 end
 if #members > 0 then

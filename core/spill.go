@@ -445,20 +445,20 @@ func (s *Store[V]) send(ctx context.Context, b *spillBatch[V], pending []int, bu
 			}
 			return fmt.Errorf("core: partition %d is held by generation %v > %d: %w", b.p, res[len(res)-1], gen, errFenced)
 		}
-		if len(res) != len(pending)+1 {
+		if len(res)%2 != 1 {
 			return s.badReply(b, pending, res)
 		}
 		var first error
-		for k, i := range pending {
-			switch v := res[k+1].(type) {
-			case int64:
-			case string:
-				b.status[i] = replyError(v)
-				if first == nil {
-					first = fmt.Errorf("core: spilling %q of partition %d: %s", b.items[i].key, b.p, v)
-				}
-			default:
-				b.status[i] = ReasonOther
+		for x := 1; x+1 < len(res); x += 2 {
+			idx, _ := res[x].(int64)
+			msg, _ := res[x+1].(string)
+			if idx < 1 || int(idx) > len(pending) {
+				return s.badReply(b, pending, res)
+			}
+			i := pending[idx-1]
+			b.status[i] = replyError(msg)
+			if first == nil {
+				first = fmt.Errorf("core: spilling %q of partition %d: %s", b.items[i].key, b.p, msg)
 			}
 		}
 		return first
