@@ -468,3 +468,25 @@ func usedMemory(t *testing.T, rdb redis.UniversalClient) int64 {
 	t.Fatal("no used_memory in INFO")
 	return 0
 }
+
+// TestRetriesNeverOutlastTheDeadline: a back-off that would end past the
+// context's deadline is not slept; the batch is reported with its last reason.
+func TestRetriesNeverOutlastTheDeadline(t *testing.T) {
+	var calls atomic.Int64
+	rdb := backends(t)[0].client(t, failWrites(timeoutErr{}, &calls))
+	s, err := New[[]byte](rdb, BytesCodec{}, Retries(5, time.Hour), SpillBatch(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(s, 0, 10, ctxValue)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	rep, _ := s.Spill(ctx, 0)
+	if calls.Load() != 1 || rep.Count(ReasonTimeout) != 10 {
+		t.Fatalf("calls = %d, report %+v: a one-hour back-off must not be tried inside a 30 s deadline", calls.Load(), rep)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatal("the store slept past the point where a retry could fit")
+	}
+}
