@@ -31,6 +31,7 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./core/
 	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) ./core/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
+	$(GO) test -run '^$$' -fuzz '^FuzzContextSeq$$' -fuzztime $(FUZZTIME) ./sim/workload/
 
 calibrate: ## measure a real redis-server (started on a free port) and rewrite the model constants
 	$(GO) run ./cmd/calibrate -out sim/calibration/calibration.json

@@ -8,7 +8,7 @@ import (
 )
 
 // Limits that New enforces. They keep keys a fixed 11 bytes, partitions in a uint16,
-// mix classes in 7 bits and the timing wheel small (see schedule.go).
+// mix classes in 7 bits and the timing wheel small (see wheel.go).
 const (
 	// MaxDatapoints is the largest Config.Datapoints: keys are "dp:" + 8 digits.
 	MaxDatapoints = 100_000_000
@@ -16,7 +16,7 @@ const (
 	MaxPartitions = 1 << 16
 	// MaxMixes is the largest number of entries in Config.Intervals.
 	MaxMixes = 127
-	// MinInterval and MaxInterval bound every collection interval.
+	// MinInterval is the shortest collection interval.
 	MinInterval = time.Millisecond
 	// MaxInterval is the longest collection interval (a daily datasource).
 	MaxInterval = 24 * time.Hour
@@ -102,7 +102,7 @@ func (cfg *Config) mixes() ([]Mix, error) {
 	for _, m := range mix {
 		shortest = min(shortest, m.Interval)
 	}
-	if cfg.Jitter < 0 || 2*cfg.Jitter >= shortest {
+	if cfg.Jitter < 0 || cfg.Jitter > (shortest-1)/2 { // 2*Jitter < shortest, without overflow
 		return nil, invalid("jitter", "%v must be >= 0 and less than half the shortest interval %v", cfg.Jitter, shortest)
 	}
 	if !(cfg.CounterFraction >= 0 && cfg.CounterFraction <= 1) {
@@ -133,7 +133,7 @@ func apportion(n int, fractions []float64) []int {
 	rem := make([]float64, len(fractions))
 	left := n
 	for i, f := range fractions {
-		exact := f * float64(n)
+		exact := float64(f * float64(n)) // explicit rounding: no fused multiply-add across platforms
 		counts[i] = int(math.Floor(exact))
 		rem[i] = exact - float64(counts[i])
 		left -= counts[i]

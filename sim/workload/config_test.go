@@ -64,6 +64,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			c.Jitter = 5 * time.Second
 		}, field: "jitter"},
 		{name: "negative jitter", mutate: func(c *Config) { c.Jitter = -1 }, field: "jitter"},
+		{name: "jitter so large that twice it overflows", mutate: func(c *Config) { c.Jitter = 1<<62 + 1 }, field: "jitter"},
 		{name: "counter fraction above 1", mutate: func(c *Config) { c.CounterFraction = 1.5 }, field: "counter_fraction"},
 		{name: "counter fraction NaN", mutate: func(c *Config) { c.CounterFraction = math.NaN() }, field: "counter_fraction"},
 		{name: "context too small", mutate: func(c *Config) { c.ContextBytes = 7 }, field: "context_bytes"},

@@ -75,12 +75,20 @@ func TestContextSeqRejects(t *testing.T) {
 			}
 		})
 	}
-	// Every single-byte corruption of a context longer than 8 bytes is detected.
-	for i := range good {
-		bad := append([]byte{}, good...)
-		bad[i] ^= 0x01
-		if _, err := ContextSeq(bad); !errors.Is(err, ErrCorruptContext) {
-			t.Fatalf("flipping a bit of byte %d: err = %v, want ErrCorruptContext", i, err)
+	// From 32 bytes on, every single-bit corruption is detected (keys chosen to include
+	// even per-message counter steps, where a flipped seq bit can leave raw unchanged).
+	for _, size := range []int{32, 64, 100} {
+		for k := uint32(0); k < 50; k++ {
+			ctx := AppendContext(nil, k, 1000+k, size)
+			for i := range ctx {
+				for bit := range 8 {
+					bad := append([]byte{}, ctx...)
+					bad[i] ^= 1 << bit
+					if _, err := ContextSeq(bad); !errors.Is(err, ErrCorruptContext) {
+						t.Fatalf("size %d key %d: flipping bit %d of byte %d: err = %v, want ErrCorruptContext", size, k, bit, i, err)
+					}
+				}
+			}
 		}
 	}
 }
@@ -109,7 +117,7 @@ func TestAppendContextPanicsBelowMinimum(t *testing.T) {
 }
 
 // The payload must compress like real metric state: lz4 gains something, never 10x.
-// The figures are the block-format ratio over 2000 keys (compressed size counted as
+// The figures are the block-format ratio over 2000 keys (fewer for large sizes) (compressed size counted as
 // size+1 when lz4 gives up, as a store would then keep it raw with a flag byte).
 func TestContextCompressionRatio(t *testing.T) {
 	tests := []struct {
@@ -131,7 +139,8 @@ func TestContextCompressionRatio(t *testing.T) {
 			dst := make([]byte, lz4.CompressBlockBound(tt.size))
 			var src []byte
 			in, out := 0, 0
-			for k := uint32(0); k < 2000; k++ {
+			keys := uint32(min(2000, (4<<20)/tt.size)) // at most 4 MiB of input
+			for k := uint32(0); k < keys; k++ {
 				src = AppendContext(src[:0], k*7919, 1+k%500, tt.size)
 				n, err := c.CompressBlock(src, dst)
 				if err != nil {

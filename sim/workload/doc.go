@@ -31,7 +31,7 @@
 //	// a consumer stores w.AppendContext(buf, k, seq) after processing (k, seq); a counter
 //	// message seq needs a context whose ContextSeq is seq-1.
 //
-// Memory: 8 bytes of state per key plus its 4-byte id in the timing wheel (slices grown
-// by append, so up to ~2x that in the worst case), and a sort buffer of 8 bytes per
-// message of the busiest 134 ms bucket.
+// Memory: 8 bytes of state per key (seq, partition, class, counter flag) and an 8-byte
+// entry in the timing wheel, whose chunked slot lists add ~1-3 bytes per key: ~18 B/key
+// measured at 100k-10M keys, plus sort buffers for the busiest 134 ms bucket.
 package workload

@@ -10,6 +10,7 @@
 //
 // Not modelled: custom partitioners, explicit record partitions, null keys, and
 // partition-count changes after start (keys would then move, as in real Kafka).
+
 package workload
 
 import "encoding/binary"

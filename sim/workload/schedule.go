@@ -14,6 +14,7 @@
 //
 // Not modelled: collectors that stall or batch (every message is on time up to jitter),
 // datapoints that appear or disappear during a run, clock skew between sources.
+
 package workload
 
 import (
@@ -92,6 +93,9 @@ func (w *Workload) Emit(from, to time.Duration, fn func(p int32, k uint32, seq u
 		}
 		st := &w.keys[k]
 		st.seq++
+		if st.seq == 0 {
+			panic(fmt.Sprintf("workload: key %d emitted 2^32 messages: its sequence number wrapped", k))
+		}
 		seq, p := st.seq, int32(st.part)
 		w.reschedule(k, seq, at)
 		w.count++

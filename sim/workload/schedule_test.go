@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -112,7 +111,7 @@ func TestEmitMatchesOracle(t *testing.T) {
 		{name: "no jitter", cfg: func() Config { c := mixConfig(1000); c.Jitter = 0; return c }(), end: time.Hour,
 			widths: []time.Duration{time.Second}},
 		{name: "one key", cfg: func() Config { c := mixConfig(1); return c }(), end: time.Hour, widths: []time.Duration{time.Second}},
-		{name: "daily interval wraps a large ring", cfg: Config{Datapoints: 300, Intervals: []Mix{{0.5, time.Minute}, {0.5, MaxInterval}},
+		{name: "daily interval wraps a large ring", cfg: Config{Datapoints: 100, Intervals: []Mix{{0.5, time.Minute}, {0.5, MaxInterval}},
 			CounterFraction: 1, ContextBytes: 8, Partitions: 1}, end: 2*MaxInterval + time.Hour, widths: []time.Duration{time.Hour, time.Second}},
 	}
 	for _, tt := range tests {
@@ -371,7 +370,7 @@ func benchmarkEmit(b *testing.B, keys int) {
 // BenchmarkEmit: one op is one message (the loop emits whole 100 ms windows until b.N
 // messages are out; ns/msg is the exact figure).
 func BenchmarkEmit(b *testing.B) {
-	for _, keys := range []int{100_000, 1_000_000, 10_000_000} {
+	for _, keys := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) { benchmarkEmit(b, keys) })
 	}
 }
@@ -384,13 +383,4 @@ func BenchmarkNew(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// cpuTime is the user+system CPU time of the process in ns (benchmarks only).
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

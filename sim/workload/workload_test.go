@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // newTest builds a workload or fails the test.
@@ -220,5 +221,11 @@ func TestAccessors(t *testing.T) {
 	}
 	if got := w.Seq(5); got != 0 {
 		t.Fatalf("Seq before any Emit = %d, want 0", got)
+	}
+}
+
+func TestKeyStateSize(t *testing.T) {
+	if got := unsafe.Sizeof(keyState{}); got != keyStateBytes {
+		t.Fatalf("keyState is %d bytes, keyStateBytes says %d", got, keyStateBytes)
 	}
 }
