@@ -38,18 +38,18 @@ var defaultTable = []DefaultValue{
 	// Run.
 	{Path: "version", Value: "1", Source: "schema version this package reads; a file must still write it"},
 	{Path: "seed", Value: "1", Source: "fixed, never time-based: the same file gives the same run", ZeroMeaningful: true},
-	{Path: "duration", Value: "60m", Source: "DESIGN.md sample scenario"},
-	{Path: "sample_every", Value: "10s", Source: "DESIGN.md sample scenario; Prometheus-like scrape period"},
+	{Path: "duration", Value: "60m", Source: "docs/design.md sample scenario"},
+	{Path: "sample_every", Value: "10s", Source: "docs/design.md sample scenario; Prometheus-like scrape period"},
 
 	// Workload.
 	{Path: "workload.interval", Value: "60s", Unless: "workload.intervals",
-		Source: "a one-minute collection interval (field report 000: TTL follows the datasource's collection interval)"},
+		Source: "a one-minute collection interval (LogicMonitor's write-up: TTL follows the datasource's collection interval)"},
 	{Path: "workload.jitter", Value: "0s", ZeroMeaningful: true, Source: "no jitter: every key emits exactly on its interval"},
-	{Path: "workload.context_bytes", Value: "64", Source: "DESIGN.md sample: a previous raw value plus a timestamp and key fields"},
+	{Path: "workload.context_bytes", Value: "64", Source: "docs/design.md sample: a previous raw value plus a timestamp and key fields"},
 	{Path: "workload.counter_fraction", Value: "1", ZeroMeaningful: true,
 		Source: "every key needs context: the worst case for context loss"},
 
-	// Log: Kafka consumer 3.x and broker defaults (DESIGN.md "Defaults of the real systems").
+	// Log: Kafka consumer 3.x and broker defaults (docs/design.md "Defaults of the real systems").
 	{Path: "log.partitions", Value: "1", Source: "Kafka broker num.partitions"},
 	{Path: "log.assignor", Value: "range",
 		Source: "Java client 3.x partition.assignment.strategy is [range, cooperative-sticky]; the group uses the " +
@@ -66,31 +66,31 @@ var defaultTable = []DefaultValue{
 	{Path: "consumers.termination_grace", Value: "30s", ZeroMeaningful: true,
 		Source: "Kubernetes terminationGracePeriodSeconds"},
 	{Path: "consumers.process_time", Value: "20us", ZeroMeaningful: true,
-		Source: "estimate: decode + rate computation of one small message; DESIGN.md sample"},
+		Source: "estimate: decode + rate computation of one small message; docs/design.md sample"},
 	{Path: "consumers.startup", Value: "10s", ZeroMeaningful: true,
-		Source: "estimate: container start + JVM/Go init + first JoinGroup; DESIGN.md sample"},
+		Source: "estimate: container start + JVM/Go init + first JoinGroup; docs/design.md sample"},
 	{Path: "consumers.autoscaler.min", Value: "1", Source: "HPA minReplicas"},
 	{Path: "consumers.autoscaler.target_cpu", Value: "0.8",
 		Source: "HPA autoscaling/v1 targetCPUUtilizationPercentage (80 %), also kubectl autoscale --cpu-percent"},
 	{Path: "consumers.autoscaler.stabilization", Value: "5m", ZeroMeaningful: true,
 		Source: "HPA scale-down stabilizationWindowSeconds (300 s)"},
 
-	// State: the production recipe of field report 000.
-	{Path: "state.strategy", Value: "spill-on-revoke", Source: "field report 000: spill on revoke and on shutdown"},
+	// State: the production recipe of LogicMonitor's write-up.
+	{Path: "state.strategy", Value: "spill-on-revoke", Source: "LogicMonitor's write-up: spill on revoke and on shutdown"},
 	{Path: "state.ttl_intervals", Value: "3", Unless: "state.ttl",
-		Source: "field report 000: TTL from the collection interval; 3 intervals outlive one missed poll plus a rebalance"},
+		Source: "LogicMonitor's write-up: TTL from the collection interval; 3 intervals outlive one missed poll plus a rebalance"},
 	{Path: "state.max_age", Value: "0s", ZeroMeaningful: true, Source: "0 = no age limit beyond the TTL"},
-	{Path: "state.compression", Value: "lz4", Source: "field report 000: lz4-compressed context"},
+	{Path: "state.compression", Value: "lz4", Source: "LogicMonitor's write-up: lz4-compressed context"},
 	{Path: "state.spill_parallelism", Value: "8", Source: "estimate: a few pipelines in flight per pod"},
-	{Path: "state.spill_batch", Value: "1000", Source: "estimate: ~1000 keys per pipeline (DESIGN.md: ~2x compression per 1000-record block)"},
-	{Path: "state.checkpoint_every", Value: "30s", Source: "DESIGN.md sample"},
-	{Path: "state.restore", Value: "lazy", Source: "field report 000: look up Redis on a local miss"},
+	{Path: "state.spill_batch", Value: "1000", Source: "estimate: ~1000 keys per pipeline (docs/design.md: ~2x compression per 1000-record block)"},
+	{Path: "state.checkpoint_every", Value: "30s", Source: "docs/design.md sample"},
+	{Path: "state.restore", Value: "lazy", Source: "LogicMonitor's write-up: look up Redis on a local miss"},
 	{Path: "state.fencing", Value: "true", ZeroMeaningful: true,
 		Source: "Spillway's generation fence: a zombie's late spill is refused (off = plain pipelined SETs)"},
 
 	// Redis: redis.conf defaults (Redis 7).
 	{Path: "redis.nodes", Value: "1", Source: "one node"},
-	{Path: "redis.system_memory", Value: "8GiB", Source: "DESIGN.md sample: an 8 GiB node"},
+	{Path: "redis.system_memory", Value: "8GiB", Source: "docs/design.md sample: an 8 GiB node"},
 	{Path: "redis.maxmemory", Value: "0", ZeroMeaningful: true, Source: "redis.conf maxmemory 0 = no limit on 64-bit"},
 	{Path: "redis.maxmemory_policy", Value: "noeviction", Source: "redis.conf maxmemory-policy"},
 	{Path: "redis.maxmemory_samples", Value: "5", Source: "redis.conf maxmemory-samples"},
@@ -107,7 +107,7 @@ var defaultTable = []DefaultValue{
 	{Path: "redis.persistence.aof_rewrite_min_size", Value: "64MiB", ZeroMeaningful: true,
 		Source: "redis.conf auto-aof-rewrite-min-size 64mb"},
 	{Path: "redis.persistence.snapshot_rate", Value: "100MiB",
-		Source: "measured here: BGSAVE with rdbcompression yes serializes ~100 MB of used memory per second (DESIGN.md)"},
+		Source: "measured here: BGSAVE with rdbcompression yes serializes ~100 MB of used memory per second (docs/design.md)"},
 	{Path: "redis.model.page_size", Value: "4KiB", Source: "x86-64 base page; 2MiB with transparent huge pages"},
 	{Path: "redis.model.fork_time_per_gib", Value: "10ms", ZeroMeaningful: true,
 		Source: "redis.io latency guide: fork costs ~10-20 ms per GB on bare metal (measured 30-60 ms/GiB on this VM)"},

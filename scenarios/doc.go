@@ -1,4 +1,4 @@
-// Package scenarios owns the scenario schema (version 1, DESIGN.md "Scenario
+// Package scenarios owns the scenario schema (version 1, docs/design.md "Scenario
 // contract"): the Go types, a strict loader, the documented defaults,
 // validation, overrides for variants and sweeps, expectations on summary
 // metrics, and the library of shipped scenario files embedded in the binary.

@@ -48,10 +48,10 @@ func (u Unit) noun() string {
 }
 
 // LossCauses are the causes a lost or stale context is attributed to
-// (DESIGN.md "Context accounting"); each has a metric lost_by_cause.<cause>.
+// (docs/design.md "Context accounting"); each has a metric lost_by_cause.<cause>.
 var LossCauses = []string{
 	"crash", "grace_overrun", "ttl_expired", "evicted", "redis_lost", "stale_discarded", "ring_moved", "not_spilled",
-	// Extensions (the simulator's causes beyond DESIGN.md's list).
+	// Extensions (the simulator's causes beyond docs/design.md's list).
 	"zombie", "corrupt", "redis_unavailable", "fenced", "replay", "unknown",
 }
 
@@ -60,7 +60,7 @@ type metricDef struct {
 	unit Unit
 }
 
-// metrics is the DESIGN.md summary metric list, in its order, with
+// metrics is the docs/design.md summary metric list, in its order, with
 // lost_by_cause.* expanded in place. The names are a contract.
 var metrics = func() []metricDef {
 	c, r, b, s := UnitCount, UnitRatio, UnitBytes, UnitSeconds
@@ -85,7 +85,7 @@ var metrics = func() []metricDef {
 }()
 
 // MetricNames returns the summary metric names an expectation may bound, in
-// DESIGN.md order, with lost_by_cause.<cause> for every cause in LossCauses.
+// docs/design.md order, with lost_by_cause.<cause> for every cause in LossCauses.
 // The simulator's summary must report every one of them.
 func MetricNames() []string {
 	out := make([]string, len(metrics))

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// designMetrics is DESIGN.md's summary metric list with lost_by_cause.* expanded.
+// designMetrics is docs/design.md's summary metric list with lost_by_cause.* expanded.
 var designMetrics = []string{
 	"messages", "messages_replayed", "context_needed", "context_ok", "context_lost", "context_stale_used",
 	"context_loss_ratio",
@@ -43,23 +43,23 @@ func TestMetricNamesAreTheContract(t *testing.T) {
 	}
 }
 
-// TestMetricNamesMatchDesign re-reads the list from DESIGN.md when the shared
+// TestMetricNamesMatchDesign re-reads the list from docs/design.md when the shared
 // directory sits beside the repository.
 func TestMetricNamesMatchDesign(t *testing.T) {
 	data, err := os.ReadFile("../../shared/DESIGN.md")
 	if err != nil {
-		t.Skip("DESIGN.md not beside the repository")
+		t.Skip("docs/design.md not beside the repository")
 	}
 	text := string(data)
 	i := strings.Index(text, "Summary metric names")
 	if i < 0 {
-		t.Fatal("DESIGN.md has no summary metric list")
+		t.Fatal("docs/design.md has no summary metric list")
 	}
 	para := text[i : i+strings.Index(text[i:], "\n\n")]
 	var names []string
 	for _, m := range regexp.MustCompile("`([a-z0-9_.*]+)`").FindAllStringSubmatch(para, -1) {
 		if m[1] == "lost_by_cause.*" {
-			for _, c := range LossCauses[:8] { // DESIGN.md's causes; the rest are extensions
+			for _, c := range LossCauses[:8] { // docs/design.md's causes; the rest are extensions
 				names = append(names, "lost_by_cause."+c)
 			}
 			continue
@@ -67,7 +67,7 @@ func TestMetricNamesMatchDesign(t *testing.T) {
 		names = append(names, m[1])
 	}
 	if !reflect.DeepEqual(names, designMetrics) {
-		t.Fatalf("DESIGN.md lists\n%v\nthis package\n%v", names, designMetrics)
+		t.Fatalf("docs/design.md lists\n%v\nthis package\n%v", names, designMetrics)
 	}
 }
 

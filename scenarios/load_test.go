@@ -123,7 +123,7 @@ func TestParseFull(t *testing.T) {
 	}
 }
 
-// TestDesignSampleIsStrict documents the two places where the DESIGN.md sample,
+// TestDesignSampleIsStrict documents the two places where the docs/design.md sample,
 // written to show every field, breaks the rules it states.
 func TestDesignSampleIsStrict(t *testing.T) {
 	_, err := Load("testdata/design-sample.yaml")

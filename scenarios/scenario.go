@@ -7,7 +7,7 @@ import (
 // SchemaVersion is the only scenario schema version this package reads.
 const SchemaVersion = 1
 
-// Scenario is one scenario file (schema version 1, DESIGN.md "Scenario
+// Scenario is one scenario file (schema version 1, docs/design.md "Scenario
 // contract"). The YAML field names are a contract: extend, never rename.
 //
 // A Scenario from Parse, Load or Open has every default filled in and has been
@@ -63,7 +63,7 @@ func (s *Scenario) File() string {
 
 // Line returns the line that set the field at path (e.g. "redis.maxmemory",
 // "timeline[2].at"), or of its closest enclosing field that has one, or 0.
-// For a run from VariantRuns or SweepPoints, an overridden field reports the line of
+// For a run from VariantRuns or SweepPoints, an overridden public write-ups the line of
 // its override; after With, which has no file line, 0.
 func (s *Scenario) Line(path string) int {
 	if s.meta == nil {

@@ -6,11 +6,11 @@ import (
 	"time"
 )
 
-// Cause says why a context was lost or a stale one used (DESIGN.md, context
+// Cause says why a context was lost or a stale one used (docs/design.md, context
 // accounting). The names are a contract: extend, never rename.
 type Cause uint8
 
-// Causes. The first eight are DESIGN.md's; the rest extend it.
+// Causes. The first eight are docs/design.md's; the rest extend it.
 const (
 	CauseCrash            Cause = iota // lost with a pod killed without a shutdown hook
 	CauseGraceOverrun                  // the spill did not finish inside the grace period / rebalance timeout

@@ -16,7 +16,7 @@ import (
 )
 
 // Behavior: a consumer pod (Kubernetes pod running one Kafka consumer with a
-// core.Store), DESIGN.md "Consumer group" and the Kubernetes defaults.
+// core.Store), docs/design.md "Consumer group" and the Kubernetes defaults.
 //
 // Modelled: startup delay before joining; the rebalance listener —
 // onPartitionsAssigned claims the partitions (Store.Assigned) and, with eager

@@ -26,7 +26,7 @@ type RunResult struct {
 	Latency []CDFPoint `json:"latency_cdf"`
 }
 
-// Metric is one summary metric. Names are DESIGN.md's contract.
+// Metric is one summary metric. Names are docs/design.md's contract.
 type Metric struct {
 	Name  string  `json:"name"`
 	Value float64 `json:"value"`

@@ -52,7 +52,7 @@ func (r *runner) lagNow() int64 {
 	return worst
 }
 
-// result builds the run's summary (DESIGN.md metric names, in contract order).
+// result builds the run's summary (docs/design.md metric names, in contract order).
 func (r *runner) result() *RunResult {
 	c := &r.c
 	ns := r.node.Stats()

@@ -15,7 +15,7 @@
 //     rejoining, as Java's StickyAssignor does (it remembers its last
 //     assignment across the revoke). kgo's own eager client forgets it
 //     (lastAssigned is cleared on revoke), which would make "sticky" no
-//     stickier than round-robin; we follow Java, the client the field reports
+//     stickier than round-robin; we follow Java, the client the public write-ups
 //     describe.
 //   - cooperative-sticky (KIP-429): OwnedPartitions plus the member's
 //     generation (KIP-792). The balancer itself (BalancePlan.AdjustCooperative)

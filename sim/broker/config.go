@@ -50,7 +50,7 @@ const (
 )
 
 // GroupConfig configures a consumer group. A zero field takes the default
-// named in its comment (the defaults of Kafka 3.x; see DESIGN.md):
+// named in its comment (the defaults of Kafka 3.x; see docs/design.md):
 //
 //	field                  default  Kafka setting
 //	Assignor               range    partition.assignment.strategy (first of range, cooperative-sticky)

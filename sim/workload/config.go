@@ -39,7 +39,7 @@ type Mix struct {
 	Interval time.Duration
 }
 
-// Config is the scenario's workload block (DESIGN.md, "scenario contract").
+// Config is the scenario's workload block (docs/design.md, "scenario contract").
 type Config struct {
 	// Datapoints is the number of distinct keys, ids 0..Datapoints-1.
 	Datapoints int

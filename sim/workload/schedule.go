@@ -1,5 +1,5 @@
 // Behavior: datapoints collected on a fixed interval, as a metrics collector polls a
-// datasource (field report 000: context "is only relevant for the next few polling
+// datasource (LogicMonitor's write-up: context "is only relevant for the next few polling
 // intervals", TTLs derive from the collection interval). Key k's message seq (1, 2, ...)
 // is due at
 //
