@@ -165,6 +165,7 @@ func (p *pod) join() {
 	if p.r.sc.Log.StaticMembership {
 		instance = p.name
 	}
+	p.r.byID[p.id] = p
 	if err := p.r.group.Join(p.id, instance, p); err != nil {
 		panic(fmt.Sprintf("sim: %s join: %v", p.id, err))
 	}

@@ -69,6 +69,7 @@ type runner struct {
 	compression core.Compression
 
 	pods      []*pod // every incarnation, by index
+	byID      map[broker.MemberID]*pod
 	slots     []*pod // current pod per ordinal (nil when none)
 	nextSlot  int
 	keyNames  []string
@@ -80,7 +81,8 @@ type runner struct {
 	latWindow histogram // since the last sample
 	events    []Event
 	series    Series
-	lagMax    int64
+	lagMax    int64 // largest per-partition lag seen at any tick
+	lagWindow int64 // the same since the last sample
 	lastEmit  time.Duration
 	stopErr   error
 
@@ -95,7 +97,7 @@ type runner struct {
 
 func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 	eng := engine.New(sc.Seed)
-	r := &runner{ctx: ctx, sc: sc, eng: eng}
+	r := &runner{ctx: ctx, sc: sc, eng: eng, byID: map[broker.MemberID]*pod{}}
 	var err error
 	if r.strategy, err = core.ParseStrategy(string(sc.State.Strategy)); err != nil {
 		return nil, err
@@ -215,6 +217,9 @@ func (r *runner) step() {
 	for _, p := range r.slotsSorted() {
 		p.work(now)
 	}
+	lag := r.lagNow()
+	r.lagMax = max(r.lagMax, lag)
+	r.lagWindow = max(r.lagWindow, lag)
 	r.trimLog()
 }
 

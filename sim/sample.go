@@ -15,8 +15,8 @@ var seriesColumns = func() []string {
 
 // sample appends one row of the time series.
 func (r *runner) sample() {
-	lag := r.lagNow()
-	r.lagMax = max(r.lagMax, lag)
+	lag := max(r.lagWindow, r.lagNow())
+	r.lagWindow = 0
 	ns := r.node.Stats()
 	row := []float64{r.eng.Now().Seconds(), float64(r.c.messages), float64(r.c.needed), float64(r.c.ok),
 		float64(r.c.lost), float64(r.c.staleUsed)}
@@ -39,11 +39,9 @@ func (r *runner) lagNow() int64 {
 	for p := int32(0); int(p) < r.log.Partitions(); p++ {
 		pos := r.group.Committed(p)
 		if owner, _, ok := r.group.Owner(p); ok {
-			for _, pd := range r.pods {
-				if pd.id == owner && pd.alive() {
-					if v, ok := pd.pos[p]; ok {
-						pos = v
-					}
+			if pd := r.byID[owner]; pd != nil && pd.alive() {
+				if v, ok := pd.pos[p]; ok {
+					pos = v
 				}
 			}
 		}
