@@ -1,0 +1,459 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/montanaflynn/stats"
+
+	"github.com/spillway-sim/spillway/scenarios"
+	"github.com/spillway-sim/spillway/sim"
+)
+
+// KeyMetrics are the summary rows of a report, in order. A metric no run
+// reports is left out; the Redis memory model's metrics (the last group) appear
+// only when that model ran.
+var KeyMetrics = []string{
+	"messages", "context_needed", "context_loss_ratio", "context_lost", "context_stale_used", "messages_replayed",
+	"spilled_keys", "spill_bytes", "spill_duration_max", "redis_ops", "redis_bytes_in",
+	"latency_p50", "latency_p99", "latency_p999", "consumer_lag_max", "rebalances", "rebalance_pause_total",
+	"redis_used_memory_peak_bytes", "redis_rss_peak_bytes", "redis_cow_peak_bytes", "redis_evicted_keys",
+	"redis_oom_kills", "redis_fork_failures", "redis_rejected_writes",
+}
+
+// maxEventRows is how many timeline events the report lists.
+const maxEventRows = 40
+
+// markdown renders report.md: GitHub-flavoured Markdown with the plots as
+// relative links, so the directory can be moved or committed as is.
+func (v *view) markdown(plots []Plot) []byte {
+	var b bytes.Buffer
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	sc := v.sc
+	w("# Spillway report: %s\n\n", sc.Name)
+	if d := strings.TrimSpace(sc.Description); d != "" {
+		w("> %s\n\n", d)
+	}
+	v.writeSetup(&b)
+	outcomes := CheckExpectations(sc, v.res)
+	if len(outcomes) > 0 {
+		failed := len(Failures(outcomes))
+		if failed == 0 {
+			w("**Expectations: all %d passed.**\n\n", len(outcomes))
+		} else {
+			w("**Expectations: %d of %d FAILED** (see [Expectations](#expectations)).\n\n", failed, len(outcomes))
+		}
+	}
+
+	w("## Summary\n\n")
+	v.writeSummary(&b)
+
+	if len(outcomes) > 0 {
+		w("## Expectations\n\n")
+		for _, o := range outcomes {
+			w("- %s\n", outcomeLine(o))
+		}
+		w("\n")
+	}
+
+	w("## Capacity recommendations\n\n")
+	v.writeCapacity(&b)
+
+	w("## Plots\n\n")
+	v.writePlots(&b, plots)
+
+	w("## Timeline events\n\n")
+	v.writeEvents(&b)
+	return b.Bytes()
+}
+
+// writeSetup states what was run: the workload, the fleet, Redis, the
+// timeline and each run's overrides.
+func (v *view) writeSetup(b *bytes.Buffer) {
+	sc := v.sc
+	wl := sc.Workload
+	var every []string
+	for _, m := range wl.Mix() {
+		every = append(every, fmt.Sprintf("%s every %s", FormatPercent(m.Fraction), m.Interval))
+	}
+	interval := "every " + wl.Interval.String()
+	if len(wl.Intervals) > 0 {
+		interval = "(" + strings.Join(every, ", ") + ")"
+	}
+	fmt.Fprintf(b, "Seed %d, %s of virtual time sampled every %s. %s emit %s, %s of them counters "+
+		"that need %s of context; %s (%s). %s, termination grace %s. Redis: %s, "+
+		"%s system memory, maxmemory %s (%s).\n\n",
+		sc.Seed, FormatSeconds(sc.Duration.Std().Seconds()), sc.SampleEvery, plural(wl.Datapoints, "datapoint"),
+		interval, FormatPercent(wl.CounterFraction), FormatBytes(float64(wl.ContextBytes)),
+		plural(sc.Log.Partitions, "partition"), sc.Log.Assignor, plural(sc.Consumers.Replicas, "pod"),
+		sc.Consumers.TerminationGrace, plural(sc.Redis.Nodes, "node"), FormatBytes(float64(sc.Redis.SystemMemory)),
+		maxmemoryText(sc.Redis.MaxMemory), sc.Redis.MaxMemoryPolicy)
+	if len(sc.Timeline) > 0 {
+		var parts []string
+		for _, e := range sc.Timeline {
+			parts = append(parts, e.At.String()+" "+actionText(e))
+		}
+		fmt.Fprintf(b, "Timeline: %s.\n\n", strings.Join(parts, "; "))
+	}
+	fmt.Fprintf(b, "Files: [%s](%s), [%s](%s) (replay with `spillway run %s`).\n\n", ResultsFile, ResultsFile,
+		ScenarioFile, ScenarioFile, ScenarioFile)
+	if len(v.runs) == 0 {
+		return
+	}
+	b.WriteString("| run | strategy | overrides |\n|---|---|---|\n")
+	for _, r := range v.runs {
+		ov := v.overrides(r)
+		if ov == "" {
+			ov = "—"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s |\n", cell(r.Label), r.sc.State.Strategy, cell(ov))
+	}
+	b.WriteString("\n")
+}
+
+// overrides is the run's variant settings and sweep value, "field=value, ...".
+func (v *view) overrides(r runView) string {
+	var parts []string
+	for _, vr := range v.sc.Variants {
+		if vr.Name != r.Variant {
+			continue
+		}
+		keys := make([]string, 0, len(vr.Set))
+		for k := range vr.Set {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, vr.Set[k]))
+		}
+	}
+	if r.Point != "" && v.sc.Sweep != nil {
+		parts = append(parts, v.sc.Sweep.Field+"="+r.Point)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// plural is "1 pod", "3 pods", "20,000 datapoints".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return FormatCount(float64(n)) + " " + noun + "s"
+}
+
+func maxmemoryText(s scenarios.Size) string {
+	if s == 0 {
+		return "unlimited"
+	}
+	return FormatBytes(float64(s))
+}
+
+// actionText describes a timeline event's action.
+func actionText(e scenarios.Event) string {
+	switch {
+	case e.Scale != nil:
+		return fmt.Sprintf("scale to %d pods", *e.Scale)
+	case e.Crash != nil:
+		return fmt.Sprintf("crash %d pod(s)", *e.Crash)
+	case e.BGSave:
+		return "BGSAVE"
+	case e.RollingRestart:
+		return "rolling restart"
+	case e.Pause != nil:
+		return fmt.Sprintf("pause pod %d for %s", e.Pause.Pod, e.Pause.For)
+	case e.RedisDown != nil:
+		return fmt.Sprintf("Redis down for %s", e.RedisDown.For)
+	case e.RedisNodes != nil:
+		return fmt.Sprintf("Redis ring to %d nodes", *e.RedisNodes)
+	case e.AOFRewrite:
+		return "BGREWRITEAOF"
+	case e.Latency != nil:
+		return fmt.Sprintf("+%s Redis latency for %s", e.Latency.Add, e.Latency.For)
+	case e.Corrupt != nil:
+		return fmt.Sprintf("corrupt %d spilled keys", *e.Corrupt)
+	}
+	return e.Action()
+}
+
+// writeSummary is the metric x run table.
+func (v *view) writeSummary(b *bytes.Buffer) {
+	if len(v.runs) == 0 {
+		b.WriteString("No runs.\n\n")
+		return
+	}
+	b.WriteString("| metric |")
+	for _, r := range v.runs {
+		fmt.Fprintf(b, " %s |", cell(r.Label))
+	}
+	b.WriteString("\n|---|")
+	for range v.runs {
+		b.WriteString("---:|")
+	}
+	b.WriteString("\n")
+	for _, name := range KeyMetrics {
+		if !v.anyMetric(name) {
+			continue
+		}
+		fmt.Fprintf(b, "| `%s` |", name)
+		for _, r := range v.runs {
+			val, ok := r.metric(name)
+			s := "—"
+			if ok {
+				s = FormatMetric(sim.Metric{Name: name, Value: val, Unit: unitOf(r.Summary, name)})
+			}
+			fmt.Fprintf(b, " %s |", s)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\nEvery summary metric, with full precision, is in " + ResultsFile + ".\n\n")
+}
+
+func unitOf(s sim.Summary, name string) string {
+	for _, m := range s {
+		if m.Name == name {
+			return m.Unit
+		}
+	}
+	return ""
+}
+
+// outcomeLine is one expectation result as a Markdown list item.
+func outcomeLine(o Outcome) string {
+	val := FormatMetric(sim.Metric{Name: o.Metric, Value: o.Value})
+	if MetricKind(sim.Metric{Name: o.Metric}) == KindRatio {
+		val += fmt.Sprintf(" (%.6g)", o.Value)
+	}
+	switch {
+	case o.Pass:
+		return fmt.Sprintf("✅ pass — run `%s`: `%s` = %s, bound %s", o.Run, o.Metric, val, o.Bound)
+	case o.Missing:
+		return fmt.Sprintf("❌ **FAIL** — run `%s`: `%s` was not reported (bound %s)", o.Run, o.Metric, o.Bound)
+	}
+	return fmt.Sprintf("❌ **FAIL** — run `%s`: `%s` = %s, violates %s", o.Run, o.Metric, val, o.Bound)
+}
+
+// writeCapacity is the recommendations section, each with its numbers.
+func (v *view) writeCapacity(b *bytes.Buffer) {
+	c := v.capacity()
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+
+	w("### Redis memory for the spilled context\n\n")
+	if len(c.memory) == 0 {
+		w("No run wrote context to Redis: nothing to size.\n\n")
+	}
+	for _, m := range c.memory {
+		w("- **%s** (%s, TTL %s): at most **%s keys** in Redis at once (peak of `redis_keys`), %s per stored "+
+			"entry (`spill_bytes` / `spilled_keys`). ", cell(m.run), m.strategy, m.ttl, FormatCount(m.peakKeys),
+			FormatBytes(m.meanValueBytes))
+		w("The calibrated Redis 7 memory model (%d-byte keys, each with a TTL) puts that at used_memory "+
+			"**%s**, RSS %s", m.keyBytes, FormatBytes(float64(m.estUsedBytes)), FormatBytes(float64(m.estRSSBytes)))
+		if m.measuredUsedBytes > 0 {
+			w("; the run's Redis model measured a peak used_memory of **%s**", FormatBytes(m.measuredUsedBytes))
+			if m.measuredRSSBytes > 0 {
+				w(" and RSS %s", FormatBytes(m.measuredRSSBytes))
+			}
+		}
+		w(". Give the spilled context at least **%s** of maxmemory (peak %s + %s headroom). "+
+			"If all %s datapoints were in Redis at once (an eager rebalance of the whole group): %s.\n",
+			FormatBytes(m.needBytes()*(1+headroomFraction)), FormatBytes(m.needBytes()),
+			FormatPercent(headroomFraction), FormatCount(float64(m.datapoints)), FormatBytes(float64(m.allKeysBytes)))
+	}
+	if len(c.memory) > 0 {
+		w("\n")
+	}
+
+	w("### Spill time vs termination grace\n\n")
+	if len(c.grace) == 0 {
+		w("No run spilled: nothing to compare with the grace period.\n\n")
+	} else {
+		w("| run | strategy | longest spill | termination grace | fits | headroom | lost to grace overrun |\n")
+		w("|---|---|---:|---:|---|---:|---:|\n")
+		var tight []graceFit
+		for _, g := range c.grace {
+			fits := "yes"
+			if !g.fits() {
+				fits = "**no**"
+				tight = append(tight, g)
+			}
+			head := FormatSeconds(g.headroomSeconds())
+			if g.graceSeconds > 0 {
+				head += " (" + FormatPercent(g.headroomSeconds()/g.graceSeconds) + ")"
+			}
+			w("| %s | %s | %s | %s | %s | %s | %s |\n", cell(g.run), g.strategy, FormatSeconds(g.spillSeconds),
+				FormatSeconds(g.graceSeconds), fits, head, FormatCount(g.graceOverrunLost))
+		}
+		w("\n")
+		for _, g := range tight {
+			w("- **%s**: the longest spill (%s) does not fit in the grace period (%s): raise "+
+				"`consumers.termination_grace` to at least %s (1.5 × the longest spill) or spill faster "+
+				"(`state.spill_parallelism`, `state.spill_batch`).\n", cell(g.run), FormatSeconds(g.spillSeconds),
+				FormatSeconds(g.graceSeconds), FormatSeconds(1.5*g.spillSeconds))
+		}
+		if len(tight) > 0 {
+			w("\n")
+		}
+	}
+
+	w("### Context loss per handoff\n\n")
+	if len(c.loss) == 0 {
+		w("No run reported `rebalances`.\n\n")
+	} else {
+		w("A handoff is a rebalance after the one that formed the group (handoffs = `rebalances` − 1): " +
+			"each scale-in, crash or restart that moves partitions.\n\n")
+		w("| run | strategy | rebalances | handoffs | context lost | lost per handoff | stale used per handoff | loss ratio |\n")
+		w("|---|---|---:|---:|---:|---:|---:|---:|\n")
+		for _, l := range c.loss {
+			ratio := math.NaN()
+			if l.needed > 0 {
+				ratio = l.lost / l.needed
+			}
+			w("| %s | %s | %s | %s | %s | %s | %s | %s |\n", cell(l.run), l.strategy, FormatCount(l.rebalances),
+				FormatCount(l.handoffs), FormatCount(l.lost), FormatCount(l.perHandoff(l.lost)),
+				FormatCount(l.perHandoff(l.staleUsed)), FormatPercent(ratio))
+		}
+		w("\n")
+	}
+
+	w("### maxmemory under system memory (fork copy-on-write)\n\n")
+	if len(c.fork) == 0 {
+		w("This result has no Redis memory series (`%s`, `%s`): no fork sizing.\n\n", colUsedMemory, colRSS)
+		return
+	}
+	for _, f := range c.fork {
+		w("- **%s**: peak RSS + copy-on-write **%s** of %s system memory (%s), peak used_memory %s; "+
+			"%d fork(s), %d OOM kill(s), copy-on-write p99 %s. The worst sampled footprint was %.2f × used_memory, "+
+			"so the highest maxmemory that keeps this run's footprint under system memory is **%s** "+
+			"(system memory / %.2f). If a fork copied every page (a write-heavy save), the footprint is "+
+			"2 × %.2f × used_memory and maxmemory should stay under **%s**.",
+			cell(f.run), FormatBytes(f.peakFootprintBytes), FormatBytes(f.systemBytes),
+			FormatPercent(f.peakFootprintBytes/f.systemBytes), FormatBytes(f.peakUsedBytes), f.forks, f.ooms,
+			FormatBytes(f.cowP99Bytes), f.footprintRatio, FormatBytes(f.observedMax()), f.footprintRatio,
+			f.fragmentation, FormatBytes(f.worstCaseMax()))
+		if f.maxmemoryBytes > 0 {
+			verdict := "within"
+			if f.maxmemoryBytes > f.observedMax() {
+				verdict = "**above**"
+			}
+			w(" The configured maxmemory (%s) is %s the observed limit.", FormatBytes(f.maxmemoryBytes), verdict)
+		}
+		w("\n")
+	}
+	w("\n")
+}
+
+// writePlots embeds every figure, PNG inline with a link to the SVG.
+func (v *view) writePlots(b *bytes.Buffer, plots []Plot) {
+	if len(plots) == 0 {
+		b.WriteString("No plottable series in this result.\n\n")
+		return
+	}
+	has := map[string]bool{}
+	for _, p := range plots {
+		has[p.Name] = true
+	}
+	for _, p := range plots {
+		png, svg := filepath.Base(p.PNG), filepath.Base(p.SVG)
+		fmt.Fprintf(b, "### %s\n\n![%s](%s)\n\n[SVG](%s)", p.Title, p.Title, png, svg)
+		switch p.Name {
+		case plotContextLost:
+			if !has[plotLostByCause] {
+				b.WriteString(" · No context was lost or used stale in any run.")
+			}
+		case plotLagPods:
+			if line := v.lagPercentiles(); line != "" {
+				b.WriteString(" · " + line)
+			}
+		}
+		b.WriteString("\n\n")
+	}
+}
+
+// lagPercentiles summarises the sampled consumer lag per run: p50, p95, max.
+func (v *view) lagPercentiles() string {
+	var parts []string
+	for _, r := range v.runs {
+		lag := r.col(colLag)
+		if len(lag) == 0 {
+			continue
+		}
+		p50, err1 := stats.Percentile(lag, 50)
+		p95, err2 := stats.Percentile(lag, 95)
+		mx, err3 := stats.Max(lag)
+		if err1 != nil || err2 != nil || err3 != nil {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s p50 %s, p95 %s, max %s", r.Label, FormatCount(p50), FormatCount(p95),
+			FormatCount(mx)))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Sampled consumer lag (messages): " + strings.Join(parts, "; ") + "."
+}
+
+// writeEvents lists the first events of every run, merged: an event that
+// happened identically in several runs is one row naming them.
+func (v *view) writeEvents(b *bytes.Buffer) {
+	type row struct {
+		ev   sim.Event
+		runs []int
+	}
+	var rows []*row
+	idx := map[sim.Event]*row{}
+	for i, r := range v.runs {
+		for _, e := range r.Events {
+			if x, ok := idx[e]; ok {
+				if x.runs[len(x.runs)-1] != i {
+					x.runs = append(x.runs, i)
+				}
+				continue
+			}
+			x := &row{ev: e, runs: []int{i}}
+			idx[e] = x
+			rows = append(rows, x)
+		}
+	}
+	if len(rows) == 0 {
+		b.WriteString("No events.\n")
+		return
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].ev.At < rows[j].ev.At })
+	b.WriteString("| time | kind | detail | runs |\n|---:|---|---|---|\n")
+	for i, x := range rows {
+		if i == maxEventRows {
+			break
+		}
+		runs := "all"
+		if len(x.runs) < len(v.runs) {
+			var names []string
+			for _, ri := range x.runs {
+				names = append(names, v.runs[ri].Label)
+			}
+			runs = strings.Join(names, ", ")
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", clock(x.ev.At), cell(x.ev.Kind), cell(x.ev.Detail), cell(runs))
+	}
+	if len(rows) > maxEventRows {
+		fmt.Fprintf(b, "\n… and %d more (every event of every run is in %s).\n", len(rows)-maxEventRows, ResultsFile)
+	}
+}
+
+// clock formats a time since the start as m:ss.mmm (h:mm:ss past an hour).
+func clock(d sim.Duration) string {
+	ms := int64(d) / 1e6
+	h, m, s, frac := ms/3600000, ms/60000%60, ms/1000%60, ms%1000
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d.%03d", h, m, s, frac)
+	}
+	return fmt.Sprintf("%d:%02d.%03d", m, s, frac)
+}
+
+// cell makes text safe inside a Markdown table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
+}
