@@ -5,10 +5,18 @@ BENCH   ?= .
 BENCHTIME ?= 1x
 FUZZTIME ?= 10s
 
-.PHONY: help test test-short race vet fmt bench fuzz report calibrate swarm clean
+.PHONY: help test test-short race vet fmt bench fuzz report calibrate swarm clean build
+OUT ?= out
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-11s %s\n", $$1, $$2}'
+
+report: build ## run every shipped scenario (embedded miniredis, nothing to install); reports in out/
+	./bin/spillway run -out $(OUT) $$(./bin/spillway list -names)
+	@echo "reports: $$(ls -d $(OUT)/*/report.md | tr '\n' ' ')"
+
+build: ## build bin/spillway
+	$(GO) build -o bin/spillway ./cmd/spillway
 
 test: fmt vet ## gofmt + go vet + every test under -race (real-Redis tests run when redis-server is on PATH)
 	$(GO) test -race -count=1 $(PKGS)
@@ -37,4 +45,4 @@ calibrate: ## measure a real redis-server (started on a free port) and rewrite t
 	$(GO) run ./cmd/calibrate -out sim/calibration/calibration.json
 
 clean: ## remove generated output
-	rm -rf out/
+	rm -rf out/ bin/

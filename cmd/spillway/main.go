@@ -66,7 +66,7 @@ func init() {
 		{"run", "[-out DIR] [-seed N] [-quiet] [-parallel N] [-force] SCENARIO...",
 			"run scenarios and write a report per scenario to DIR/<name>/", (*app).cmdRun},
 		{"validate", "SCENARIO...", "check scenario files; errors name file:line: field", (*app).cmdValidate},
-		{"list", "", "list the shipped scenarios", (*app).cmdList},
+		{"list", "[-names]", "list the shipped scenarios", (*app).cmdList},
 		{"help", "[VERB]", "show this help, or a verb's flags", (*app).cmdHelp},
 	}
 }

@@ -33,6 +33,7 @@ func TestDispatch(t *testing.T) {
 		{name: "help unknown", args: []string{"help", "nope"}, code: exitUsage, wantErr: "unknown command"},
 		{name: "list", args: []string{"list"}, code: exitOK, wantOut: "scale-in"},
 		{name: "list with args", args: []string{"list", "x"}, code: exitUsage, wantErr: "usage: spillway list"},
+		{name: "list names", args: []string{"list", "-names"}, code: exitOK, wantOut: "rolling-deploy\nscale-in\n"},
 		{name: "run without scenario", args: []string{"run"}, code: exitUsage, wantErr: "name at least one scenario"},
 		{name: "run bad flag", args: []string{"run", "-bogus", "x"}, code: exitUsage, wantErr: "flag provided but not defined"},
 		{name: "run bad parallel", args: []string{"run", "-parallel", "0", "x"}, code: exitUsage, wantErr: "-parallel 0"},

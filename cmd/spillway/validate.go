@@ -32,10 +32,17 @@ func (a *app) cmdValidate(args []string) int {
 	return code
 }
 
-// cmdList prints the shipped scenarios with their descriptions.
+// cmdList prints the shipped scenarios with their descriptions (with -names,
+// only their names, one per line, for scripts: make report runs them all).
 func (a *app) cmdList(args []string) int {
+	if len(args) == 1 && (args[0] == "-names" || args[0] == "--names") {
+		for _, e := range scenarios.Library() {
+			fmt.Fprintln(a.stdout, e.Name)
+		}
+		return exitOK
+	}
 	if len(args) > 0 {
-		fmt.Fprintf(a.stderr, "usage: spillway list (no arguments)\n")
+		fmt.Fprintf(a.stderr, "usage: spillway list [-names]\n")
 		return exitUsage
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
