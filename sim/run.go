@@ -91,8 +91,8 @@ type runner struct {
 	// is measured for messages appended from then on (the run's warm-up: the
 	// initial fleet is already running at t=0, but needs its first assignment).
 	formedAt time.Duration
-	rolling      *rollingRestart
-	hpa          *autoscaler
+	rolling  *rollingRestart
+	hpa      *autoscaler
 }
 
 func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {

@@ -335,3 +335,24 @@ func TestHistogramQuantiles(t *testing.T) {
 		t.Fatal("cdf not monotone to 1")
 	}
 }
+
+// TestAutoscalerFollowsLoad: ~50 msg/s × 50 ms of CPU each is ~2.5 cores; at a 50 %
+// target the HPA wants 5 pods (6 when a 15 s window sees a little more than 50 msg/s),
+// scales up from 2 at its first sync, then holds inside its 10 % tolerance.
+func TestAutoscalerFollowsLoad(t *testing.T) {
+	sc := scenario(t, `
+log: {partitions: 12, assignor: cooperative-sticky}
+consumers: {replicas: 2, process_time: 50ms, autoscaler: {min: 1, max: 8, target_cpu: 0.5, stabilization: 1m}}
+`)
+	_, rr := run(t, sc, nil)
+	pods := rr.Series.Column("pods")
+	if got := pods[len(pods)-1]; got < 5 || got > 6 {
+		t.Fatalf("pods at the end = %v, want 5 or 6 (series %v)", got, pods)
+	}
+	if pods[1] < 5 {
+		t.Fatalf("no scale-up at the first sync: %v", pods)
+	}
+	if metric(t, rr, "context_lost") != 0 {
+		t.Fatalf("scaling out lost %v contexts", metric(t, rr, "context_lost"))
+	}
+}

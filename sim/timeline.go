@@ -24,8 +24,9 @@ import (
 //
 // The HPA (consumers.autoscaler) samples CPU every 15 s (the HPA sync period):
 // utilization = message rate × process_time / pods; desired = ceil(pods ×
-// utilization / target); scale-up at once, scale-down to the highest desired
-// count over the stabilization window (Kubernetes' default 300 s).
+// utilization / target) unless within the 10 % tolerance; scale-up at once,
+// scale-down to the highest desired count over the stabilization window
+// (Kubernetes' default 300 s).
 func (r *runner) timeline(ev scenarios.Event) {
 	switch {
 	case ev.Scale != nil:
@@ -182,6 +183,10 @@ type hpaSample struct {
 
 const hpaPeriod = 15 * time.Second
 
+// hpaTolerance is the HPA's default tolerance (--horizontal-pod-autoscaler-tolerance
+// 0.1): no scaling while utilization is within 10 % of the target.
+const hpaTolerance = 0.1
+
 // crashRestartDelay is the kubelet's first restart back-off (10 s).
 const crashRestartDelay = 10 * time.Second
 
@@ -203,7 +208,10 @@ func (a *autoscaler) tick() {
 	a.lastMsg = appended
 	cur := max(r.livePods(), 1)
 	util := rate * r.sc.Consumers.ProcessTime.Std().Seconds() / float64(cur)
-	desired := int(math.Ceil(float64(cur) * util / a.cfg.TargetCPU))
+	desired := cur
+	if ratio := util / a.cfg.TargetCPU; math.Abs(ratio-1) > hpaTolerance {
+		desired = int(math.Ceil(float64(cur) * ratio))
+	}
 	desired = min(max(desired, a.cfg.Min), a.cfg.Max)
 	now := r.eng.Now()
 	a.history = append(a.history, hpaSample{now, desired})

@@ -18,15 +18,40 @@ import (
 // with context.DeadlineExceeded instead of reaching Redis. Because batches are dealt
 // to workers statically and each lane's time depends only on its own commands,
 // where the deadline cuts does not depend on goroutine order.
+//
+// Use one Meter per action: a node treats the calls of one Meter as one client
+// action (latency.go), and settles the effects of earlier actions before the first
+// call of a new one.
 type Meter struct {
 	Budget time.Duration
 	// Lead is virtual time already spent before the first call (e.g. waiting for a
 	// stalled server); it is added to every lane.
 	Lead time.Duration
+	// Start is the virtual time the action begins (e.g. the pod's busy-until
+	// cursor); a value before the engine's now means now. The server's queue is
+	// measured from it: an action that starts while the server is still busy with
+	// earlier work waits for it.
+	Start time.Duration
+	// Workers is the number of spill workers the action runs in parallel
+	// (min(spill_parallelism, batches)); 0 means the client's pool size − 1.
+	Workers int
 
 	mu    sync.Mutex
 	lanes []time.Duration
 	calls int
+	nodes map[*Node]*meterNode
+}
+
+// meterNode is what one node knows about one Meter's calls.
+type meterNode struct {
+	seq       uint64                // the node's order of first calls
+	laneAt    map[int]time.Duration // time charged per lane by this node
+	laneSeq   map[int]uint64        // calls per lane at this node
+	laneDelta map[int]int64         // estimated memory added per lane, not yet settled
+}
+
+func newMeterNode(seq uint64) *meterNode {
+	return &meterNode{seq: seq, laneAt: map[int]time.Duration{}, laneSeq: map[int]uint64{}, laneDelta: map[int]int64{}}
 }
 
 type meterKey struct{}
@@ -43,6 +68,22 @@ func meterFrom(ctx context.Context) (*Meter, int) {
 		lane = w + 1
 	}
 	return m, lane
+}
+
+// node returns the per-node state of m at n, creating it with a new sequence
+// number from next when this is m's first call there.
+func (m *Meter) node(n *Node, next func() uint64) *meterNode {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.nodes == nil {
+		m.nodes = map[*Node]*meterNode{}
+	}
+	mn := m.nodes[n]
+	if mn == nil {
+		mn = newMeterNode(next())
+		m.nodes[n] = mn
+	}
+	return mn
 }
 
 // charge adds cost to lane unless that would pass the budget; it reports whether

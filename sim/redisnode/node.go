@@ -1,13 +1,11 @@
 package redisnode
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"net"
-	"strconv"
+	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -17,15 +15,6 @@ import (
 	"github.com/spillway-sim/spillway/sim/engine"
 )
 
-// Config is one node's model parameters.
-type Config struct {
-	Name string        // shown in errors and series
-	RTT  time.Duration // network round trip between a pod and the node
-	// OpTime and ByteTime are the server's service time per command and per byte of
-	// arguments and replies; ScriptTime is added per EVAL/EVALSHA call (script setup).
-	OpTime, ByteTime, ScriptTime time.Duration
-}
-
 // Removal says why a key left the node other than by a client's DEL/GETDEL.
 type Removal uint8
 
@@ -34,42 +23,96 @@ const (
 	Expired Removal = iota // its TTL passed (virtual time)
 	Evicted                // maxmemory eviction
 	Lost                   // the node lost its data (OOM kill, restart without a snapshot)
+	Moved                  // a ring resharding made another node own it (the key stays, unreachable)
 )
 
-var removalNames = [...]string{"expired", "evicted", "lost"}
+var removalNames = [...]string{"expired", "evicted", "lost", "moved"}
 
+// String is the removal's name ("expired", "evicted", "lost", "moved").
 func (r Removal) String() string { return removalNames[r] }
 
-// Stats are a node's counters since it was created.
+// Stats are a node's traffic counters since it was created.
 type Stats struct {
-	Ops          int64 // commands served (pipelined ones counted one by one)
-	RoundTrips   int64
-	BytesIn      int64 // argument bytes of commands
-	BytesOut     int64 // bytes of string replies
-	ExpiredKeys  int64
-	RejectedDown int64 // calls refused while the node was down
+	Ops             int64 // commands served (pipelined ones counted one by one)
+	RoundTrips      int64
+	BytesIn         int64 // argument bytes of commands
+	BytesOut        int64 // bytes of string replies
+	ExpiredKeys     int64
+	RejectedDown    int64 // calls refused while the node was down or restarting
+	RejectedLoading int64 // calls answered LOADING while a restarted node loads its data
 }
 
-// Node is one simulated Redis node. Its methods are safe for concurrent use by the
-// go-redis clients of one pod action; Advance, SetDown and OnRemove must be called
-// from the engine's goroutine between actions.
+// Node is one simulated Redis node. Its hook is safe for concurrent use by the
+// go-redis clients of one pod action; the other methods must be called from the
+// engine's goroutine between actions.
+//
+// Every model decision is made under the node's lock at a point that does not
+// depend on goroutine order: admission (down, LOADING, MISCONF, OOM) from the state
+// settled before the action's calls, and the effects of the calls (memory,
+// eviction, expiry, copy-on-write, AOF growth) applied later, in the order of their
+// virtual time within the action (lane time, lane, call number), never in arrival
+// order. Effects of an action are settled by its own lane-0 calls, by the first
+// call of the next action, and by every engine-side method. Callbacks to OnRemove
+// are delivered only from Advance, on the engine's goroutine.
 type Node struct {
 	eng *engine.Engine
-	cfg Config
+	cfg *settings
 	mr  *miniredis.Miniredis
 
 	mu       sync.Mutex
 	down     bool
+	ks       *keyspace
+	mem      *memModel
 	expiry   expiryIndex
 	stats    Stats
+	ms       MemoryStats // counters and peaks; the rest is computed
 	onRemove func(key string, why Removal)
+	outbox   []removal
 	clients  []*redis.Client
+
+	busyUntil time.Duration
+	spikes    []spike
+	at        time.Duration // the node's clock: the latest time it processed
+
+	pending  []*callRec
+	meterSeq uint64
+	nilMeter *meterNode
+
+	allocBuf, prevBuf []alloc
+
+	p persist
+}
+
+type removal struct {
+	key string
+	why Removal
+}
+
+// callRec is one round trip's effects, applied when the node settles.
+type callRec struct {
+	meter   *Meter
+	seq     uint64        // the meter's order at this node
+	laneAt  time.Duration // the lane's time at this node before the call
+	lane    int
+	laneSeq uint64
+	at      time.Duration // engine time of the call
+	start   time.Duration // the action's start
+	work    time.Duration // service time the call added to the server
+	cmds    []cmdEffect
+}
+
+type cmdEffect struct {
+	write    bool // a write that succeeded: dirty, AOF
+	writes   []string
+	reads    []string
+	aofBytes int64
 }
 
 // New starts a node: a miniredis served over in-memory connections only (no TCP).
 func New(eng *engine.Engine, cfg Config) (*Node, error) {
-	if cfg.RTT < 0 || cfg.OpTime < 0 || cfg.ByteTime < 0 || cfg.ScriptTime < 0 {
-		return nil, fmt.Errorf("redisnode %s: negative latency parameter in %+v", cfg.Name, cfg)
+	s, err := cfg.resolve()
+	if err != nil {
+		return nil, err
 	}
 	mr := miniredis.NewMiniRedis()
 	// Dial starts miniredis's connection server without a listener.
@@ -79,9 +122,20 @@ func New(eng *engine.Engine, cfg Config) (*Node, error) {
 	}
 	c.Close()
 	mr.Seed(1) // RANDOMKEY and friends; the models never rely on them
-	n := &Node{eng: eng, cfg: cfg, mr: mr, expiry: expiryIndex{at: map[string]time.Duration{}}}
+	n := &Node{eng: eng, cfg: s, mr: mr}
+	n.reset()
+	n.p.lastBGSaveOK = true
+	n.at = eng.Now()
+	n.p.lastSave = eng.Now()
 	mr.SetTime(eng.Time())
 	return n, nil
+}
+
+// reset empties the models (a new or restarted server).
+func (n *Node) reset() {
+	n.ks = newKeyspace(n.cfg.Policy, n.cfg.Samples, n.cfg.LFULogFactor, n.cfg.LFUDecayTime, n.cfg.Rand)
+	n.mem = newMemModel(&n.cfg.cal, n.cfg.BaselineUsed)
+	n.expiry = newExpiryIndex()
 }
 
 // Close stops the node's clients and miniredis.
@@ -95,48 +149,124 @@ func (n *Node) Close() {
 // Name is the node's name.
 func (n *Node) Name() string { return n.cfg.Name }
 
-// Miniredis gives the models and tests direct access to the store.
+// Miniredis gives tests direct access to the store. Writes made through it
+// bypass the models.
 func (n *Node) Miniredis() *miniredis.Miniredis { return n.mr }
 
-// OnRemove registers fn to hear of keys that expire, are evicted or are lost.
+// OnRemove registers fn to hear of keys that expire, are evicted, lost or moved.
 func (n *Node) OnRemove(fn func(key string, why Removal)) { n.onRemove = fn }
 
-// Stats returns the node's counters.
+// Stats returns the node's traffic counters.
 func (n *Node) Stats() Stats {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.settle()
 	return n.stats
 }
 
 // Keys is the number of keys stored.
-func (n *Node) Keys() int { return len(n.mr.Keys()) }
+func (n *Node) Keys() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.settle()
+	return n.ks.len()
+}
+
+// Volatile is the number of keys with a TTL.
+func (n *Node) Volatile() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.settle()
+	return len(n.ks.vol)
+}
+
+// Memory returns the memory model's state and the persistence counters.
+func (n *Node) Memory() MemoryStats {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.settle()
+	ms := n.ms
+	ms.UsedBytes = n.mem.used()
+	ms.COWBytes = n.cowBytes()
+	ms.RSSBytes = n.mem.rss() + ms.COWBytes
+	if n.p.dead {
+		ms.UsedBytes, ms.RSSBytes = 0, 0
+	}
+	ms.DatasetBytes = n.mem.dataset
+	ms.MaxMemory, ms.SystemMemory = n.cfg.MaxMemory, n.cfg.SystemMemory
+	ms.Keys, ms.VolatileKeys = int64(n.ks.len()), int64(len(n.ks.vol))
+	ms.RejectedWrites = ms.RejectedOOM + ms.RejectedMisconf
+	ms.ChildActive = n.p.child != nil
+	ms.Misconf = n.misconf()
+	ms.Available = !n.down && !n.p.dead && !n.p.loading
+	ms.AOFBytes, ms.AOFBaseBytes = n.p.aofCurrent, n.p.aofBase
+	ms.Dirty = n.p.dirty
+	return ms
+}
 
 // SetDown makes the node refuse (down=true) or accept connections. Data is kept: a
 // node that is unreachable for a while, not one that lost its memory.
 func (n *Node) SetDown(down bool) {
 	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.settle()
 	n.down = down
-	n.mu.Unlock()
 }
 
-// Down reports whether the node refuses connections.
+// Down reports whether the node refuses connections (SetDown, or restarting after
+// an OOM kill).
 func (n *Node) Down() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.down
+	n.settle()
+	return n.down || n.p.dead
+}
+
+// AddLatency adds extra to every call that starts in the next d of virtual time
+// (a network or host latency spike).
+func (n *Node) AddLatency(extra, d time.Duration) {
+	if extra <= 0 || d <= 0 {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := n.eng.Now()
+	n.spikes = append(n.spikes, spike{from: now, until: now + d, extra: extra})
+}
+
+// Advance brings the node to the engine's time: the effects of earlier calls are
+// settled, keys whose TTL has passed are deleted (from the expiry index, not by
+// sorting every key as miniredis's FastForward would), persistence events that are
+// due run, and OnRemove hears of every key that left since the last Advance.
+func (n *Node) Advance() {
+	n.mu.Lock()
+	n.settle()
+	n.mr.SetTime(n.eng.Time())
+	out := n.outbox
+	n.outbox = nil
+	fn := n.onRemove
+	n.mu.Unlock()
+	if fn != nil {
+		for _, r := range out {
+			fn(r.key, r.why)
+		}
+	}
 }
 
 // NewClient returns a go-redis client for one pod: poolSize connections over
 // in-memory pipes, every call observed by the node's hook. go-redis's own retries
-// are off (MaxRetries -1): the core decides about retries.
+// are off (MaxRetries -1): the core decides about retries. poolSize − 1 is taken as
+// the pod's spill parallelism when a Meter does not say (Meter.Workers).
 func (n *Node) NewClient(poolSize int) *redis.Client {
 	c := redis.NewClient(n.ClientOptions(poolSize))
-	c.AddHook(n)
+	c.AddHook(&hook{n: n, poolSize: max(poolSize, 1)})
+	n.mu.Lock()
 	n.clients = append(n.clients, c)
+	n.mu.Unlock()
 	return c
 }
 
-// ClientOptions are the options NewClient uses, for building a Ring shard client.
+// ClientOptions are the options NewClient uses (without the hook).
 func (n *Node) ClientOptions(poolSize int) *redis.Options {
 	return &redis.Options{
 		Addr:            n.cfg.Name, // never resolved: the Dialer below ignores it
@@ -155,276 +285,394 @@ func (n *Node) ClientOptions(poolSize int) *redis.Options {
 	}
 }
 
-// Advance brings the node to the engine's time: miniredis's clock follows (O(1)),
-// and keys whose TTL has passed are deleted (from the expiry index, not by sorting
-// every key as miniredis's FastForward would).
-func (n *Node) Advance() {
-	now := n.eng.Now()
-	n.mr.SetTime(n.eng.Time())
-	for {
-		key, ok := n.expiry.popDue(now)
-		if !ok {
-			return
-		}
-		n.mr.Del(key)
-		n.stats.ExpiredKeys++
-		if n.onRemove != nil {
-			n.onRemove(key, Expired)
-		}
-	}
+// settle applies every pending effect and the internal events due by the
+// engine's now. The caller holds n.mu.
+func (n *Node) settle() {
+	n.fold(nil, true)
+	n.catchUp(n.eng.Now())
 }
 
-// DialHook implements redis.Hook.
-func (n *Node) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-// ProcessHook implements redis.Hook: one command, one round trip.
-func (n *Node) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if err := n.before(ctx, []redis.Cmder{cmd}); err != nil {
-			cmd.SetErr(err)
-			return err
-		}
-		err := next(ctx, cmd)
-		n.after([]redis.Cmder{cmd})
-		return err
-	}
-}
-
-// ProcessPipelineHook implements redis.Hook: a pipeline is one round trip.
-func (n *Node) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if err := n.before(ctx, cmds); err != nil {
-			for _, c := range cmds {
-				c.SetErr(err)
-			}
-			return err
-		}
-		err := next(ctx, cmds)
-		n.after(cmds)
-		return err
-	}
-}
-
-// refused is what a client sees when the node is down.
-func (n *Node) refused() error {
-	return &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
-}
-
-// before charges the round trip to the caller's meter, or refuses it.
-func (n *Node) before(ctx context.Context, cmds []redis.Cmder) error {
-	if isSetup(cmds) {
-		return nil
-	}
-	n.mu.Lock()
-	down := n.down
-	if down {
-		n.stats.RejectedDown++
-	}
-	n.mu.Unlock()
-	m, lane := meterFrom(ctx)
-	cost := n.cfg.RTT
-	if !down {
-		for _, c := range cmds {
-			cost += n.serviceTime(c)
-		}
-	}
-	if m != nil && !m.charge(lane, cost) {
-		return context.DeadlineExceeded
-	}
-	if down {
-		return n.refused()
-	}
-	return nil
-}
-
-// serviceTime is the modelled server time of one command.
-func (n *Node) serviceTime(c redis.Cmder) time.Duration {
-	d := n.cfg.OpTime
-	if n.cfg.ByteTime > 0 {
-		d += time.Duration(argBytes(c)) * n.cfg.ByteTime
-	}
-	if name := c.Name(); name == "evalsha" || name == "eval" {
-		d += n.cfg.ScriptTime
-		if nk, ok := numKeys(c); ok {
-			d += time.Duration(nk) * n.cfg.OpTime
-		}
-	}
-	return d
-}
-
-// after updates the expiry index and counters from the commands' effects.
-func (n *Node) after(cmds []redis.Cmder) {
-	if isSetup(cmds) {
+// fold applies the pending effects of every meter other than self (all of them
+// when all is set), in the order of the meters' first calls, then of virtual time.
+func (n *Node) fold(self *Meter, all bool) {
+	if len(n.pending) == 0 {
 		return
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.stats.RoundTrips++
-	for _, c := range cmds {
-		n.stats.Ops++
-		n.stats.BytesIn += int64(argBytes(c))
-		n.stats.BytesOut += int64(replyBytes(c))
-		if c.Err() != nil && !isNil(c.Err()) {
-			continue
+	var todo, keep []*callRec
+	for _, r := range n.pending {
+		if all || r.meter != self {
+			todo = append(todo, r)
+		} else {
+			keep = append(keep, r)
 		}
-		for _, key := range writtenKeys(c) {
-			if ttl := n.mr.TTL(key); ttl > 0 {
-				n.expiry.set(key, n.eng.Now()+ttl)
-			} else {
-				n.expiry.clear(key)
-			}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	n.pending = keep
+	slices.SortStableFunc(todo, func(a, b *callRec) int {
+		switch {
+		case a.seq != b.seq:
+			return cmpU64(a.seq, b.seq)
+		case a.laneAt != b.laneAt:
+			return cmpU64(uint64(a.laneAt), uint64(b.laneAt))
+		case a.lane != b.lane:
+			return a.lane - b.lane
 		}
+		return cmpU64(a.laneSeq, b.laneSeq)
+	})
+	folded := map[*meterNode]bool{}
+	for _, r := range todo {
+		n.apply(r)
+		folded[n.meterNodeOf(r.meter)] = true
+	}
+	for mn := range folded {
+		clear(mn.laneDelta)
 	}
 }
 
-func isNil(err error) bool { return err == redis.Nil }
-
-func isSetup(cmds []redis.Cmder) bool {
-	if len(cmds) != 1 {
-		return false
-	}
-	switch cmds[0].Name() {
-	case "hello", "client", "auth", "select":
-		return true
-	}
-	return false
-}
-
-// writtenKeys lists the keys a command may have written or deleted.
-func writtenKeys(c redis.Cmder) []string {
-	args := c.Args()
-	switch c.Name() {
-	case "set", "getdel", "del", "pexpire", "expire", "sadd", "getex", "unlink", "persist":
-		if c.Name() == "del" || c.Name() == "unlink" {
-			return strArgs(args[1:])
-		}
-		if len(args) > 1 {
-			return strArgs(args[1:2])
-		}
-	case "evalsha", "eval":
-		if nk, ok := numKeys(c); ok && len(args) >= 3+nk {
-			return strArgs(args[3 : 3+nk])
-		}
-	}
-	return nil
-}
-
-func numKeys(c redis.Cmder) (int, bool) {
-	args := c.Args()
-	if len(args) < 3 {
-		return 0, false
-	}
-	switch v := args[2].(type) {
-	case int:
-		return v, true
-	case int64:
-		return int(v), true
-	case string:
-		n, err := strconv.Atoi(v)
-		return n, err == nil
-	}
-	return 0, false
-}
-
-func strArgs(args []any) []string {
-	out := make([]string, 0, len(args))
-	for _, a := range args {
-		switch v := a.(type) {
-		case string:
-			out = append(out, v)
-		case []byte:
-			out = append(out, string(v))
-		}
-	}
-	return out
-}
-
-func argBytes(c redis.Cmder) int {
-	n := 0
-	for _, a := range c.Args() {
-		switch v := a.(type) {
-		case string:
-			n += len(v)
-		case []byte:
-			n += len(v)
-		default:
-			n += 8
-		}
-	}
-	return n
-}
-
-func replyBytes(c redis.Cmder) int {
-	switch v := c.(type) {
-	case *redis.StringCmd:
-		return len(v.Val())
-	case *redis.SliceCmd:
-		n := 0
-		for _, x := range v.Val() {
-			if s, ok := x.(string); ok {
-				n += len(s)
-			}
-		}
-		return n
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
 	}
 	return 0
 }
 
-// expiryIndex is a min-heap of (deadline, key) plus each key's current deadline;
-// heap entries that no longer match the current deadline are skipped when popped.
-type expiryIndex struct {
-	at map[string]time.Duration
-	h  expiryHeap
-}
-
-type expiryItem struct {
-	at  time.Duration
-	key string
-}
-
-type expiryHeap []expiryItem
-
-func (h expiryHeap) Len() int { return len(h) }
-func (h expiryHeap) Less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
+// meterNodeOf returns m's state at this node (the shared nil-meter state for nil).
+func (n *Node) meterNodeOf(m *Meter) *meterNode {
+	if m == nil {
+		if n.nilMeter == nil {
+			n.meterSeq++
+			n.nilMeter = newMeterNode(n.meterSeq)
+		}
+		return n.nilMeter
 	}
-	return h[i].key < h[j].key
-}
-func (h expiryHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *expiryHeap) Push(x any)   { *h = append(*h, x.(expiryItem)) }
-func (h *expiryHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return it
+	return m.node(n, func() uint64 { n.meterSeq++; return n.meterSeq })
 }
 
-func (x *expiryIndex) set(key string, at time.Duration) {
-	if cur, ok := x.at[key]; ok && cur == at {
-		return
+// apply runs one call's effects through the models at the call's time.
+func (n *Node) apply(r *callRec) {
+	n.catchUp(r.at)
+	n.busyUntil = max(n.busyUntil, r.start) + r.work
+	if n.p.dead {
+		return // killed before these writes were settled: they went with the data
 	}
-	x.at[key] = at
-	heap.Push(&x.h, expiryItem{at: at, key: key})
-}
-
-func (x *expiryIndex) clear(key string) { delete(x.at, key) }
-
-// popDue returns a key whose deadline is ≤ now, removing it from the index.
-func (x *expiryIndex) popDue(now time.Duration) (string, bool) {
-	for len(x.h) > 0 && x.h[0].at <= now {
-		it := heap.Pop(&x.h).(expiryItem)
-		if cur, ok := x.at[it.key]; ok && cur == it.at {
-			delete(x.at, it.key)
-			return it.key, true
+	for _, c := range r.cmds {
+		if c.write {
+			n.evict(r.at, c.writes)
+		}
+		for _, k := range c.writes {
+			n.sync(k, r.at, c.write)
+		}
+		for _, k := range c.reads {
+			if e := n.ks.get(k); e != nil && n.p.child == nil {
+				n.ks.touch(e, r.at)
+			}
+		}
+		if c.write && n.cfg.AOF {
+			n.p.aofCurrent += c.aofBytes
+			n.maybeRewrite(r.at)
+		}
+		n.observe(r.at)
+		if n.p.dead {
+			return
 		}
 	}
-	return "", false
 }
 
-// Volatile is the number of keys with a TTL.
-func (n *Node) Volatile() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return len(n.expiry.at)
+// evict runs maxmemory eviction before a write at at (evict.c performEvictions).
+// Keys the write itself rewrites are evicted without a callback: Redis would evict
+// the old value and the command writes the key again.
+func (n *Node) evict(at time.Duration, writing []string) {
+	if n.cfg.MaxMemory == 0 || n.cfg.Policy == NoEviction {
+		return
+	}
+	var rewriting map[string]bool
+	for n.mem.used() > n.cfg.MaxMemory {
+		key, ok := n.ks.victim(at)
+		if !ok {
+			return
+		}
+		n.ms.Evicted++
+		if rewriting == nil {
+			rewriting = make(map[string]bool, len(writing))
+			for _, k := range writing {
+				rewriting[k] = true
+			}
+		}
+		if rewriting[key] {
+			n.dropEntry(key, at)
+			continue
+		}
+		n.mr.Del(key)
+		n.dropEntry(key, at)
+		n.appendDel(key) // evictions propagate a DEL
+		n.outbox = append(n.outbox, removal{key, Evicted})
+	}
+}
+
+// sync re-reads key from miniredis after a command wrote it and updates the
+// models: insert, overwrite or delete.
+func (n *Node) sync(key string, at time.Duration, counted bool) {
+	typ := n.mr.Type(key)
+	old := n.ks.get(key)
+	if typ == "" {
+		if old != nil {
+			n.dropEntry(key, at)
+			if counted {
+				n.p.dirty++
+			}
+		}
+		return
+	}
+	e := entry{key: key, volPos: -1}
+	switch typ {
+	case "string":
+		v, _ := n.mr.Get(key)
+		e.kind, e.valueLen = kindString, int32(len(v))
+	case "set":
+		ms, _ := n.mr.Members(key)
+		e.kind, e.members = kindSet, int32(len(ms))
+		for _, m := range ms {
+			e.valueLen += int32(len(m))
+		}
+	default:
+		e.kind, e.valueLen = kindOther, 64
+	}
+	// miniredis keeps a TTL as the duration last set (it counts down only in
+	// FastForward). After each sync the node leaves the remaining time there
+	// (ttlMark): a TTL equal to the mark was not changed by this command, so the
+	// deadline stays; any other value was just set, from at.
+	ttl := n.mr.TTL(key)
+	if ttl > 0 {
+		e.volPos = 0 // volatile; the keyspace assigns the slot
+		e.expireAt = at + ttl
+		if old != nil && old.volPos >= 0 && ttl == old.ttlMark {
+			e.expireAt = old.expireAt
+		}
+		e.ttlMark = max(e.expireAt-at, time.Millisecond)
+		if e.ttlMark != ttl {
+			n.mr.SetTTL(key, e.ttlMark)
+		}
+	}
+	if counted {
+		n.p.dirty++
+	}
+	if old == nil {
+		e.lru = n.ks.fresh(at)
+		e.bytes = n.mem.bytesOf(&e)
+		n.mem.add(&e)
+		n.place(&e, nil)
+		n.ks.insert(e)
+	} else {
+		prev := *old
+		if n.ks.policy.lfu() {
+			e.lru = prev.lru // dbSetValue keeps the LFU counter of the old value
+		} else {
+			e.lru = n.ks.fresh(at)
+		}
+		if n.p.child == nil {
+			n.ks.touch(&e, at) // lookupKeyWrite
+		}
+		n.mem.remove(&prev, false)
+		e.bytes = n.mem.bytesOf(&e)
+		n.mem.add(&e)
+		n.place(&e, &prev)
+		i := n.ks.pos[key]
+		vol := e.volPos >= 0
+		e.volPos = prev.volPos
+		n.ks.setBytes(&n.ks.entries[i], e.bytes)
+		ent := &n.ks.entries[i]
+		ent.valueLen, ent.members, ent.kind, ent.expireAt, ent.lru, ent.ttlMark = e.valueLen, e.members, e.kind, e.expireAt, e.lru, e.ttlMark
+		n.ks.setVolatile(i, vol)
+	}
+	if ttl > 0 {
+		n.expiry.set(key, e.expireAt)
+	} else {
+		n.expiry.clear(key)
+	}
+}
+
+// dropEntry removes key from the models (the caller deleted it from miniredis,
+// or it is already gone).
+func (n *Node) dropEntry(key string, at time.Duration) {
+	e := n.ks.remove(key)
+	n.mem.remove(&e, true)
+	n.expiry.clear(key)
+	if c := n.p.cow; c != nil {
+		c.inPlace(regionMainTable, key, 0, n.cfg.cal.Memory.DictBucketBytes)
+		if e.volPos >= 0 {
+			c.inPlace(regionExpiresTable, key, 0, n.cfg.cal.Memory.DictBucketBytes)
+		}
+	}
+}
+
+// place puts e's new allocations (prev: the overwritten entry, nil for an
+// insert) in slab holes or fresh memory and, while a fork child lives, dirties the
+// pages the write touches (cow.go). It frees what an overwrite replaces.
+func (n *Node) place(e, prev *entry) {
+	c := n.p.cow
+	bucket := n.cfg.cal.Memory.DictBucketBytes
+	newAlloc := func(a alloc, count int64) {
+		got := n.mem.reuse(a.class, count)
+		if c != nil {
+			for range min(got, 64) { // a huge set's members: the first pages suffice
+				c.fresh(a.class, e.key, a.class)
+			}
+		}
+	}
+	n.allocBuf = n.mem.allocs(e, n.allocBuf[:0])
+	cur := n.allocBuf
+	switch {
+	case prev == nil:
+		for _, a := range cur {
+			newAlloc(a, a.n)
+		}
+		if c != nil {
+			c.inPlace(regionMainTable, e.key, 0, bucket)
+			if e.volPos >= 0 {
+				c.inPlace(regionExpiresTable, e.key, 0, bucket)
+			}
+		}
+		return
+	case prev.kind == kindSet && e.kind == kindSet:
+		// SADD/SREM add or free members; the set's own allocations stay in place.
+		grown := int64(e.members) - int64(prev.members)
+		for i, a := range cur {
+			switch {
+			case a.inPlace:
+				if c != nil {
+					c.inPlace(a.class, e.key, uint64(i+2), a.class)
+				}
+			case a.n > 1 && grown > 0:
+				newAlloc(a, grown)
+			case a.n > 1 && grown < 0:
+				n.mem.free(a.class, -grown)
+			}
+		}
+		return
+	}
+	n.prevBuf = n.mem.allocs(prev, n.prevBuf[:0])
+	for _, a := range n.prevBuf {
+		if !a.keep && !a.inPlace {
+			n.mem.free(a.class, a.n) // the old value
+		}
+	}
+	for i, a := range cur {
+		switch {
+		case a.keep:
+		case a.inPlace:
+			if c != nil {
+				// Salted by the allocation's position: a key's dictEntry and its
+				// expires entry are different allocations of one size class.
+				c.inPlace(a.class, e.key, uint64(i+2), a.class)
+			}
+		default:
+			newAlloc(a, a.n)
+		}
+	}
+	if c != nil && (prev.volPos >= 0) != (e.volPos >= 0) {
+		c.inPlace(regionExpiresTable, e.key, 0, bucket)
+	}
+}
+
+// appendDel appends the DEL an eviction or expiry propagates to the AOF.
+func (n *Node) appendDel(key string) {
+	if n.cfg.AOF {
+		n.p.aofCurrent += respBytes([]any{"del", key})
+	}
+}
+
+// observe updates the peaks and lets the OOM killer act.
+func (n *Node) observe(at time.Duration) {
+	used := n.mem.used()
+	cow := n.cowBytes()
+	rss := n.mem.rss() + cow
+	n.ms.PeakUsedBytes = max(n.ms.PeakUsedBytes, used)
+	n.ms.PeakRSSBytes = max(n.ms.PeakRSSBytes, rss)
+	n.ms.PeakCOWBytes = max(n.ms.PeakCOWBytes, cow)
+	if sys := n.cfg.SystemMemory; sys > 0 && rss > sys && !n.p.dead {
+		n.oomKill(at)
+	}
+}
+
+func (n *Node) cowBytes() int64 {
+	if n.p.cow == nil {
+		return 0
+	}
+	return n.p.cow.bytes()
+}
+
+// catchUp runs the node's internal events (expiries, the fork child's end, a
+// restart, save points) that are due by t, in time order.
+func (n *Node) catchUp(t time.Duration) {
+	for {
+		at, ev := n.nextEvent()
+		if ev == evNone || at > t {
+			break
+		}
+		n.at = max(n.at, at)
+		switch ev {
+		case evExpire:
+			key, _ := n.expiry.popDue(at)
+			if n.ks.get(key) != nil {
+				n.mr.Del(key)
+				n.dropEntry(key, at)
+				n.appendDel(key) // expiries propagate a DEL
+				n.stats.ExpiredKeys++
+				n.ms.Expired++
+				n.outbox = append(n.outbox, removal{key, Expired})
+			}
+		case evChildEnd:
+			n.childDone(at)
+		case evRestart:
+			n.restart(at)
+		case evLoaded:
+			n.p.loading = false
+		case evSavePoint:
+			_ = n.startChild(childRDB, at)
+		}
+		n.observe(at)
+	}
+	n.at = max(n.at, t)
+}
+
+type eventKind uint8
+
+const (
+	evNone eventKind = iota
+	evExpire
+	evChildEnd
+	evRestart
+	evLoaded
+	evSavePoint
+)
+
+// nextEvent is the earliest internal event; ties go in the order of eventKind.
+func (n *Node) nextEvent() (time.Duration, eventKind) {
+	best, kind := time.Duration(0), evNone
+	consider := func(at time.Duration, k eventKind) {
+		if kind == evNone || at < best {
+			best, kind = at, k
+		}
+	}
+	if at, ok := n.expiry.next(); ok {
+		consider(at, evExpire)
+	}
+	if c := n.p.child; c != nil {
+		consider(c.end, evChildEnd)
+	}
+	if n.p.dead {
+		consider(n.p.restartAt, evRestart)
+	}
+	if n.p.loading {
+		consider(n.p.loadedAt, evLoaded)
+	}
+	if at, ok := n.savePointDue(); ok {
+		consider(max(at, n.at), evSavePoint)
+	}
+	return best, kind
 }

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/spillway-sim/spillway/core"
 	"github.com/spillway-sim/spillway/sim/engine"
@@ -14,6 +18,11 @@ import (
 func newNode(t *testing.T, cfg Config) (*engine.Engine, *Node) {
 	t.Helper()
 	eng := engine.New(1)
+	return eng, newNodeOn(t, eng, cfg)
+}
+
+func newNodeOn(t *testing.T, eng *engine.Engine, cfg Config) *Node {
+	t.Helper()
 	if cfg.Name == "" {
 		cfg.Name = "redis-0"
 	}
@@ -22,12 +31,12 @@ func newNode(t *testing.T, cfg Config) (*engine.Engine, *Node) {
 		t.Fatal(err)
 	}
 	t.Cleanup(n.Close)
-	return eng, n
+	return n
 }
 
-func newStore(t *testing.T, eng *engine.Engine, n *Node, opts ...core.Opt) *core.Store[[]byte] {
+func newStore(t *testing.T, eng *engine.Engine, rdb redis.UniversalClient, opts ...core.Opt) *core.Store[[]byte] {
 	t.Helper()
-	s, err := core.New[[]byte](n.NewClient(8), core.BytesCodec{},
+	s, err := core.New[[]byte](rdb, core.BytesCodec{},
 		append([]core.Opt{core.WithClock(core.ClockFunc(eng.Time)), core.TTL(time.Minute), core.SpillBatch(100)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -35,11 +44,58 @@ func newStore(t *testing.T, eng *engine.Engine, n *Node, opts ...core.Opt) *core
 	return s
 }
 
+// directSet writes key as a client's SET would, without a round trip or
+// admission: for loading datasets quickly in tests.
+func directSet(t *testing.T, n *Node, key, value string, ttl time.Duration) {
+	t.Helper()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.settle()
+	if err := n.mr.Set(key, value); err != nil {
+		t.Fatal(err)
+	}
+	if ttl > 0 {
+		n.mr.SetTTL(key, ttl)
+	}
+	now := n.eng.Now()
+	args := []any{"set", key, value}
+	n.apply(&callRec{at: now, start: now, cmds: []cmdEffect{{write: true, writes: []string{key}, aofBytes: respBytes(args)}}})
+}
+
+// load writes count keys "k:%06d" with valueLen-byte values through a client, in
+// pipelines of 1000 SETs.
+func load(t *testing.T, rdb *redis.Client, count, valueLen int, ttl time.Duration) {
+	t.Helper()
+	val := string(make([]byte, valueLen))
+	ctx := context.Background()
+	for lo := 0; lo < count; lo += 1000 {
+		_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := lo; i < min(lo+1000, count); i++ {
+				p.Set(ctx, fmt.Sprintf("k:%06d", i), val, ttl)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("load: %v", err)
+		}
+	}
+}
+
+type removed struct {
+	key string
+	why Removal
+}
+
+func recordRemovals(n *Node) *[]removed {
+	var out []removed
+	n.OnRemove(func(key string, why Removal) { out = append(out, removed{key, why}) })
+	return &out
+}
+
 func TestExpiryInVirtualTime(t *testing.T) {
 	eng, n := newNode(t, Config{RTT: 100 * time.Microsecond})
-	var removed []string
-	n.OnRemove(func(key string, why Removal) { removed = append(removed, why.String()+":"+key) })
-	s := newStore(t, eng, n)
+	rm := recordRemovals(n)
+	s := newStore(t, eng, n.NewClient(8))
 	for i := 0; i < 250; i++ {
 		s.Put(0, fmt.Sprintf("k%03d", i), []byte("v"))
 	}
@@ -56,8 +112,8 @@ func TestExpiryInVirtualTime(t *testing.T) {
 	}
 	eng.RunUntil(61 * time.Second)
 	n.Advance()
-	if n.Keys() != 1 || len(removed) != 250 || removed[0] != "expired:spill:{0}:k000" {
-		t.Fatalf("after TTL: keys=%d removed=%d first=%v", n.Keys(), len(removed), removed[:1])
+	if n.Keys() != 1 || len(*rm) != 250 || (*rm)[0] != (removed{"spill:{0}:k000", Expired}) {
+		t.Fatalf("after TTL: keys=%d removed=%d first=%v", n.Keys(), len(*rm), (*rm)[:1])
 	}
 	if st := n.Stats(); st.ExpiredKeys != 250 {
 		t.Fatalf("stats %+v", st)
@@ -65,12 +121,13 @@ func TestExpiryInVirtualTime(t *testing.T) {
 }
 
 func TestMeterChargesLanesAndCutsAtBudget(t *testing.T) {
-	eng, n := newNode(t, Config{RTT: time.Millisecond})
-	s := newStore(t, eng, n, core.SpillParallelism(4))
+	// A flat model with a negligible service time: every batch costs one RTT.
+	eng, n := newNode(t, Config{RTT: time.Millisecond, OpTime: time.Nanosecond})
+	s := newStore(t, eng, n.NewClient(8), core.SpillParallelism(4))
 	for i := 0; i < 2000; i++ {
 		s.Put(int32(i%2), fmt.Sprintf("k%04d", i), []byte("v"))
 	}
-	m := &Meter{Budget: 3500 * time.Microsecond} // 3 batches of 1 ms per worker fit
+	m := &Meter{Budget: 3500 * time.Microsecond, Workers: 4} // 3 batches of ~1 ms per worker fit
 	rep, err := s.SpillAll(WithMeter(context.Background(), m))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
@@ -86,7 +143,7 @@ func TestMeterChargesLanesAndCutsAtBudget(t *testing.T) {
 
 func TestDownRefusesAndRestoreOneRoundTrip(t *testing.T) {
 	eng, n := newNode(t, Config{RTT: 200 * time.Microsecond})
-	s := newStore(t, eng, n)
+	s := newStore(t, eng, n.NewClient(8))
 	s.Put(3, "a", []byte("1"))
 	s.Put(3, "b", []byte("2"))
 	if _, err := s.Spill(context.Background(), 3); err != nil {
@@ -98,6 +155,9 @@ func TestDownRefusesAndRestoreOneRoundTrip(t *testing.T) {
 		t.Fatalf("restore %+v err %v calls %d", rr, err, m.Calls())
 	}
 	n.SetDown(true)
+	if !n.Down() {
+		t.Fatal("Down() false after SetDown(true)")
+	}
 	s.Put(4, "x", []byte("1"))
 	rep, err := s.Spill(context.Background(), 4)
 	if err == nil || rep.Count(core.ReasonUnavailable) != 1 {
@@ -109,5 +169,115 @@ func TestDownRefusesAndRestoreOneRoundTrip(t *testing.T) {
 	}
 	if n.Stats().RejectedDown == 0 {
 		t.Fatal("RejectedDown not counted")
+	}
+}
+
+// evictionRun spills 3000 keys with 8 parallel workers into a node whose
+// maxmemory holds about half of them, and returns the evicted keys in order, the
+// keys the node refused, and the final memory.
+func evictionRun(t *testing.T, seed uint64, policy Policy) (evicted, refused []string, ms MemoryStats) {
+	t.Helper()
+	eng := engine.New(seed)
+	n := newNodeOn(t, eng, Config{MaxMemory: 1_400_000, Policy: policy, Rand: eng.NewRand()})
+	rm := recordRemovals(n)
+	s := newStore(t, eng, n.NewClient(9), core.SpillParallelism(8))
+	r := rand.New(rand.NewPCG(seed, 7))
+	for i := 0; i < 3000; i++ {
+		v := make([]byte, 200+r.IntN(200))
+		for j := range v {
+			v[j] = byte(r.IntN(256))
+		}
+		s.Put(int32(i%24), fmt.Sprintf("dp:%05d", i), v)
+	}
+	for p := int32(0); p < 24; p += 6 {
+		eng.RunUntil(eng.Now() + time.Second)
+		rep, _ := s.Spill(WithMeter(context.Background(), &Meter{Workers: 8}), p, p+1, p+2, p+3, p+4, p+5)
+		for _, f := range rep.Failures {
+			refused = append(refused, fmt.Sprintf("%d/%s/%v", f.Partition, f.Key, f.Reason))
+		}
+	}
+	n.Advance()
+	for _, x := range *rm {
+		if x.why != Evicted {
+			t.Fatalf("unexpected removal %v", x)
+		}
+		evicted = append(evicted, x.key)
+	}
+	return evicted, refused, n.Memory()
+}
+
+func TestEvictionIsDeterministic(t *testing.T) {
+	tests := []struct {
+		name   string
+		policy Policy
+	}{
+		{name: "allkeys-lru evicts", policy: AllKeysLRU},
+		{name: "allkeys-lfu evicts", policy: AllKeysLFU},
+		{name: "noeviction refuses", policy: NoEviction},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, fa, ma := evictionRun(t, 1, tt.policy)
+			b, fb, mb := evictionRun(t, 1, tt.policy)
+			if len(a)+len(fa) < 500 {
+				t.Fatalf("only %d evictions and %d refusals: the test does not exercise maxmemory", len(a), len(fa))
+			}
+			if !slices.Equal(a, b) || !slices.Equal(fa, fb) || ma != mb {
+				t.Fatalf("same seed, different outcome: %d/%d evicted, %d/%d refused, %+v vs %+v", len(a), len(b), len(fa), len(fb), ma, mb)
+			}
+			// Redis evicts before each write, so a write may leave it above maxmemory by
+			// that write (here: one batch of 100 keys, < 60 kB) until the next command.
+			if ma.PeakUsedBytes > ma.MaxMemory+60_000 || ma.UsedBytes < ma.MaxMemory/2 {
+				t.Fatalf("used %d peak %d, maxmemory %d", ma.UsedBytes, ma.PeakUsedBytes, ma.MaxMemory)
+			}
+			if tt.policy == NoEviction {
+				return
+			}
+			c, _, _ := evictionRun(t, 2, tt.policy)
+			if slices.Equal(a, c) {
+				t.Fatal("a different seed evicted exactly the same keys")
+			}
+		})
+	}
+}
+
+func TestAdvanceDeliversRemovalsOnlyThere(t *testing.T) {
+	eng, n := newNode(t, Config{})
+	rm := recordRemovals(n)
+	directSet(t, n, "a", "1", time.Second)
+	eng.RunUntil(2 * time.Second)
+	if n.Keys() != 0 {
+		t.Fatalf("expired key still counted: %d", n.Keys())
+	}
+	if len(*rm) != 0 {
+		t.Fatalf("callback before Advance: %v", *rm)
+	}
+	n.Advance()
+	if len(*rm) != 1 || (*rm)[0] != (removed{"a", Expired}) {
+		t.Fatalf("removals %v", *rm)
+	}
+}
+
+func TestWriteWithoutTTLChangeKeepsTheDeadline(t *testing.T) {
+	eng, n := newNode(t, Config{})
+	rdb := n.NewClient(1)
+	ctx := context.Background()
+	rdb.SAdd(ctx, "set", "a")
+	rdb.PExpire(ctx, "set", 10*time.Second)
+	eng.RunUntil(6 * time.Second)
+	rdb.SAdd(ctx, "set", "b") // does not touch the TTL: still due at 10 s
+	if ttl := rdb.PTTL(ctx, "set").Val(); ttl != 4*time.Second {
+		t.Fatalf("PTTL after 6 s = %v, want the remaining 4 s", ttl)
+	}
+	rdb.Set(ctx, "str", "v", 10*time.Second)
+	eng.RunUntil(8 * time.Second)
+	rdb.Set(ctx, "str", "v", 10*time.Second) // the same TTL set again: due at 18 s
+	eng.RunUntil(11 * time.Second)
+	if n.Keys() != 1 {
+		t.Fatalf("at 11 s: %d keys, want only str", n.Keys())
+	}
+	eng.RunUntil(18 * time.Second)
+	if n.Keys() != 0 {
+		t.Fatalf("at 18 s: %d keys", n.Keys())
 	}
 }

@@ -1,0 +1,311 @@
+package redisnode
+
+import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Behavior: the observation seam. Every command and pipeline a go-redis client of
+// the node sends passes through this hook, which (1) settles the effects of
+// earlier actions, (2) refuses the call when the server is down (connection
+// refused) or loading (LOADING), (3) answers write commands with MISCONF or OOM
+// as Redis would (server.c processCommand: writeCommandsDeniedByDiskError, then
+// performEvictions with deny-oom), passing only the admitted commands of a pipeline
+// to miniredis, (4) charges the modelled virtual time to the caller's Meter, or
+// answers context.DeadlineExceeded when the call would end past the Meter's budget,
+// and (5) records the keys the admitted commands wrote and read, for the models.
+//
+// Admission is decided from the node's settled state: for a spill worker, the
+// memory the action already added is estimated as W × what this worker added
+// (its W − 1 peers wrote about as much by the same virtual time) plus the batches
+// of the lower lanes of the same round, so a spill that crosses maxmemory is
+// refused from about the right batch on (overshooting by about one batch, as Redis
+// does), whatever the goroutines' order. The replies Redis gives:
+//   - "OOM command not allowed when used memory > 'maxmemory'." (server.h shared.oomerr)
+//   - "MISCONF Redis is configured to save RDB snapshots, ..." (server.c
+//     writeCommandsGetDiskErrorMessage, DISK_ERROR_TYPE_RDB)
+//   - "LOADING Redis is loading the dataset in memory" (shared.loadingerr)
+//
+// core.Classify maps these to ReasonOOM, ReasonMisconf and ReasonUnavailable, and a
+// refused connection (a *net.OpError with ECONNREFUSED) to ReasonUnavailable.
+
+// redisError is a server error reply; it satisfies redis.Error like go-redis's own.
+type redisError string
+
+// Error is the reply text.
+func (e redisError) Error() string { return string(e) }
+
+// RedisError marks e as a reply from the server (redis.Error).
+func (e redisError) RedisError() {}
+
+// The error replies the node gives instead of miniredis.
+var (
+	ErrOOM     error = redisError("OOM command not allowed when used memory > 'maxmemory'.")
+	ErrMisconf error = redisError("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. " +
+		"Commands that may modify the data set are disabled, because this instance is configured to report errors during writes " +
+		"if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.")
+	ErrLoading error = redisError("LOADING Redis is loading the dataset in memory")
+)
+
+// refused is what a client sees when the node is down.
+func refused() error {
+	return &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+}
+
+// hook is the go-redis hook of one client of the node.
+type hook struct {
+	n        *Node
+	poolSize int
+}
+
+// DialHook implements redis.Hook.
+func (h *hook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+// ProcessHook implements redis.Hook: one command, one round trip.
+func (h *hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		return h.n.call(ctx, h.poolSize, []redis.Cmder{cmd}, func(ctx context.Context, cmds []redis.Cmder) error {
+			return next(ctx, cmds[0])
+		})
+	}
+}
+
+// ProcessPipelineHook implements redis.Hook: a pipeline is one round trip.
+func (h *hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		return h.n.call(ctx, h.poolSize, cmds, next)
+	}
+}
+
+// call is one round trip of cmds through the models; next sends the admitted ones.
+func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next func(context.Context, []redis.Cmder) error) error {
+	if isSetup(cmds) {
+		return next(ctx, cmds)
+	}
+	m, lane := meterFrom(ctx)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	now := n.eng.Now()
+	mn := n.meterNodeOf(m)
+	n.fold(m, lane == 0)
+	n.catchUp(now)
+	start, lead := now, time.Duration(0)
+	if m != nil {
+		start, lead = max(m.Start, now), m.Lead
+	}
+	spike := n.spikeAt(now)
+	rtt := n.cfg.RTT
+
+	if n.down || n.p.dead || n.p.loading {
+		if m != nil && !m.charge(lane, rtt+spike) {
+			return fail(cmds, context.DeadlineExceeded)
+		}
+		mn.laneAt[lane] += rtt + spike
+		if n.p.loading && !n.down {
+			n.stats.RejectedLoading++
+			return fail(cmds, ErrLoading)
+		}
+		n.stats.RejectedDown++
+		return fail(cmds, refused())
+	}
+
+	workers := 1
+	if lane > 0 {
+		workers = poolSize - 1
+		if m != nil && m.Workers > 0 {
+			workers = m.Workers
+		}
+		workers = max(workers, lane, 1)
+	}
+	infos := make([]cmdInfo, len(cmds))
+	rejects := make([]error, len(cmds))
+	// Memory the server holds when this call runs, in the virtual order the node
+	// settles calls in (lane time, then lane): the settled state, plus this worker's
+	// earlier batches times W (its peers wrote as much by then), plus the batches of
+	// the lanes before it in this round (taken as large as this one).
+	est := n.mem.used() + int64(workers)*mn.laneDelta[lane]
+	if lane > 1 {
+		var callDelta int64
+		scratch := map[string]int64{}
+		for _, c := range cmds {
+			ci := classify(c)
+			callDelta += n.estimateDelta(&ci, scratch)
+		}
+		est += int64(lane-1) * max(callDelta, 0)
+	}
+	written := map[string]int64{} // sizes this call's earlier commands gave keys
+	var svc time.Duration
+	var delta int64
+	for i, c := range cmds {
+		ci := classify(c)
+		infos[i] = ci
+		switch {
+		case ci.write && n.misconf():
+			rejects[i] = ErrMisconf
+		case ci.denyOOM && n.overMaxmemory(est):
+			rejects[i] = ErrOOM
+		default:
+			d := n.estimateDelta(&ci, written)
+			est += d
+			delta += d
+			svc += n.serviceTime(&ci, n.readBytes(&ci), argBytes(c))
+		}
+	}
+	laneAt := mn.laneAt[lane]
+	var wait time.Duration
+	switch {
+	case lane == 0:
+		wait = max(0, n.busyUntil-(start+lead+laneAt+rtt/2))
+	case mn.laneSeq[lane] == 0:
+		wait = max(0, n.busyUntil-(start+lead+rtt/2))
+	}
+	cost := callCost(wait, rtt, svc, workers) + spike
+	if m != nil && !m.charge(lane, cost) {
+		return fail(cmds, context.DeadlineExceeded)
+	}
+	mn.laneAt[lane] += cost
+	mn.laneSeq[lane]++
+	mn.laneDelta[lane] += delta
+
+	admitted := make([]redis.Cmder, 0, len(cmds))
+	for i, c := range cmds {
+		switch rejects[i] {
+		case nil:
+			admitted = append(admitted, c)
+		case ErrOOM:
+			n.ms.RejectedOOM++
+		case ErrMisconf:
+			n.ms.RejectedMisconf++
+		}
+	}
+	var err error
+	if len(admitted) > 0 {
+		err = next(ctx, admitted)
+	}
+	n.stats.RoundTrips++
+	rec := &callRec{meter: m, seq: mn.seq, laneAt: laneAt, lane: lane, laneSeq: mn.laneSeq[lane], at: now, start: start, work: svc}
+	for i, c := range cmds {
+		if rejects[i] != nil {
+			c.SetErr(rejects[i])
+			continue
+		}
+		n.stats.Ops++
+		n.stats.BytesIn += int64(argBytes(c))
+		n.stats.BytesOut += int64(replyBytes(c))
+		ci := &infos[i]
+		if len(ci.writes) == 0 && len(ci.reads) == 0 && !ci.write {
+			continue
+		}
+		ok := c.Err() == nil || errors.Is(c.Err(), redis.Nil)
+		rec.cmds = append(rec.cmds, cmdEffect{write: ci.write && ok, writes: ci.writes, reads: ci.reads, aofBytes: ci.aofBytes})
+	}
+	n.pending = append(n.pending, rec)
+	if lane == 0 {
+		n.fold(nil, true)
+	}
+	if len(admitted) < len(cmds) {
+		return firstErr(cmds)
+	}
+	return err
+}
+
+// fail answers every command with err.
+func fail(cmds []redis.Cmder, err error) error {
+	for _, c := range cmds {
+		c.SetErr(err)
+	}
+	return err
+}
+
+func firstErr(cmds []redis.Cmder) error {
+	for _, c := range cmds {
+		if err := c.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overMaxmemory reports whether a deny-oom command must be refused when used
+// memory would be est: over maxmemory with nothing the policy may evict to get
+// back under it. Under an evicting policy the keys the action is writing are
+// evictable too, so only the settled state decides; under noeviction the estimate
+// including the action's own writes does.
+func (n *Node) overMaxmemory(est int64) bool {
+	limit := n.cfg.MaxMemory
+	if limit == 0 {
+		return false
+	}
+	if n.cfg.Policy == NoEviction {
+		return est > limit
+	}
+	used := n.mem.used()
+	return used > limit && used-n.ks.evictableBytes(n.mem.keyBytes) > limit
+}
+
+// estimateDelta estimates the used memory a command adds (negative: frees);
+// written holds the estimated sizes of keys earlier commands of the call wrote.
+func (n *Node) estimateDelta(ci *cmdInfo, written map[string]int64) int64 {
+	var d int64
+	cost := func(key string, valueLen int) int64 {
+		e := entry{key: key, kind: kindString, valueLen: int32(valueLen), volPos: -1}
+		if ci.ttl {
+			e.volPos = 0
+		}
+		return n.mem.bytesOf(&e)
+	}
+	old := func(key string) int64 {
+		if b, ok := written[key]; ok {
+			return b
+		}
+		if e := n.ks.get(key); e != nil {
+			return e.bytes
+		}
+		return 0
+	}
+	set := func(key string, b int64) {
+		d += b - old(key)
+		written[key] = b
+	}
+	switch {
+	case ci.shape == shapeDel || ci.shape == shapeGetDel:
+		for _, k := range ci.writes {
+			set(k, 0)
+		}
+	case len(ci.valueLens) == len(ci.writes) && len(ci.writes) > 0:
+		for i, k := range ci.writes {
+			set(k, cost(k, ci.valueLens[i]))
+		}
+	case ci.script && len(ci.writes) > 0:
+		avg := int(ci.argVals / int64(len(ci.writes)))
+		for _, k := range ci.writes {
+			set(k, cost(k, avg))
+		}
+	case ci.shape == shapeSetMembers && ci.write:
+		entryClass := n.cfg.cal.SizeClass(n.cfg.cal.Memory.DictEntryBytes)
+		d = ci.argVals + int64(ci.keys)*(entryClass+n.mem.sdsAlloc(0))
+		if !ci.denyOOM {
+			d = -d // SREM
+		}
+	}
+	return d
+}
+
+// readBytes estimates the value bytes a read returns, from the keyspace.
+func (n *Node) readBytes(ci *cmdInfo) int64 {
+	var b int64
+	for _, k := range ci.reads {
+		if e := n.ks.get(k); e != nil {
+			b += int64(e.valueLen)
+			if ci.shape == shapeSetMembers {
+				ci.keys = max(ci.keys, int(e.members))
+			}
+		}
+	}
+	return b
+}
