@@ -50,7 +50,7 @@ type pod struct {
 	state podState
 
 	store  *core.Store[ctxVal]
-	client *redis.Client
+	client redis.UniversalClient
 	gen    int32
 	joined bool
 	paused bool
@@ -119,7 +119,7 @@ func (r *runner) startPod(slot int, delay time.Duration) *pod {
 		opts = append(opts, core.CheckpointEvery(sc.State.CheckpointEvery.Std()))
 	}
 	if r.strategy != core.MemoryOnly {
-		p.client = r.node.NewClient(sc.State.SpillParallelism + 1)
+		p.client = r.redis.client(sc.State.SpillParallelism + 1)
 	}
 	var err error
 	p.store, err = core.New[ctxVal](p.client, ctxCodec{size: int(sc.Workload.ContextBytes)}, opts...)
@@ -172,9 +172,10 @@ func (p *pod) join() {
 	p.joined = true
 }
 
-// meterCtx returns a context charging Redis time to a new meter with budget.
-func (p *pod) meterCtx(budget time.Duration) (context.Context, *redisnode.Meter) {
-	m := &redisnode.Meter{Budget: budget}
+// meterCtx returns a context charging Redis time to a new meter with budget, for
+// an action starting when the pod is free; workers is how many spill workers it runs.
+func (p *pod) meterCtx(budget time.Duration, workers int) (context.Context, *redisnode.Meter) {
+	m := &redisnode.Meter{Budget: budget, Start: max(p.r.eng.Now(), p.cursor), Workers: max(workers, 1)}
 	return redisnode.WithMeter(p.r.ctx, m), m
 }
 
@@ -185,7 +186,7 @@ func (p *pod) Assign(gen int32, owned, added []int32) {
 	}
 	p.gen = gen
 	start := max(p.r.eng.Now(), p.cursor)
-	ctx, m := p.meterCtx(0)
+	ctx, m := p.meterCtx(0, 1)
 	if err := p.store.Assigned(ctx, int64(gen), added...); err != nil && !errors.Is(err, core.ErrFenced) {
 		p.r.event("claim", "%s generation %d: %v", p.id, gen, err)
 	}
@@ -251,13 +252,14 @@ func (p *pod) index0Rejoin() {
 
 // spill runs Store.Spill with a virtual-time budget and books the outcome.
 func (p *pod) spill(parts []int32, budget time.Duration, why string) time.Duration {
-	ctx, m := p.meterCtx(budget)
 	var held []string
 	for _, part := range p.store.Partitions() {
 		if parts == nil || slices.Contains(parts, part) {
 			held = append(held, p.store.Keys(part)...)
 		}
 	}
+	batches := (len(held) + p.r.sc.State.SpillBatch - 1) / p.r.sc.State.SpillBatch
+	ctx, m := p.meterCtx(budget, min(p.r.sc.State.SpillParallelism, batches))
 	var rep *core.SpillReport
 	var err error
 	if parts == nil {

@@ -148,7 +148,7 @@ func (p *pod) restore(batch []fetched) []lookup {
 	if len(p.refs) == 0 {
 		return pre
 	}
-	ctx, m := p.meterCtx(0)
+	ctx, m := p.meterCtx(0, 1)
 	rep, _ := p.store.Restore(ctx, p.refs)
 	r.countRestore(rep)
 	p.cursor += m.Elapsed()
@@ -238,7 +238,7 @@ func (p *pod) sync() {
 	if r.strategy != core.WriteThrough && r.strategy != core.Checkpoint {
 		return
 	}
-	ctx, m := p.meterCtx(0)
+	ctx, m := p.meterCtx(0, p.r.sc.State.SpillParallelism)
 	rep, err := p.store.Sync(ctx)
 	if rep == nil {
 		return

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
@@ -63,7 +64,8 @@ type runner struct {
 	wl    *workload.Workload
 	log   *broker.Log
 	group *broker.Group
-	node  *redisnode.Node
+	redis *redisFleet
+	rng   *rand.Rand // the simulator's own draws (corrupt events); drawn last
 
 	strategy    core.Strategy
 	compression core.Compression
@@ -84,6 +86,7 @@ type runner struct {
 	lagMax    int64 // largest per-partition lag seen at any tick
 	lagWindow int64 // the same since the last sample
 	lastEmit  time.Duration
+	seenMem   redisnode.MemoryStats // fleet totals at the last tick, to log forks and OOM kills
 	stopErr   error
 
 	wantReplicas int
@@ -138,11 +141,10 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 		return nil, err
 	}
 	r.group.OnRebalance(r.onRebalance)
-	if r.node, err = redisnode.New(eng, redisnode.Config{Name: "redis-0", RTT: sc.Redis.RTT.Std(),
-		OpTime: time.Microsecond, ScriptTime: 20 * time.Microsecond}); err != nil {
+	if r.redis, err = r.newRedisFleet(); err != nil {
 		return nil, err
 	}
-	r.node.OnRemove(r.onRedisRemove)
+	r.rng = eng.NewRand()
 	r.keyNames = make([]string, sc.Workload.Datapoints)
 	for k := range r.keyNames {
 		r.keyNames[k] = r.wl.Key(uint32(k))
@@ -160,7 +162,7 @@ func (r *runner) close() {
 	for _, p := range r.pods {
 		p.closeClient()
 	}
-	r.node.Close()
+	r.redis.close()
 }
 
 // execute schedules the run and drives the engine to the end.
@@ -213,7 +215,8 @@ func (r *runner) step() {
 		r.log.Append(p, broker.Record{Key: k, Seq: seq, At: at})
 	})
 	r.lastEmit = now
-	r.node.Advance()
+	r.redis.advance()
+	r.watchRedis()
 	for _, p := range r.slotsSorted() {
 		p.work(now)
 	}
@@ -282,6 +285,8 @@ func (r *runner) onRedisRemove(key string, why redisnode.Removal) {
 		r.fate.lose(k, CauseEvicted)
 	case redisnode.Lost:
 		r.fate.lose(k, CauseRedisLost)
+	case redisnode.Moved:
+		r.fate.lose(k, CauseRingMoved)
 	}
 }
 
@@ -316,4 +321,19 @@ func (r *runner) partitionsSorted(m map[int32]int64) []int32 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// watchRedis logs forks, fork failures and OOM kills as events (the report marks them).
+func (r *runner) watchRedis() {
+	_, t := r.redis.memory()
+	if t.Forks > r.seenMem.Forks {
+		r.event("fork", "redis fork (%d so far)", t.Forks)
+	}
+	if t.ForkFailures > r.seenMem.ForkFailures {
+		r.event("fork_failed", "redis fork failed: writes now refused with MISCONF until a save succeeds")
+	}
+	if t.OOMKills > r.seenMem.OOMKills {
+		r.event("oom", "redis OOM-killed: RSS + copy-on-write passed system memory; every key lost")
+	}
+	r.seenMem = t
 }

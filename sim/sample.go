@@ -1,6 +1,9 @@
 package sim
 
 import (
+	"fmt"
+
+	"github.com/spillway-sim/spillway/scenarios"
 	"time"
 )
 
@@ -10,22 +13,27 @@ var seriesColumns = func() []string {
 		cols = append(cols, "lost."+c.String())
 	}
 	return append(cols, "restored", "stale_discarded", "spilled_keys", "redis_keys", "redis_ops",
-		"consumer_lag_max", "pods", "rebalances", "latency_p50_ms", "latency_p99_ms")
+		"consumer_lag_max", "pods", "rebalances", "latency_p50_ms", "latency_p99_ms",
+		"redis_used_memory_bytes", "redis_rss_bytes", "redis_cow_bytes", "redis_maxmemory_bytes",
+		"redis_system_memory_bytes", "redis_evicted_keys")
 }()
 
 // sample appends one row of the time series.
 func (r *runner) sample() {
 	lag := max(r.lagWindow, r.lagNow())
 	r.lagWindow = 0
-	ns := r.node.Stats()
+	ns := r.redis.stats()
+	worst, total := r.redis.memory()
 	row := []float64{r.eng.Now().Seconds(), float64(r.c.messages), float64(r.c.needed), float64(r.c.ok),
 		float64(r.c.lost), float64(r.c.staleUsed)}
 	for _, c := range Causes() {
 		row = append(row, float64(r.c.lostBy[c]))
 	}
 	row = append(row, float64(r.c.restored), float64(r.c.staleDiscard), float64(r.c.spilledKeys),
-		float64(r.node.Keys()), float64(ns.Ops), float64(lag), float64(r.livePods()), float64(r.group.Rebalances()),
-		ms(r.latWindow.quantile(0.5)), ms(r.latWindow.quantile(0.99)))
+		float64(r.redis.keys()), float64(ns.Ops), float64(lag), float64(r.livePods()), float64(r.group.Rebalances()),
+		ms(r.latWindow.quantile(0.5)), ms(r.latWindow.quantile(0.99)),
+		float64(worst.UsedBytes), float64(worst.RSSBytes), float64(worst.COWBytes),
+		float64(r.sc.Redis.MaxMemory.Bytes()), float64(r.sc.Redis.SystemMemory.Bytes()), float64(total.Evicted))
 	r.series.Rows = append(r.series.Rows, row)
 	r.latWindow.reset()
 }
@@ -50,55 +58,56 @@ func (r *runner) lagNow() int64 {
 	return worst
 }
 
-// result builds the run's summary (docs/design.md metric names, in contract order).
+// result builds the run's summary: every metric of the contract
+// (scenarios.MetricNames, in its order), then per-cause stale counts.
 func (r *runner) result() *RunResult {
 	c := &r.c
-	ns := r.node.Stats()
+	ns := r.redis.stats()
+	_, mem := r.redis.memory()
 	ratio := 0.0
 	if c.needed > 0 {
 		ratio = float64(c.lost) / float64(c.needed)
 	}
-	s := Summary{
-		{Name: "messages", Value: float64(c.messages)},
-		{Name: "messages_replayed", Value: float64(c.replayed)},
-		{Name: "context_needed", Value: float64(c.needed)},
-		{Name: "context_ok", Value: float64(c.ok)},
-		{Name: "context_lost", Value: float64(c.lost)},
-		{Name: "context_stale_used", Value: float64(c.staleUsed)},
-		{Name: "context_loss_ratio", Value: round(ratio, 6)},
+	values := map[string]float64{
+		"messages": float64(c.messages), "messages_replayed": float64(c.replayed),
+		"context_needed": float64(c.needed), "context_ok": float64(c.ok), "context_lost": float64(c.lost),
+		"context_stale_used": float64(c.staleUsed), "context_loss_ratio": round(ratio, 6),
+		"local_hits": float64(c.localHits), "restored": float64(c.restored),
+		"stale_discarded": float64(c.staleDiscard), "redis_lookups_missed": float64(c.redisMissed),
+		"spilled_keys": float64(c.spilledKeys), "spill_bytes": float64(c.spillBytes),
+		"spill_duration_max": c.spillMax.Seconds(),
+		"redis_ops":          float64(ns.Ops), "redis_bytes_in": float64(ns.BytesIn), "redis_bytes_out": float64(ns.BytesOut),
+		"redis_used_memory_peak_bytes": float64(mem.PeakUsedBytes), "redis_rss_peak_bytes": float64(mem.PeakRSSBytes),
+		"redis_cow_peak_bytes": float64(mem.PeakCOWBytes), "redis_evicted_keys": float64(mem.Evicted),
+		"redis_expired_keys": float64(ns.ExpiredKeys), "redis_oom_kills": float64(mem.OOMKills),
+		"redis_fork_failures": float64(mem.ForkFailures), "redis_rejected_writes": float64(mem.RejectedWrites),
+		"latency_p50": r.lat.quantile(0.5).Seconds(), "latency_p99": r.lat.quantile(0.99).Seconds(),
+		"latency_p999": r.lat.quantile(0.999).Seconds(), "consumer_lag_max": float64(r.lagMax),
+		"rebalances": float64(r.group.Rebalances()), "rebalance_pause_total": r.group.RebalancePauseTotal().Seconds(),
+		"spill_failed_keys": float64(c.spillFailed), "fenced_writes": float64(c.fencedWrites),
+		"redis_round_trips": float64(ns.RoundTrips), "crashes": float64(c.crashes),
+		"commits_failed": float64(c.commitsFailed),
 	}
 	for _, cause := range Causes() {
-		s = append(s, Metric{Name: "lost_by_cause." + cause.String(), Value: float64(c.lostBy[cause])})
+		values["lost_by_cause."+cause.String()] = float64(c.lostBy[cause])
+	}
+	var s Summary
+	for _, name := range scenarios.MetricNames() {
+		v, ok := values[name]
+		if !ok {
+			panic(fmt.Sprintf("sim: the summary does not compute contract metric %s", name))
+		}
+		unit := ""
+		if u, _ := scenarios.MetricUnit(name); u == scenarios.UnitSeconds {
+			unit = "s"
+		}
+		s = append(s, Metric{Name: name, Value: v, Unit: unit})
 	}
 	for _, cause := range Causes() {
 		if c.staleBy[cause] > 0 {
 			s = append(s, Metric{Name: "stale_by_cause." + cause.String(), Value: float64(c.staleBy[cause])})
 		}
 	}
-	s = append(s,
-		Metric{Name: "local_hits", Value: float64(c.localHits)},
-		Metric{Name: "restored", Value: float64(c.restored)},
-		Metric{Name: "stale_discarded", Value: float64(c.staleDiscard)},
-		Metric{Name: "redis_lookups_missed", Value: float64(c.redisMissed)},
-		Metric{Name: "spilled_keys", Value: float64(c.spilledKeys)},
-		Metric{Name: "spill_bytes", Value: float64(c.spillBytes)},
-		Metric{Name: "spill_duration_max", Value: c.spillMax.Seconds(), Unit: "s"},
-		Metric{Name: "spill_failed_keys", Value: float64(c.spillFailed)},
-		Metric{Name: "fenced_writes", Value: float64(c.fencedWrites)},
-		Metric{Name: "redis_ops", Value: float64(ns.Ops)},
-		Metric{Name: "redis_round_trips", Value: float64(ns.RoundTrips)},
-		Metric{Name: "redis_bytes_in", Value: float64(ns.BytesIn)},
-		Metric{Name: "redis_bytes_out", Value: float64(ns.BytesOut)},
-		Metric{Name: "redis_expired_keys", Value: float64(ns.ExpiredKeys)},
-		Metric{Name: "latency_p50", Value: r.lat.quantile(0.5).Seconds(), Unit: "s"},
-		Metric{Name: "latency_p99", Value: r.lat.quantile(0.99).Seconds(), Unit: "s"},
-		Metric{Name: "latency_p999", Value: r.lat.quantile(0.999).Seconds(), Unit: "s"},
-		Metric{Name: "consumer_lag_max", Value: float64(r.lagMax)},
-		Metric{Name: "rebalances", Value: float64(r.group.Rebalances())},
-		Metric{Name: "rebalance_pause_total", Value: r.group.RebalancePauseTotal().Seconds(), Unit: "s"},
-		Metric{Name: "crashes", Value: float64(c.crashes)},
-		Metric{Name: "commits_failed", Value: float64(c.commitsFailed)},
-	)
 	return &RunResult{Summary: s, Series: r.series, Events: r.events, Latency: r.lat.cdf()}
 }
 

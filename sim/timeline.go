@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/spillway-sim/spillway/core"
@@ -57,13 +58,49 @@ func (r *runner) timeline(ev scenarios.Event) {
 		}
 	case ev.RedisDown != nil:
 		r.event("redis", "redis down for %v", ev.RedisDown.For.Std())
-		r.node.SetDown(true)
+		nodes := slices.Clone(r.redis.active)
+		for _, n := range nodes {
+			n.SetDown(true)
+		}
 		r.eng.After(ev.RedisDown.For.Std(), func() {
-			r.node.SetDown(false)
+			for _, n := range nodes {
+				n.SetDown(false)
+			}
 			r.event("redis", "redis back")
 		})
+	case ev.BGSave:
+		for _, n := range r.redis.active {
+			if err := n.BGSave(); err != nil {
+				r.event("redis", "%s BGSAVE: %v", n.Name(), err)
+			} else {
+				r.event("timeline", "%s BGSAVE", n.Name())
+			}
+		}
+	case ev.AOFRewrite:
+		for _, n := range r.redis.active {
+			if err := n.AOFRewrite(); err != nil {
+				r.event("redis", "%s BGREWRITEAOF: %v", n.Name(), err)
+			} else {
+				r.event("timeline", "%s BGREWRITEAOF", n.Name())
+			}
+		}
+	case ev.Latency != nil:
+		r.event("timeline", "redis latency +%v for %v", ev.Latency.Add.Std(), ev.Latency.For.Std())
+		for _, n := range r.redis.active {
+			n.AddLatency(ev.Latency.Add.Std(), ev.Latency.For.Std())
+		}
+	case ev.RedisNodes != nil:
+		before := len(r.redis.active)
+		if err := r.redis.resize(*ev.RedisNodes); err != nil {
+			r.event("redis", "resharding to %d nodes: %v", *ev.RedisNodes, err)
+		} else {
+			r.event("timeline", "ring resharded: %d -> %d nodes", before, *ev.RedisNodes)
+		}
+	case ev.Corrupt != nil:
+		n := r.redis.corrupt(*ev.Corrupt, r.rng)
+		r.event("timeline", "%d spilled values overwritten with garbage", n)
 	default:
-		r.event("timeline", "%s: not modelled yet, ignored", ev.Action())
+		r.event("timeline", "%s: not modelled, ignored", ev.Action())
 	}
 }
 

@@ -1,0 +1,192 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/spillway-sim/spillway/sim/redisnode"
+)
+
+// Behavior: the run's Redis — one node, or a client-side consistent-hash ring of
+// nodes (redis.nodes > 1, or a redis_nodes timeline event), as go-redis Ring and
+// Twemproxy shard. Every node is a redisnode.Node with the scenario's memory,
+// eviction, persistence and latency settings; a redis_nodes event changes the
+// ring's membership (new nodes start empty; removed nodes keep their data,
+// unreachable), and the keys that now hash elsewhere are misses (cause ring_moved).
+type redisFleet struct {
+	r      *runner
+	rng    *rand.Rand // node RNGs are drawn from it, in node order
+	all    []*redisnode.Node
+	active []*redisnode.Node
+	ring   *redisnode.Ring
+}
+
+func (r *runner) newRedisFleet() (*redisFleet, error) {
+	f := &redisFleet{r: r, rng: r.eng.NewRand()}
+	useRing := r.sc.Redis.Nodes > 1
+	for _, ev := range r.sc.Timeline {
+		useRing = useRing || ev.RedisNodes != nil
+	}
+	for i := 0; i < r.sc.Redis.Nodes; i++ {
+		if _, err := f.addNode(); err != nil {
+			return nil, err
+		}
+	}
+	f.active = slices.Clone(f.all)
+	if useRing {
+		ring, err := redisnode.NewRing(r.eng, f.active)
+		if err != nil {
+			return nil, err
+		}
+		f.ring = ring
+	}
+	return f, nil
+}
+
+// nodeConfig maps the scenario's redis block onto a node's model parameters.
+func (f *redisFleet) nodeConfig(name string) redisnode.Config {
+	rc := f.r.sc.Redis
+	return redisnode.Config{
+		Name:                 name,
+		RTT:                  rc.RTT.Std(),
+		Rand:                 rand.New(rand.NewPCG(f.rng.Uint64(), f.rng.Uint64())),
+		MaxMemory:            rc.MaxMemory.Bytes(),
+		Policy:               redisnode.Policy(rc.MaxMemoryPolicy),
+		Samples:              rc.MaxMemorySamples,
+		SystemMemory:         rc.SystemMemory.Bytes(),
+		OvercommitMemory:     rc.OvercommitMemory,
+		BaselineUsed:         rc.BaselineUsed.Bytes(),
+		RDBSave:              rc.Persistence.RDBSave,
+		AOF:                  rc.Persistence.AOF,
+		AOFRewritePercentage: rc.Persistence.AOFRewritePercentage,
+		AOFRewriteMinSize:    rc.Persistence.AOFRewriteMinSize.Bytes(),
+		SnapshotRate:         float64(rc.Persistence.SnapshotRate.Bytes()),
+		PageSize:             rc.Model.PageSize.Bytes(),
+		ForkTimePerGiB:       rc.Model.ForkTimePerGiB.Std(),
+	}
+}
+
+func (f *redisFleet) addNode() (*redisnode.Node, error) {
+	name := fmt.Sprintf("redis-%d", len(f.all))
+	n, err := redisnode.New(f.r.eng, f.nodeConfig(name))
+	if err != nil {
+		return nil, err
+	}
+	n.OnRemove(f.r.onRedisRemove)
+	f.all = append(f.all, n)
+	return n, nil
+}
+
+// client returns a pod's go-redis client: a node's, or a ring's.
+func (f *redisFleet) client(poolSize int) redis.UniversalClient {
+	if f.ring != nil {
+		return f.ring.NewClient(poolSize)
+	}
+	return f.active[0].NewClient(poolSize)
+}
+
+// advance brings every node to the engine's time (expiry, persistence, restarts).
+func (f *redisFleet) advance() {
+	for _, n := range f.all {
+		n.Advance()
+	}
+}
+
+// resize sets the ring to n nodes: the first n of those ever created, new ones as needed.
+func (f *redisFleet) resize(n int) error {
+	if f.ring == nil {
+		return fmt.Errorf("redis_nodes needs a ring")
+	}
+	for len(f.all) < n {
+		if _, err := f.addNode(); err != nil {
+			return err
+		}
+	}
+	f.active = slices.Clone(f.all[:n])
+	return f.ring.SetNodes(f.active)
+}
+
+func (f *redisFleet) close() {
+	if f.ring != nil {
+		f.ring.Close()
+	}
+	for _, n := range f.all {
+		n.Close()
+	}
+}
+
+// stats sums the nodes' counters.
+func (f *redisFleet) stats() (s redisnode.Stats) {
+	for _, n := range f.all {
+		ns := n.Stats()
+		s.Ops += ns.Ops
+		s.RoundTrips += ns.RoundTrips
+		s.BytesIn += ns.BytesIn
+		s.BytesOut += ns.BytesOut
+		s.ExpiredKeys += ns.ExpiredKeys
+		s.RejectedDown += ns.RejectedDown
+	}
+	return s
+}
+
+// keys is the number of keys on the active nodes.
+func (f *redisFleet) keys() int {
+	k := 0
+	for _, n := range f.active {
+		k += n.Keys()
+	}
+	return k
+}
+
+// memory returns the most loaded active node's memory (a node's capacity is
+// what gets sized) and the fleet's totals of the counters.
+func (f *redisFleet) memory() (worst redisnode.MemoryStats, total redisnode.MemoryStats) {
+	for _, n := range f.all {
+		m := n.Memory()
+		total.Evicted += m.Evicted
+		total.Expired += m.Expired
+		total.RejectedWrites += m.RejectedWrites
+		total.OOMKills += m.OOMKills
+		total.ForkFailures += m.ForkFailures
+		total.Forks += m.Forks
+		total.PeakUsedBytes = max(total.PeakUsedBytes, m.PeakUsedBytes)
+		total.PeakRSSBytes = max(total.PeakRSSBytes, m.PeakRSSBytes)
+		total.PeakCOWBytes = max(total.PeakCOWBytes, m.PeakCOWBytes)
+		if slices.Contains(f.active, n) && m.RSSBytes+m.COWBytes >= worst.RSSBytes+worst.COWBytes {
+			worst = m
+		}
+	}
+	return worst, total
+}
+
+// corrupt overwrites n spilled values with bytes that are not an envelope,
+// chosen from the data keys of the active nodes with the run's RNG.
+func (f *redisFleet) corrupt(n int, rng *rand.Rand) int {
+	var keys []string
+	var owner []*redisnode.Node
+	for _, node := range f.active {
+		for _, k := range node.Miniredis().Keys() {
+			if strings.Contains(k, ":dp:") {
+				keys = append(keys, k)
+				owner = append(owner, node)
+			}
+		}
+	}
+	done := 0
+	for i := 0; i < n && len(keys) > 0; i++ {
+		j := rng.IntN(len(keys))
+		ttl := owner[j].Miniredis().TTL(keys[j])
+		owner[j].Miniredis().Set(keys[j], "\x01garbage written over a spilled value")
+		if ttl > 0 {
+			owner[j].Miniredis().SetTTL(keys[j], ttl)
+		}
+		keys[j], owner[j] = keys[len(keys)-1], owner[len(owner)-1]
+		keys, owner = keys[:len(keys)-1], owner[:len(owner)-1]
+		done++
+	}
+	return done
+}
