@@ -42,7 +42,8 @@ var ErrFenced = errFenced
 
 // spillScript: KEYS[1] fence, KEYS[2] manifest, KEYS[3..] entries.
 // ARGV[1] generation, ARGV[2] fence TTL ms, ARGV[3] manifest TTL ms (0: none),
-// ARGV[4] length of the partition prefix of the entry keys, then per entry: TTL ms, value.
+// ARGV[4] length of the partition prefix of the entry keys, then per entry: TTL ms
+// (0: no expiry), value.
 // Reply: {0, fence} when fenced; else {1} followed by (i, error) for each entry i
 // (1-based) whose SET failed. Replying only failures keeps the reply small: the
 // per-entry cost of the script is the SET itself.
@@ -65,7 +66,12 @@ local members = {}
 local n = #KEYS
 for i = 3, n do
   local j = 2 * i - 1
-  local r = redis.pcall('SET', KEYS[i], ARGV[j + 1], 'PX', ARGV[j])
+  local r
+  if ARGV[j] == '0' then
+    r = redis.pcall('SET', KEYS[i], ARGV[j + 1])
+  else
+    r = redis.pcall('SET', KEYS[i], ARGV[j + 1], 'PX', ARGV[j])
+  end
   if type(r) == 'table' and r.err then
     res[#res + 1] = i - 2
     res[#res + 1] = r.err

@@ -105,8 +105,14 @@ func WithCompression(comp Compression) Opt { return func(c *config) { c.compress
 // intervals: long enough for the next owner to ask, short enough to free memory.
 func TTL(d time.Duration) Opt { return func(c *config) { c.ttl = d } }
 
+// Persist, returned by a TTLFunc, writes the entry without an expiry. Spilled
+// context that never expires grows Redis until maxmemory evicts live entries — the
+// TTL bug the simulator's ttl-bug scenario reproduces; use it deliberately.
+const Persist time.Duration = -1
+
 // TTLFunc sets a per-entry TTL (e.g. 3 × the key's collection interval), overriding
-// TTL. It is called at write time; a result ≤ 0 falls back to TTL.
+// TTL. It is called at write time; Persist means no expiry; any other result ≤ 0
+// falls back to TTL.
 func TTLFunc(f func(partition int32, key string) time.Duration) Opt {
 	return func(c *config) { c.ttlFunc = f }
 }

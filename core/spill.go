@@ -426,7 +426,7 @@ func (s *Store[V]) send(ctx context.Context, b *spillBatch[V], pending []int, bu
 		args = append(args, gen, s.cfg.fenceTTL.Milliseconds(), mttl, len(prefix))
 		for _, i := range pending {
 			keys = append(keys, keyOf(i))
-			args = append(args, max(ttlOf(i).Milliseconds(), 1), valOf(i))
+			args = append(args, ttlArg(ttlOf(i)), valOf(i))
 		}
 		res, err := spillScript.Run(ctx, s.rdb, keys, args...).Slice()
 		if err != nil {
@@ -466,7 +466,7 @@ func (s *Store[V]) send(ctx context.Context, b *spillBatch[V], pending []int, bu
 	cmds := make([]*redis.StatusCmd, len(pending))
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for k, i := range pending {
-			cmds[k] = pipe.Set(ctx, keyOf(i), valOf(i), max(ttlOf(i), time.Millisecond))
+			cmds[k] = pipe.Set(ctx, keyOf(i), valOf(i), time.Duration(ttlArg(ttlOf(i)))*time.Millisecond)
 		}
 		if s.cfg.manifest {
 			members := make([]any, len(pending))
@@ -493,6 +493,14 @@ func (s *Store[V]) send(ctx context.Context, b *spillBatch[V], pending []int, bu
 		first = fmt.Errorf("core: manifest of partition %d: %w", b.p, err)
 	}
 	return first
+}
+
+// ttlArg is a TTL in whole milliseconds for PX: at least 1 ms, or 0 for Persist.
+func ttlArg(d time.Duration) int64 {
+	if d == Persist {
+		return 0
+	}
+	return max(d.Milliseconds(), 1)
 }
 
 func (s *Store[V]) badReply(b *spillBatch[V], pending []int, res []any) error {

@@ -490,3 +490,29 @@ func TestRetriesNeverOutlastTheDeadline(t *testing.T) {
 		t.Fatal("the store slept past the point where a retry could fit")
 	}
 }
+
+func TestPersistWritesWithoutExpiry(t *testing.T) {
+	for _, be := range backends(t) {
+		for _, fenced := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/fencing=%v", be.name, fenced), func(t *testing.T) {
+				rdb := be.client(t)
+				s, _ := newStore(t, rdb, Fencing(fenced), TTLFunc(func(p int32, key string) time.Duration {
+					if key == "dp:000001" {
+						return Persist
+					}
+					return 0 // the store's TTL
+				}))
+				fill(s, 0, 3, ctxValue)
+				if _, err := s.Spill(context.Background(), 0); err != nil {
+					t.Fatal(err)
+				}
+				if ttl := rdb.PTTL(context.Background(), "spill:{0}:dp:000001").Val(); ttl != -1 {
+					t.Fatalf("persisted key PTTL = %v, want -1 (no expiry)", ttl)
+				}
+				if ttl := rdb.PTTL(context.Background(), "spill:{0}:dp:000002").Val(); ttl <= 0 {
+					t.Fatalf("other key PTTL = %v, want the store's TTL", ttl)
+				}
+			})
+		}
+	}
+}

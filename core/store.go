@@ -282,7 +282,7 @@ func (s *Store[V]) metaKey(p int32, kind string) string {
 
 func (s *Store[V]) ttlOf(p int32, key string) time.Duration {
 	if s.cfg.ttlFunc != nil {
-		if d := s.cfg.ttlFunc(p, key); d > 0 {
+		if d := s.cfg.ttlFunc(p, key); d > 0 || d == Persist {
 			return d
 		}
 	}

@@ -28,6 +28,9 @@ type Config struct {
 
 	// Calibration holds the measured constants; nil means calibration.Default().
 	Calibration *calibration.Calibration
+	// RunLua makes miniredis interpret the core's scripts in Lua instead of the
+	// node executing them natively (scripts.go); only tests need it.
+	RunLua bool
 
 	// Rand drives every random choice of the models (eviction sampling, LFU's
 	// logarithmic counter, the random policies). Draw it from the engine in the

@@ -185,7 +185,7 @@ func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next 
 	}
 	var err error
 	if len(admitted) > 0 {
-		err = next(ctx, admitted)
+		err = n.execute(ctx, admitted, next)
 	}
 	n.stats.RoundTrips++
 	rec := &callRec{meter: m, seq: mn.seq, laneAt: laneAt, lane: lane, laneSeq: mn.laneSeq[lane], at: now, start: start, work: svc}
