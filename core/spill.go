@@ -124,11 +124,20 @@ func (s *Store[V]) SpillAll(ctx context.Context) (*SpillReport, error) {
 // since the last Sync; with Checkpoint every dirty entry once CheckpointEvery has
 // passed since the last checkpoint; nothing otherwise. Call it after each poll batch,
 // before committing offsets. It reports (nil, nil) when nothing was due.
+//
+// When a Sync writes nothing because Redis refuses (down, OOM, MISCONF, read-only),
+// later Syncs are skipped for a back-off that doubles from the Retries back-off up
+// to MaxSyncBackoff, so a consumer does not re-encode and resend its whole dirty
+// set on every poll while Redis is unavailable; the entries stay dirty and are
+// written by the first Sync after it.
 func (s *Store[V]) Sync(ctx context.Context) (*SpillReport, error) {
+	now := s.cfg.clock.Now().UnixNano()
+	if now < s.syncRetryAt.Load() {
+		return nil, nil
+	}
 	switch s.cfg.strategy {
 	case WriteThrough:
 	case Checkpoint:
-		now := s.cfg.clock.Now().UnixNano()
 		if now-s.lastCheckpoint.Load() < int64(s.cfg.checkpointEvery) {
 			return nil, nil
 		}
@@ -142,8 +151,19 @@ func (s *Store[V]) Sync(ctx context.Context) (*SpillReport, error) {
 			all = append(all, int32(i))
 		}
 	}
-	return s.spill(ctx, all, modeSync)
+	rep, err := s.spill(ctx, all, modeSync)
+	if rep.Written == 0 && rep.NotWritten > 0 && rep.Count(ReasonDeadline)+rep.Count(ReasonCanceled) == 0 {
+		n := min(s.syncFailures.Add(1), 20)
+		d := min(max(s.cfg.backoff, 10*time.Millisecond)<<(n-1), MaxSyncBackoff)
+		s.syncRetryAt.Store(now + int64(d))
+	} else {
+		s.syncFailures.Store(0)
+	}
+	return rep, err
 }
+
+// MaxSyncBackoff caps the pause between Syncs while Redis refuses writes.
+const MaxSyncBackoff = 5 * time.Second
 
 func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode) (*SpillReport, error) {
 	start := s.cfg.clock.Now()

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -514,5 +515,43 @@ func TestPersistWritesWithoutExpiry(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestSyncBacksOffWhileRedisRefuses: a write-through store does not resend its
+// dirty set on every poll while Redis is down; it writes it once Redis is back.
+func TestSyncBacksOffWhileRedisRefuses(t *testing.T) {
+	var calls atomic.Int64
+	mr := miniredis.RunT(t)
+	var down atomic.Bool
+	down.Store(true)
+	hook := hookFunc{pipeline: func(ctx context.Context, cmds []redis.Cmder, next redis.ProcessPipelineHook) error {
+		calls.Add(1)
+		if down.Load() {
+			err := replyErr("LOADING Redis is loading the dataset in memory")
+			for _, c := range cmds {
+				c.SetErr(err)
+			}
+			return err
+		}
+		return next(ctx, cmds)
+	}}
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), DisableIdentity: true, MaxRetries: -1, MaintNotificationsConfig: noMaint})
+	rdb.AddHook(hook)
+	defer rdb.Close()
+	s, clk := newStore(t, rdb, WithStrategy(WriteThrough), Fencing(false), Retries(1, 100*time.Millisecond))
+	fill(s, 0, 50, ctxValue)
+	for i := 0; i < 10; i++ { // ten polls, 10 ms apart, while Redis refuses
+		s.Sync(context.Background())
+		clk.Advance(10 * time.Millisecond)
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d sends in 100 ms of refusals, want 1 then a 100 ms back-off", calls.Load())
+	}
+	down.Store(false)
+	clk.Advance(time.Second)
+	rep, err := s.Sync(context.Background())
+	if err != nil || rep.Written != 50 {
+		t.Fatalf("after recovery: %+v %v", rep, err)
 	}
 }

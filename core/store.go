@@ -29,6 +29,8 @@ type Store[V any] struct {
 	gen            atomic.Int64 // consumer-group generation of this owner
 	scriptsLoaded  atomic.Bool  // SCRIPT LOAD done once; NOSCRIPT (a restarted server) still falls back to EVAL
 	lastCheckpoint atomic.Int64 // Unix nanos of the last checkpoint (Checkpoint strategy)
+	syncRetryAt    atomic.Int64 // Unix nanos before which Sync is skipped (Redis refused the last one)
+	syncFailures   atomic.Int64 // consecutive Syncs that wrote nothing
 	stats          counters
 }
 

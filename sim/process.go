@@ -210,6 +210,7 @@ func (p *pod) process(b fetched, pre lookup) {
 	}
 	p.store.Put(b.part, key, ctxVal{Key: k, Seq: seq})
 	r.fate.inMemory(k, p.index)
+	r.redisGone[k] = 0
 }
 
 // causeOf is why key k's latest context was not what the pod had.
@@ -222,11 +223,19 @@ func (r *runner) causeOf(k uint32, restored core.Outcome) Cause {
 	case core.OutcomeFailed:
 		return CauseRedisUnavailable
 	}
-	if r.fate[k]&fateKind == fateMemory {
+	switch r.fate[k] & fateKind {
+	case fateMemory:
 		// The latest context is still in another pod's memory: one that is paused
 		// (its partitions were reassigned when its session expired).
 		if holder := r.pods[r.fate[k]&^fateKind]; holder.paused {
 			return CauseZombie
+		}
+		fallthrough
+	case fateRedis:
+		// It was also (or only) in Redis, and that copy left on its own: evicted,
+		// expired, lost with the node, or moved by resharding.
+		if g := r.redisGone[k]; g > 0 {
+			return Cause(g - 1)
 		}
 	}
 	return r.fate.cause(k)

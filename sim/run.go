@@ -76,6 +76,7 @@ type runner struct {
 	nextSlot  int
 	keyNames  []string
 	fate      fate
+	redisGone []uint8 // per key: 1 + the Cause its Redis copy last left by (0: none since its last update)
 	processed []int64 // highest offset ever processed per partition (replay detection)
 
 	c         counters
@@ -150,6 +151,7 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 		r.keyNames[k] = r.wl.Key(uint32(k))
 	}
 	r.fate = make(fate, sc.Workload.Datapoints)
+	r.redisGone = make([]uint8, sc.Workload.Datapoints)
 	r.processed = make([]int64, sc.Log.Partitions)
 	for i := range r.processed {
 		r.processed[i] = -1
@@ -272,21 +274,30 @@ func (r *runner) onRebalance(ev broker.RebalanceEvent) {
 		ev.Generation, ev.Protocol, ev.Round, ev.Members, moved)
 }
 
-// onRedisRemove attributes keys that left Redis on their own to the holder of the latest context.
+// onRedisRemove records why a key's copy left Redis on its own (expired,
+// evicted, lost with the node, moved by resharding), for attributing a later miss.
+// When the copy held the latest context, that context is now lost.
 func (r *runner) onRedisRemove(key string, why redisnode.Removal) {
 	k, ok := keyID(key)
-	if !ok || int(k) >= len(r.fate) || r.fate[k] != fateRedis {
+	if !ok || int(k) >= len(r.fate) {
 		return
 	}
+	var c Cause
 	switch why {
 	case redisnode.Expired:
-		r.fate.lose(k, CauseTTLExpired)
+		c = CauseTTLExpired
 	case redisnode.Evicted:
-		r.fate.lose(k, CauseEvicted)
+		c = CauseEvicted
 	case redisnode.Lost:
-		r.fate.lose(k, CauseRedisLost)
+		c = CauseRedisLost
 	case redisnode.Moved:
-		r.fate.lose(k, CauseRingMoved)
+		c = CauseRingMoved
+	default:
+		return
+	}
+	r.redisGone[k] = uint8(c) + 1
+	if r.fate[k] == fateRedis {
+		r.fate.lose(k, c)
 	}
 }
 
