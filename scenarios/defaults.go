@@ -49,6 +49,9 @@ var defaultTable = []DefaultValue{
 	{Path: "workload.counter_fraction", Value: "1", ZeroMeaningful: true,
 		Source: "every key needs context: the worst case for context loss"},
 
+	{Path: "workload.lifetime", Value: "0s", ZeroMeaningful: true,
+		Source: "0 = every key lives for the whole run; set it to make series churn (a new key per lifetime)"},
+
 	// Log: Kafka consumer 3.x and broker defaults (docs/design.md "Defaults of the real systems").
 	{Path: "log.partitions", Value: "1", Source: "Kafka broker num.partitions"},
 	{Path: "log.assignor", Value: "range",
@@ -85,6 +88,9 @@ var defaultTable = []DefaultValue{
 	{Path: "state.spill_batch", Value: "1000", Source: "estimate: ~1000 keys per pipeline (docs/design.md: ~2x compression per 1000-record block)"},
 	{Path: "state.checkpoint_every", Value: "30s", Source: "docs/design.md sample"},
 	{Path: "state.restore", Value: "lazy", Source: "LogicMonitor's write-up: look up Redis on a local miss"},
+	{Path: "state.ttl_only_every", Value: "0s", ZeroMeaningful: true,
+		Source: "0 = TTLs always applied; with ttl_only_for, Instaclustr's writer bug (TTLs one minute in thirty)"},
+	{Path: "state.ttl_only_for", Value: "0s", ZeroMeaningful: true, Source: "see state.ttl_only_every"},
 	{Path: "state.fencing", Value: "true", ZeroMeaningful: true,
 		Source: "Spillway's generation fence: a zombie's late spill is refused (off = plain pipelined SETs)"},
 

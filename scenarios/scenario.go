@@ -93,6 +93,10 @@ type Workload struct {
 	// CounterFraction is the share of keys that need context (counters); the
 	// rest are gauges.
 	CounterFraction float64 `yaml:"counter_fraction"`
+	// Lifetime, when set, makes datapoints churn: every Lifetime a key's series
+	// ends and a new series (a new Redis key, needing no context at first) takes
+	// its place, as hosts and metrics come and go. 0 = keys live for the whole run.
+	Lifetime Duration `yaml:"lifetime"`
 }
 
 // IntervalShare is one entry of a workload's interval mix.
@@ -197,6 +201,11 @@ type State struct {
 	// Fencing turns generation fencing on (default): a zombie owner's late spill
 	// is refused. Off, writes are plain SETs and a zombie can overwrite newer context.
 	Fencing bool `yaml:"fencing"`
+	// TTLOnlyEvery and TTLOnlyFor reproduce a writer bug: TTLs are applied only
+	// during the first TTLOnlyFor of every TTLOnlyEvery; other writes persist.
+	// 0 = TTLs always applied.
+	TTLOnlyEvery Duration `yaml:"ttl_only_every"`
+	TTLOnlyFor   Duration `yaml:"ttl_only_for"`
 }
 
 // TTLFor returns the TTL of a key that emits every interval.

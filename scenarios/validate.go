@@ -129,6 +129,9 @@ func (c *checker) run() {
 
 func (c *checker) workload() {
 	w := c.s.Workload
+	if w.Lifetime < 0 {
+		c.add("workload.lifetime", "%s must not be negative (0 = keys never churn)", w.Lifetime)
+	}
 	if w.Datapoints < 1 {
 		c.add("workload.datapoints", "must be at least 1 (the number of distinct keys, e.g. 100000), got %d", w.Datapoints)
 	}
@@ -214,6 +217,14 @@ func (c *checker) consumers() {
 func (c *checker) state() {
 	st := c.s.State
 	c.oneOf("state.strategy", string(st.Strategy), strategies)
+	switch {
+	case st.TTLOnlyEvery < 0 || st.TTLOnlyFor < 0:
+		c.add("state.ttl_only_every", "ttl_only_every and ttl_only_for must not be negative")
+	case st.TTLOnlyEvery > 0 && (st.TTLOnlyFor <= 0 || st.TTLOnlyFor >= st.TTLOnlyEvery):
+		c.add("state.ttl_only_for", "%s must be positive and shorter than ttl_only_every %s", st.TTLOnlyFor, st.TTLOnlyEvery)
+	case st.TTLOnlyEvery == 0 && st.TTLOnlyFor != 0:
+		c.add("state.ttl_only_for", "needs state.ttl_only_every")
+	}
 	switch {
 	case st.TTL != 0 && st.TTLIntervals != 0:
 		c.add("state.ttl", "set either state.ttl or state.ttl_intervals, not both")

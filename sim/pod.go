@@ -96,7 +96,11 @@ func (r *runner) startPod(slot int, delay time.Duration) *pod {
 	sc := r.sc
 	p := &pod{r: r, index: len(r.pods), slot: slot, name: fmt.Sprintf("pod-%d", slot), pos: map[int32]int64{}}
 	p.id = broker.MemberID(fmt.Sprintf("%s#%d", p.name, p.index))
+	every, window := sc.State.TTLOnlyEvery.Std(), sc.State.TTLOnlyFor.Std()
 	ttl := func(part int32, key string) time.Duration {
+		if every > 0 && r.eng.Now()%every >= window {
+			return core.Persist // the writer bug: TTLs only inside the window
+		}
 		if k, ok := keyID(key); ok && int(k) < r.wl.Datapoints() {
 			return sc.State.TTLFor(r.wl.Interval(k))
 		}
@@ -224,6 +228,9 @@ func (p *pod) Revoke(gen int32, parts []int32, done func()) {
 	for _, part := range parts {
 		delete(p.pos, part)
 	}
+	// What the spill could not write is of no use to a consumer that no longer owns
+	// the partitions: drop it (its cause is why the write failed).
+	p.dropAll(parts, CauseRedisUnavailable)
 	p.cursor = start + took
 	p.r.eng.Schedule(p.cursor, done)
 }
@@ -390,7 +397,7 @@ func (p *pod) dropAll(parts []int32, cause Cause) {
 	}
 	for _, part := range parts {
 		for _, key := range p.store.Keys(part) {
-			if k, ok := keyID(key); ok && p.r.fate.heldBy(k, p.index) {
+			if k, ok := keyID(key); ok && p.r.fate.heldBy(k, p.index) && p.r.isCurrent(k, key) {
 				p.r.fate.lose(k, p.causeOfDrop(key, cause))
 			}
 		}

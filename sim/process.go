@@ -135,10 +135,10 @@ func (p *pod) restore(batch []fetched) []lookup {
 	p.refs, p.refIdx = p.refs[:0], p.refIdx[:0]
 	for i, b := range batch {
 		pre[i] = lookup{}
-		if b.rec.Seq <= 1 || !r.wl.IsCounter(b.rec.Key) {
+		if !r.needsContext(b.rec.Key, b.rec.Seq) {
 			continue
 		}
-		key := r.keyNames[b.rec.Key]
+		key := r.nameOf(b.rec.Key, b.rec.Seq)
 		pre[i].v, pre[i].ok = p.store.Get(b.part, key)
 		if !pre[i].ok && r.strategy != core.MemoryOnly {
 			p.refs = append(p.refs, core.KeyRef{Partition: b.part, Key: key})
@@ -176,8 +176,8 @@ func (p *pod) process(b fetched, pre lookup) {
 	if !r.wl.IsCounter(k) {
 		return // a gauge needs no context and keeps none
 	}
-	key := r.keyNames[k]
-	if seq > 1 {
+	key := r.nameOf(k, seq)
+	if r.needsContext(k, seq) {
 		r.c.needed++
 		v, ok := pre.v, pre.ok
 		if !ok || v.Seq != seq-1 {
@@ -287,7 +287,7 @@ func (r *runner) bookSpill(p *pod, rep *core.SpillReport, took time.Duration, he
 		}
 		p.failed[f.Key] = f.Reason
 		if f.Reason == core.ReasonDisabled { // memory-only: the store dropped it unwritten
-			if k, ok := keyID(f.Key); ok && r.fate.heldBy(k, p.index) {
+			if k, ok := keyID(f.Key); ok && r.fate.heldBy(k, p.index) && r.isCurrent(k, f.Key) {
 				r.fate.lose(k, CauseNotSpilled)
 			}
 		}
@@ -296,7 +296,7 @@ func (r *runner) bookSpill(p *pod, rep *core.SpillReport, took time.Duration, he
 		if failed[key] {
 			continue
 		}
-		if k, ok := keyID(key); ok && r.fate.heldBy(k, p.index) {
+		if k, ok := keyID(key); ok && r.fate.heldBy(k, p.index) && r.isCurrent(k, key) {
 			r.fate[k] = fateRedis
 		}
 	}

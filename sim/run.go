@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spillway-sim/spillway/core"
@@ -70,14 +71,15 @@ type runner struct {
 	strategy    core.Strategy
 	compression core.Compression
 
-	pods      []*pod // every incarnation, by index
-	byID      map[broker.MemberID]*pod
-	slots     []*pod // current pod per ordinal (nil when none)
-	nextSlot  int
-	keyNames  []string
-	fate      fate
-	redisGone []uint8 // per key: 1 + the Cause its Redis copy last left by (0: none since its last update)
-	processed []int64 // highest offset ever processed per partition (replay detection)
+	pods        []*pod // every incarnation, by index
+	byID        map[broker.MemberID]*pod
+	slots       []*pod // current pod per ordinal (nil when none)
+	nextSlot    int
+	keyNames    []string
+	fate        fate
+	seriesNames []seriesName // per key: the current series' name (workload.lifetime)
+	redisGone   []uint8      // per key: 1 + the Cause its Redis copy last left by (0: none since its last update)
+	processed   []int64      // highest offset ever processed per partition (replay detection)
 
 	c         counters
 	lat       histogram // whole run
@@ -152,6 +154,9 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 	}
 	r.fate = make(fate, sc.Workload.Datapoints)
 	r.redisGone = make([]uint8, sc.Workload.Datapoints)
+	if sc.Workload.Lifetime > 0 {
+		r.seriesNames = make([]seriesName, sc.Workload.Datapoints)
+	}
 	r.processed = make([]int64, sc.Log.Partitions)
 	for i := range r.processed {
 		r.processed[i] = -1
@@ -301,17 +306,62 @@ func (r *runner) onRedisRemove(key string, why redisnode.Removal) {
 	}
 }
 
-// keyID parses the datapoint id from the end of a Redis key ("spill:{3}:dp:00012345").
+// keyID parses the datapoint id of a key or Redis key: the digits after its last
+// "dp:" ("spill:{3}:dp:00012345", or "dp:00012345.4" for a churned series).
 func keyID(key string) (uint32, bool) {
-	i := len(key)
-	for i > 0 && key[i-1] >= '0' && key[i-1] <= '9' {
-		i--
-	}
-	if i == len(key) || i < 3 || key[i-3:i] != "dp:" {
+	i := strings.LastIndex(key, "dp:")
+	if i < 0 {
 		return 0, false
 	}
-	v, err := strconv.ParseUint(key[i:], 10, 32)
+	j := i + 3
+	for j < len(key) && key[j] >= '0' && key[j] <= '9' {
+		j++
+	}
+	if j == i+3 || (j < len(key) && key[j] != '.') {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(key[i+3:j], 10, 32)
 	return uint32(v), err == nil
+}
+
+// epoch is the series of datapoint k that message seq belongs to (workload.lifetime).
+func (r *runner) epoch(k, seq uint32) uint32 {
+	life := r.sc.Workload.Lifetime.Std()
+	if life <= 0 || seq == 0 {
+		return 0
+	}
+	per := max(uint32(life/r.wl.Interval(k)), 1)
+	return (seq - 1) / per
+}
+
+// nameOf is the store key of message seq of datapoint k: its series' name.
+func (r *runner) nameOf(k, seq uint32) string {
+	if r.sc.Workload.Lifetime <= 0 {
+		return r.keyNames[k]
+	}
+	e := r.epoch(k, seq)
+	if c := &r.seriesNames[k]; c.name != "" && c.epoch == e {
+		return c.name
+	}
+	name := r.keyNames[k] + "." + strconv.FormatUint(uint64(e), 10)
+	r.seriesNames[k] = seriesName{epoch: e, name: name}
+	return name
+}
+
+// needsContext reports whether message seq of k needs its predecessor's context:
+// a counter, not its series' first message.
+func (r *runner) needsContext(k, seq uint32) bool {
+	return seq > 1 && r.wl.IsCounter(k) && r.epoch(k, seq) == r.epoch(k, seq-1)
+}
+
+// isCurrent reports whether key is datapoint k's current series (always, without churn).
+func (r *runner) isCurrent(k uint32, key string) bool {
+	return r.seriesNames == nil || r.seriesNames[k].name == key
+}
+
+type seriesName struct {
+	epoch uint32
+	name  string
 }
 
 // livePods counts pods that are starting or running (not terminating or dead).
