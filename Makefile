@@ -5,7 +5,7 @@ BENCH   ?= .
 BENCHTIME ?= 1x
 FUZZTIME ?= 10s
 
-.PHONY: help test test-short race vet fmt bench fuzz report calibrate swarm clean build
+.PHONY: golden help test test-short race vet fmt bench fuzz report calibrate swarm clean build
 OUT ?= out
 
 help: ## list the targets
@@ -14,6 +14,9 @@ help: ## list the targets
 report: build ## run every shipped scenario (embedded miniredis, nothing to install); reports in out/
 	./bin/spillway run -out $(OUT) $$(./bin/spillway list -names)
 	@echo "reports: $$(ls -d $(OUT)/*/report.md | tr '\n' ' ')"
+
+golden: ## run every shipped scenario and compare with its golden summary (GOLDEN_FLAGS=-update to rewrite)
+	$(GO) test -count=1 -run TestGoldenSummaries ./sim $(GOLDEN_FLAGS)
 
 build: ## build bin/spillway
 	$(GO) build -o bin/spillway ./cmd/spillway

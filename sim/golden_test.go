@@ -1,0 +1,105 @@
+//go:build !race
+
+package sim
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/spillway-sim/spillway/scenarios"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden summaries in testdata/golden")
+
+// goldenMetrics are the numbers a golden summary pins for each run.
+var goldenMetrics = []string{"messages", "messages_replayed", "context_needed", "context_lost", "context_stale_used",
+	"context_loss_ratio", "restored", "spilled_keys", "spill_bytes", "spill_failed_keys", "fenced_writes",
+	"redis_ops", "redis_used_memory_peak_bytes", "redis_rss_peak_bytes", "redis_cow_peak_bytes",
+	"redis_evicted_keys", "redis_oom_kills", "redis_fork_failures", "redis_rejected_writes", "rebalances"}
+
+// summaryText is a small, stable text summary of a result: the pinned metrics,
+// every non-zero loss cause, and a 40-column sparkline of cumulative context lost.
+func summaryText(res *Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scenario %s seed %d\n", res.Scenario, res.Seed)
+	for _, run := range res.Runs {
+		fmt.Fprintf(&b, "\n[%s]\n", run.Label)
+		for _, m := range run.Summary {
+			pinned := strings.HasPrefix(m.Name, "lost_by_cause.") || strings.HasPrefix(m.Name, "stale_by_cause.")
+			for _, g := range goldenMetrics {
+				pinned = pinned || g == m.Name
+			}
+			if pinned && (m.Value != 0 || !strings.Contains(m.Name, "_by_cause.")) {
+				fmt.Fprintf(&b, "%-30s %s\n", m.Name, strconv.FormatFloat(m.Value, 'f', -1, 64))
+			}
+		}
+		fmt.Fprintf(&b, "%-30s %s\n", "context_lost over time", spark(run.Series.Column("context_lost"), 40))
+	}
+	return b.String()
+}
+
+// spark draws values as an ASCII chart of width columns.
+func spark(v []float64, width int) string {
+	if len(v) == 0 {
+		return ""
+	}
+	levels := " .:-=+*#%@"
+	top := v[0]
+	for _, x := range v {
+		top = max(top, x)
+	}
+	var b strings.Builder
+	for c := 0; c < width; c++ {
+		x := v[min(len(v)-1, c*len(v)/width)]
+		i := 0
+		if top > 0 {
+			i = int(x / top * float64(len(levels)-1))
+		}
+		b.WriteByte(levels[i])
+	}
+	return "|" + b.String() + "|"
+}
+
+// TestGoldenSummaries runs every shipped scenario and compares its summary with
+// testdata/golden/<name>.txt. Run with -update and inspect the diff; commit it
+// only when you understand what changed it. Skipped under -race and -short (the
+// shipped library takes a minute or two; CI runs it with make golden).
+func TestGoldenSummaries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	for _, e := range scenarios.Library() {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			sc, err := scenarios.Open(e.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Run(context.Background(), sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := summaryText(res)
+			path := filepath.Join("testdata", "golden", e.Name+".txt")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("no golden summary (run go test ./sim -run TestGoldenSummaries -update): %v", err)
+			}
+			if got != string(want) {
+				t.Fatalf("%s changed; rerun with -update and read the diff:\n--- got\n%s\n--- want\n%s", e.Name, got, want)
+			}
+		})
+	}
+}
