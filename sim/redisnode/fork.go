@@ -35,13 +35,13 @@ import (
 //     warning "Background save may fail under low memory condition"): 1 always
 //     succeeds; 0 (heuristic) refuses a fork whose child would need more than the
 //     free memory (parent RSS > system − parent RSS), as the pre-5.x heuristic the
-//     field reports describe; 2 (never overcommit) refuses it when parent + child
+//     public write-ups describe; 2 (never overcommit) refuses it when parent + child
 //     commit (2 × RSS) exceed CommitLimit = 50 % of RAM (overcommit_ratio, no swap).
 //     A failed BGSAVE sets lastbgsave_status = err: with save points configured and
 //     stop-writes-on-bgsave-error yes, writes get MISCONF until a save succeeds
 //     (server.c writeCommandsDeniedByDiskError — only with save points, as in Redis).
 //   - OOM killer: when RSS (+ copied pages) passes system_memory the kernel kills the
-//     largest process, the parent (field reports 001 and 003: nodes at 70–80 % of
+//     largest process, the parent (Instaclustr's and UrbanClap's write-ups (docs/design.md): nodes at 70–80 % of
 //     memory crash in BGSAVE / AOF rewrite). Every key is lost; the node refuses
 //     connections for Config.RestartDelay, then answers LOADING while it loads (at
 //     Config.LoadRate) from the AOF when appendonly is on (everything acknowledged

@@ -119,7 +119,7 @@ func forkUnderLoad(t *testing.T, cfg Config) (*engine.Engine, *Node, *[]removed)
 	return eng, n, rm
 }
 
-// TestOOMKillAt80PercentButNotCappedAt45 reproduces field reports 001 and 003: a
+// TestOOMKillAt80PercentButNotCappedAt45 reproduces Instaclustr's and UrbanClap's write-ups (docs/design.md): a
 // node at ~80 % of system memory dies in BGSAVE under a write-heavy load; the same
 // node with maxmemory at 45 % of system memory survives.
 func TestOOMKillAt80PercentButNotCappedAt45(t *testing.T) {

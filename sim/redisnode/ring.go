@@ -13,7 +13,7 @@ import (
 )
 
 // Behavior: several nodes behind go-redis's client-side consistent hashing
-// (redis.Ring, like Twemproxy in field report 003). A key maps to a shard by
+// (redis.Ring, like Twemproxy in UrbanClap's write-up (docs/design.md)). A key maps to a shard by
 // go-redis's own hash (rendezvous hashing of the key's hash tag over the shard
 // names, ring.go newRendezvous), so the core's keys "spill:{p}:..." move as a whole
 // partition. Changing the node set (SetNodes, the `redis_nodes` timeline event)
@@ -21,7 +21,7 @@ import (
 // on; they stay on their old node, unreachable, until they expire or are evicted,
 // and OnRemove hears Moved for them (cause ring_moved). Rendezvous hashing moves
 // only the keys of removed nodes (or that a new node wins): removing 1 of N loses
-// ~1/N of the keys, adding one moves ~1/(N+1) — the k/N of field report 003.
+// ~1/N of the keys, adding one moves ~1/(N+1) — the k/N of UrbanClap's write-up (docs/design.md).
 //
 // The Ring's heartbeat, which marks a shard down after 3 failed PINGs on a
 // wall-clock ticker and rehashes its keys, is disabled (it would make resharding
