@@ -86,10 +86,10 @@ type forkFit struct {
 	run string
 	// systemBytes is the node's memory; maxmemoryBytes the configured maxmemory (0 unlimited).
 	systemBytes, maxmemoryBytes float64
-	// peakFootprintBytes is the largest RSS + COW sampled; peakUsedBytes the
+	// peakFootprintBytes is the largest RSS sampled (it includes the fork's copied pages); peakUsedBytes the
 	// largest used_memory.
 	peakFootprintBytes, peakUsedBytes float64
-	// footprintRatio is the largest (RSS + COW) / used_memory sampled: how
+	// footprintRatio is the largest RSS / used_memory sampled: how
 	// much memory one byte of data costs at the worst moment of the run.
 	footprintRatio float64
 	// fragmentation is the largest RSS / used_memory sampled.
@@ -203,15 +203,16 @@ func forkFitOf(r runView) (forkFit, bool) {
 		f.maxmemoryBytes = mm[len(mm)-1]
 	}
 	for i := range used {
-		foot := rss[i]
+		foot := rss[i] // the node's RSS already includes the fork's copied pages
+		base := foot
 		if cow != nil {
-			foot += cow[i]
+			base -= cow[i]
 		}
 		f.peakFootprintBytes = math.Max(f.peakFootprintBytes, foot)
 		f.peakUsedBytes = math.Max(f.peakUsedBytes, used[i])
 		if used[i] > 0 {
 			f.footprintRatio = math.Max(f.footprintRatio, foot/used[i])
-			f.fragmentation = math.Max(f.fragmentation, rss[i]/used[i])
+			f.fragmentation = math.Max(f.fragmentation, base/used[i])
 		}
 	}
 	if len(cow) > 0 {

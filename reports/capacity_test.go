@@ -47,7 +47,7 @@ func TestCapacity(t *testing.T) {
 	if len(c.fork) != 2 {
 		t.Fatalf("fork = %+v", c.fork)
 	}
-	f := c.fork[0] // memory-only: used 1 MiB, RSS 1.1 MiB, COW 4 MiB at 6 min
+	f := c.fork[0] // memory-only: used 1 MiB, RSS 5.1 MiB of which COW 4 MiB at 6 min
 	if f.systemBytes != 64*mib || f.maxmemoryBytes != 32*mib || f.forks != 1 || f.ooms != 0 {
 		t.Errorf("fork fit = %+v", f)
 	}

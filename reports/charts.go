@@ -395,12 +395,12 @@ func (v *view) redisMemoryFigure() *figure {
 	if len(runs) == 0 {
 		return nil
 	}
-	// One scale for every tile: up to the data's peak (RSS + COW, maxmemory);
+	// One scale for every tile: up to the data's peak (RSS, which includes the
+	// fork's copied pages, and maxmemory);
 	// system memory far above it is named in the tile title instead of drawn.
 	peak := 0.0
 	for _, r := range runs {
-		foot := addCols(r.col(colRSS), r.col(colCOW))
-		peak = math.Max(peak, math.Max(maxOf(r.col(colUsedMemory)), maxOf(foot)))
+		peak = math.Max(peak, math.Max(maxOf(r.col(colUsedMemory)), maxOf(r.col(colRSS))))
 		peak = math.Max(peak, maxOf(r.col(colMaxMemory)))
 	}
 	bs := byteScaleFor(peak)
@@ -408,7 +408,6 @@ func (v *view) redisMemoryFigure() *figure {
 		usedSty = lineStyle(palette[0], lineWidth, nil)
 		rssSty  = lineStyle(palette[1], lineWidth, nil)
 		cowSty  = lineStyle(palette[2], lineWidth, nil)
-		footSty = lineStyle(palette[6], vg.Points(1), dashed)
 		maxSty  = lineStyle(color.Gray{Y: 90}, vg.Points(1.2), []vg.Length{vg.Points(6), vg.Points(3)})
 		sysSty  = lineStyle(color.RGBA{R: 0xc0, A: 0xff}, vg.Points(1.5), []vg.Length{vg.Points(6), vg.Points(3)})
 	)
@@ -427,8 +426,7 @@ func (v *view) redisMemoryFigure() *figure {
 		addLines(p, l, "used_memory", t, bs.scale(r.col(colUsedMemory)), nil, usedSty, seen)
 		addLines(p, l, "RSS", t, bs.scale(r.col(colRSS)), nil, rssSty, seen)
 		if cow := r.col(colCOW); maxOf(cow) > 0 {
-			addLines(p, l, "fork copy-on-write", t, bs.scale(cow), nil, cowSty, seen)
-			addLines(p, l, "RSS + copy-on-write", t, bs.scale(addCols(r.col(colRSS), cow)), nil, footSty, seen)
+			addLines(p, l, "fork copy-on-write (in RSS)", t, bs.scale(cow), nil, cowSty, seen)
 		}
 		if mm := r.col(colMaxMemory); len(mm) > 0 && mm[len(mm)-1] > 0 {
 			h := hline{y: mm[len(mm)-1] / bs.div, line: maxSty}

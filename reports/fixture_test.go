@@ -65,7 +65,7 @@ func fixtureRun(label string, spill bool) *sim.RunResult {
 		}
 		row := []float64{t, float64(i) * 1000, float64(i) * 700, float64(i)*700 - lostNow, lostNow, 0,
 			0, lostNow, 0, 0, keys, 0, float64(i%3) * 40, pods,
-			reb, 0.021, p99, used, used * 1.1, cow, 32 * mib, 64 * mib}
+			reb, 0.021, p99, used, used*1.1 + cow, cow, 32 * mib, 64 * mib} // RSS includes the fork's copies
 		r.Series.Rows = append(r.Series.Rows, row)
 	}
 	at := func(d time.Duration) sim.Duration { return sim.Duration(d) }

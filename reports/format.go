@@ -47,7 +47,12 @@ func MetricKind(m sim.Metric) Kind {
 }
 
 // FormatMetric formats a summary metric for a human (see MetricKind).
-func FormatMetric(m sim.Metric) string { return Format(MetricKind(m), m.Value) }
+func FormatMetric(m sim.Metric) string {
+	if m.Name == "rebalance_pause_total" { // partition-seconds, not a wall duration
+		return FormatCount(math.Round(m.Value)) + " partition-s"
+	}
+	return Format(MetricKind(m), m.Value)
+}
 
 // Format formats v as a value of the given kind.
 func Format(k Kind, v float64) string {

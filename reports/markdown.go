@@ -324,7 +324,7 @@ func (v *view) writeCapacity(b *bytes.Buffer) {
 		return
 	}
 	for _, f := range c.fork {
-		w("- **%s**: peak RSS + copy-on-write **%s** of %s system memory (%s), peak used_memory %s; "+
+		w("- **%s**: peak RSS (copy-on-write included) **%s** of %s system memory (%s), peak used_memory %s; "+
 			"%d fork(s), %d OOM kill(s), copy-on-write p99 %s. The worst sampled footprint was %.2f × used_memory, "+
 			"so the highest maxmemory that keeps this run's footprint under system memory is **%s** "+
 			"(system memory / %.2f). If a fork copied every page (a write-heavy save), the footprint is "+
