@@ -335,6 +335,9 @@ func (s *Store[V]) settle(b *spillBatch[V], mode spillMode, now time.Time) int {
 			pt.dirty = append(pt.dirty, it.key)
 		}
 	}
+	if dropped > 0 && len(pt.m) == 0 {
+		pt.m = make(map[string]entry[V]) // a fresh map: no deleted slots left to probe past
+	}
 	return dropped
 }
 

@@ -111,9 +111,17 @@ func (p *pod) fetch(parts []int32, now time.Duration, limit int) []fetched {
 	}
 	p.rr++
 	// A consumer that polls continuously handles records close to their arrival,
-	// whatever their partition: order the batch by append time (stable, so each
-	// partition keeps its order).
-	slices.SortStableFunc(out, func(a, b fetched) int { return cmp.Compare(a.rec.At, b.rec.At) })
+	// whatever their partition: order the batch by append time (ties by partition
+	// and offset, so each partition keeps its order and the order is total).
+	slices.SortFunc(out, func(a, b fetched) int {
+		if c := cmp.Compare(a.rec.At, b.rec.At); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.part, b.part); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.offset, b.offset)
+	})
 	return out
 }
 
