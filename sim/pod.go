@@ -248,11 +248,11 @@ func (p *pod) Lost(parts []int32) {
 		delete(p.pos, part)
 	}
 	p.dropAll(parts, CauseZombie)
-	p.index0Rejoin()
+	p.rejoin()
 }
 
-// index0Rejoin gives the consumer a new member id (Kafka assigns one on rejoin).
-func (p *pod) index0Rejoin() {
+// rejoin gives the consumer a new member id (Kafka assigns one on rejoin).
+func (p *pod) rejoin() {
 	p.id = broker.MemberID(fmt.Sprintf("%s#%d.%d", p.name, p.index, p.r.eng.Steps()))
 	p.join()
 }
