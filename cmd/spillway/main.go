@@ -67,6 +67,7 @@ func init() {
 			"run scenarios and write a report per scenario to DIR/<name>/", (*app).cmdRun},
 		{"validate", "SCENARIO...", "check scenario files; errors name file:line: field", (*app).cmdValidate},
 		{"list", "[-names]", "list the shipped scenarios", (*app).cmdList},
+		{"swarm", "[-seeds N | -seed S] [-budget D] [-out DIR]", "draw random fault schedules from seeds, run them and check invariants", (*app).cmdSwarm},
 		{"help", "[VERB]", "show this help, or a verb's flags", (*app).cmdHelp},
 	}
 }
@@ -151,6 +152,9 @@ func (a *app) flagSet(verb string) *flag.FlagSet {
 	switch verb {
 	case "run":
 		fs, _ := a.runFlags()
+		return fs
+	case "swarm":
+		fs, _ := a.swarmFlags()
 		return fs
 	}
 	return nil

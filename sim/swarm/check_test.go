@@ -1,0 +1,114 @@
+package swarm
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spillway-sim/spillway/scenarios"
+	"github.com/spillway-sim/spillway/sim"
+)
+
+func TestReplayDeterministic(t *testing.T) {
+	tests := []struct {
+		name   string
+		b      *sim.RunResult
+		detail string // "" = holds
+	}{
+		{name: "identical", b: result()},
+		{name: "summary metric differs", b: set(result(), "redis_cow_peak_bytes", 513),
+			detail: "first in summary metric redis_cow_peak_bytes"},
+		{name: "series differs", b: setCell(result(), 1, "redis_used_memory_bytes", 501),
+			detail: "first in series"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := replayDeterministic(result(), tt.b)
+			switch {
+			case tt.detail == "" && v != nil:
+				t.Fatalf("want no violation, got %v", v)
+			case tt.detail != "" && (v == nil || v.Invariant != NameReplayDeterministic ||
+				!strings.Contains(v.Detail, tt.detail) || v.Evidence == ""):
+				t.Fatalf("got %+v, want %s with detail containing %q and evidence", v, NameReplayDeterministic,
+					tt.detail)
+			}
+		})
+	}
+}
+
+func TestGoroutineLeak(t *testing.T) {
+	tests := []struct {
+		name          string
+		before, after int
+		leak          bool
+	}{
+		{name: "same", before: 3, after: 3},
+		{name: "fewer", before: 5, after: 2},
+		{name: "within tolerance", before: 3, after: 3 + GoroutineTolerance},
+		{name: "past tolerance", before: 3, after: 4 + GoroutineTolerance, leak: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := goroutineLeak(tt.before, tt.after)
+			if (v != nil) != tt.leak || (v != nil && v.Invariant != NameNoGoroutineLeak) {
+				t.Errorf("goroutineLeak(%d, %d) = %v, want leak %t", tt.before, tt.after, v, tt.leak)
+			}
+		})
+	}
+}
+
+func TestSettleWaitsForExitingGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	done := make(chan struct{})
+	go func() { <-done }()
+	close(done)
+	if n := settle(before); n > before {
+		t.Errorf("settle left %d goroutines, want at most %d", n, before)
+	}
+}
+
+func TestRunSafelyTurnsPanicIntoViolation(t *testing.T) {
+	// A run without a scenario panics inside the simulator.
+	rr, v := runSafely(context.Background(), scenarios.Run{Label: "default"})
+	if rr != nil || v == nil || v.Invariant != NameNoPanic || !strings.Contains(v.Detail, "panic:") {
+		t.Fatalf("got %v, %+v; want a no-panic violation", rr, v)
+	}
+}
+
+func TestStackHead(t *testing.T) {
+	stack := "goroutine 1\nruntime/debug.Stack()\npanic({0x1})\n\t/x.go:1\nmain.f()\n\t/y.go:2\n"
+	if got, want := stackHead(stack, 3), "panic({0x1})\n\t/x.go:1\nmain.f()"; got != want {
+		t.Errorf("stackHead = %q, want %q", got, want)
+	}
+}
+
+func TestCheckOneSeed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the simulator twice")
+	}
+	rep := Check(1)
+	if rep.Seed != 1 || rep.Name != "swarm-seed-1" || len(rep.YAML) == 0 || len(rep.Faults) < 2 {
+		t.Fatalf("report %+v is incomplete", rep)
+	}
+	if !rep.OK() {
+		t.Errorf("seed 1 (%v) violated %v", rep.Faults, rep.Violations)
+	}
+}
+
+func TestNames(t *testing.T) {
+	names := Names()
+	for _, want := range []string{"stale-fenced", "causes-add-up", "no-unknown-cause",
+		"graceful-handoff-loses-nothing", "model-sanity", NameReplayDeterministic, NameNoPanic,
+		NameNoGoroutineLeak, NameRunCompletes} {
+		if !slices.Contains(names, want) {
+			t.Errorf("Names() = %v lacks %s", names, want)
+		}
+	}
+	for _, inv := range Invariants() {
+		if inv.Doc == "" || inv.Check == nil {
+			t.Errorf("invariant %s has no doc or check", inv.Name)
+		}
+	}
+}
