@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/spillway-sim/spillway/internal/redistest"
 )
@@ -73,5 +74,31 @@ func TestRedisCluster(t *testing.T) {
 				t.Fatalf("warm across slots: %+v %v", wr, err)
 			}
 		})
+	}
+}
+
+// TestScriptsLoadedOnEveryRingShard: a plain SCRIPT LOAD through a Ring reaches
+// one random shard; the store loads its script on all of them.
+func TestScriptsLoadedOnEveryRingShard(t *testing.T) {
+	a, b := miniredis.RunT(t), miniredis.RunT(t)
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": a.Addr(), "b": b.Addr()},
+		NewClient: func(opt *redis.Options) *redis.Client {
+			opt.DisableIdentity, opt.MaintNotificationsConfig = true, noMaint
+			return redis.NewClient(opt)
+		}})
+	defer ring.Close()
+	s, _ := newStore(t, ring)
+	fill(s, 0, 5, ctxValue)
+	if _, err := s.Spill(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	sha := Scripts()[0].SHA1
+	for name, m := range map[string]*miniredis.Miniredis{"a": a, "b": b} {
+		c := redis.NewClient(&redis.Options{Addr: m.Addr(), DisableIdentity: true, MaintNotificationsConfig: noMaint})
+		ok, err := c.ScriptExists(context.Background(), sha).Result()
+		c.Close()
+		if err != nil || len(ok) != 1 || !ok[0] {
+			t.Fatalf("shard %s: spill script loaded = %v, %v", name, ok, err)
+		}
 	}
 }

@@ -197,7 +197,7 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 	if s.cfg.fencing && len(batches) > 0 && !s.scriptsLoaded.Load() {
 		// Load the script before the workers start, so that no worker's first call
 		// depends on which worker happened to load it (a NOSCRIPT round trip).
-		if spillScript.Load(ctx, s.rdb).Err() == nil {
+		if s.loadScripts(ctx) == nil {
 			s.scriptsLoaded.Store(true)
 		}
 	}
@@ -516,6 +516,20 @@ func (s *Store[V]) send(ctx context.Context, b *spillBatch[V], pending []int, bu
 		first = fmt.Errorf("core: manifest of partition %d: %w", b.p, err)
 	}
 	return first
+}
+
+// loadScripts loads the spill script on every node that may run it: each shard of
+// a Ring and each master of a Cluster (a plain SCRIPT LOAD through a Ring goes to
+// one shard chosen at random, so the others would answer NOSCRIPT first).
+func (s *Store[V]) loadScripts(ctx context.Context) error {
+	load := func(ctx context.Context, c *redis.Client) error { return spillScript.Load(ctx, c).Err() }
+	switch c := s.rdb.(type) {
+	case *redis.Ring:
+		return c.ForEachShard(ctx, load)
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, load)
+	}
+	return spillScript.Load(ctx, s.rdb).Err()
 }
 
 // ttlArg is a TTL in whole milliseconds for PX: at least 1 ms, or 0 for Persist.
