@@ -259,12 +259,6 @@ func (s *Store[V]) Assigned(ctx context.Context, gen int64, partitions ...int32)
 	return s.claim(ctx, gen, partitions)
 }
 
-// redisKey appends the Redis key of (p, key) to dst.
-func (s *Store[V]) redisKey(dst []byte, p int32, key string) []byte {
-	dst = s.partPrefix(dst, p)
-	return append(dst, key...)
-}
-
 // partPrefix appends "<ns>:{<p>}:" to dst.
 func (s *Store[V]) partPrefix(dst []byte, p int32) []byte {
 	dst = append(dst, s.cfg.namespace...)

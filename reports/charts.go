@@ -738,18 +738,6 @@ func maxOf(xs []float64) float64 {
 	return m
 }
 
-// addCols adds b to a element-wise (b may be nil or shorter).
-func addCols(a, b []float64) []float64 {
-	out := make([]float64, len(a))
-	copy(out, a)
-	for i := range out {
-		if i < len(b) {
-			out[i] += b[i]
-		}
-	}
-	return out
-}
-
 // floorZero starts the y axis at 0 and keeps a flat-zero series from making
 // the axis degenerate.
 // It leaves 5 % of room above the highest value for the event labels.

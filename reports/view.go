@@ -33,8 +33,6 @@ var (
 	// scriptedKinds are marked on every time plot: scripted timeline actions,
 	// Redis outages and autoscaler decisions.
 	scriptedKinds = []string{"timeline", "redis", "hpa"}
-	// memoryKinds are marked on the Redis memory plot (from the Redis models).
-	memoryKinds = []string{"fork", "oom"}
 )
 
 // view is what the report is computed from: the scenario, the result, and each

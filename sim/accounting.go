@@ -77,17 +77,15 @@ func (f fate) cause(k uint32) Cause {
 
 // counters is the run's context accounting.
 type counters struct {
-	messages, replayed                 int64
-	needed, ok, lost, staleUsed        int64
-	lostBy, staleBy                    [numCauses]int64
-	localHits, restored, staleDiscard  int64
-	redisMissed, restoreFailed         int64
-	spilledKeys, spillBytes, spillRaw  int64
-	spillFailed, fencedWrites, spills  int64
-	spillMax                           time.Duration
-	spillDurTotal                      time.Duration
-	restoreCalls, commitsFailed        int64
-	rebalanceEvents, crashes, restarts int64
+	messages, replayed                int64
+	needed, ok, lost, staleUsed       int64
+	lostBy, staleBy                   [numCauses]int64
+	localHits, restored, staleDiscard int64
+	redisMissed, restoreFailed        int64
+	spilledKeys, spillBytes           int64
+	spillFailed, fencedWrites         int64
+	spillMax                          time.Duration
+	commitsFailed, crashes            int64
 }
 
 // histogram is a log-linear latency histogram: 16 sub-buckets per power of two
@@ -121,13 +119,6 @@ func bucketValue(b int) time.Duration {
 func (h *histogram) add(d time.Duration) {
 	h.counts[bucketOf(d)]++
 	h.n++
-}
-
-func (h *histogram) merge(o *histogram) {
-	for i, c := range o.counts {
-		h.counts[i] += c
-	}
-	h.n += o.n
 }
 
 func (h *histogram) reset() { *h = histogram{} }

@@ -54,7 +54,6 @@ type pod struct {
 	gen    int32
 	joined bool
 	paused bool
-	zombie bool // session expired while paused; Lost not yet handled
 
 	pos        map[int32]int64 // next offset to process, per owned partition
 	rr         int             // round-robin start over owned partitions

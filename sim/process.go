@@ -276,14 +276,11 @@ func (r *runner) bookSpill(p *pod, rep *core.SpillReport, took time.Duration, he
 	if rep == nil || rep.Keys == 0 {
 		return
 	}
-	r.c.spills++
 	r.c.spilledKeys += int64(rep.Written)
 	r.c.spillBytes += rep.WireBytes
-	r.c.spillRaw += rep.RawBytes
 	r.c.spillFailed += int64(rep.NotWritten - rep.Count(core.ReasonDisabled))
 	r.c.fencedWrites += int64(rep.Count(core.ReasonFenced))
 	r.c.spillMax = max(r.c.spillMax, took)
-	r.c.spillDurTotal += took
 	if held == nil {
 		return
 	}

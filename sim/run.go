@@ -267,7 +267,6 @@ func (r *runner) event(kind, format string, args ...any) {
 }
 
 func (r *runner) onRebalance(ev broker.RebalanceEvent) {
-	r.c.rebalanceEvents++
 	if r.formedAt < 0 && len(ev.Pending) == 0 {
 		r.formedAt = r.eng.Now()
 	}

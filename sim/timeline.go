@@ -282,9 +282,7 @@ func (r *runner) countRestore(rep *core.RestoreReport) {
 	if rep == nil {
 		return
 	}
-	r.c.restoreCalls++
 	r.c.restored += int64(rep.Restored)
 	r.c.staleDiscard += int64(rep.Stale)
 	r.c.redisMissed += int64(rep.Missing)
-	r.c.restoreFailed += int64(rep.Failed)
 }

@@ -85,15 +85,6 @@ func newCOWTracker(pageBytes int64, classBytes map[int64]int64, mainTable, expir
 // bytes is the copied memory: the baseline plus every dirtied page.
 func (c *cowTracker) bytes() int64 { return c.baseline + c.dirty*c.page }
 
-// pages is the number of pages of every region (the saturation point).
-func (c *cowTracker) pages() int64 {
-	var n int64
-	for _, r := range c.regions {
-		n += r.pages
-	}
-	return n
-}
-
 // touch dirties the pages of region id holding size bytes at offset h mod the
 // region's size.
 func (c *cowTracker) touch(id int64, h uint64, size int64) {
