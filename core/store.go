@@ -131,6 +131,80 @@ func (s *Store[V]) Get(p int32, key string) (V, bool) {
 	return zero, false
 }
 
+// GetBatch looks up every key of a poll batch in memory: vals[i], found[i] for
+// keys[i] (vals and found must be at least len(keys) long), in any partition
+// order. It returns the number found and counts the same metrics as Get.
+//
+// It read-locks each partition once for the whole batch instead of once per key,
+// so the lookups overlap in the CPU instead of each waiting behind a lock's
+// memory barrier: on a store larger than the CPU cache it is several times
+// cheaper per key than Get in a loop. The locks are taken in partition order, so
+// concurrent batches cannot deadlock; a batch over more than maxBatchLocks
+// partitions locks one run of keys at a time instead.
+func (s *Store[V]) GetBatch(keys []KeyRef, vals []V, found []bool) int {
+	_, _ = vals[:len(keys)], found[:len(keys)]
+	var buf [maxBatchLocks]int32
+	parts := buf[:0]
+	for i, k := range keys {
+		if i > 0 && k.Partition == keys[i-1].Partition || slices.Contains(parts, k.Partition) {
+			continue
+		}
+		if len(parts) == maxBatchLocks {
+			parts = nil // too many: lock run by run
+			break
+		}
+		parts = append(parts, k.Partition)
+	}
+	var ptrBuf [maxBatchLocks]*partition[V]
+	held := ptrBuf[:len(parts)]
+	if parts != nil {
+		slices.Sort(parts)
+		for i, p := range parts {
+			if held[i] = s.part(p); held[i] != nil {
+				held[i].mu.RLock()
+			}
+		}
+	}
+	hits := 0
+	var zero V
+	var pt *partition[V]
+	for i, k := range keys {
+		if i == 0 || k.Partition != keys[i-1].Partition {
+			if parts == nil && pt != nil {
+				pt.mu.RUnlock()
+			}
+			if parts != nil {
+				pt = held[slices.Index(parts, k.Partition)]
+			} else if pt = s.part(k.Partition); pt != nil {
+				pt.mu.RLock()
+			}
+		}
+		if pt == nil {
+			vals[i], found[i] = zero, false
+			continue
+		}
+		e, ok := pt.m[k.Key]
+		vals[i], found[i] = e.v, ok
+		if ok {
+			hits++
+		}
+	}
+	if parts == nil && pt != nil {
+		pt.mu.RUnlock()
+	}
+	for _, pt := range held {
+		if pt != nil {
+			pt.mu.RUnlock()
+		}
+	}
+	s.stats.localHits.Add(uint64(hits))
+	s.stats.localMisses.Add(uint64(len(keys) - hits))
+	return hits
+}
+
+// maxBatchLocks bounds the partitions GetBatch holds read-locked at once.
+const maxBatchLocks = 64
+
 // Put sets the context of key in partition p, as of the store's clock.
 func (s *Store[V]) Put(p int32, key string, v V) {
 	s.PutAt(p, key, v, s.cfg.clock.Now())

@@ -147,3 +147,93 @@ func TestScriptsAreExported(t *testing.T) {
 		}
 	}
 }
+
+func TestGetBatch(t *testing.T) {
+	s := newLocal(t)
+	s.Put(1, "a", []byte("1a"))
+	s.Put(2, "a", []byte("2a"))
+	s.Put(2, "b", []byte("2b"))
+	many := make([]KeyRef, 0, 2*maxBatchLocks)
+	for p := range int32(2 * maxBatchLocks) {
+		s.Put(p+10, "k", []byte(fmt.Sprint(p+10)))
+		many = append(many, KeyRef{Partition: p + 10, Key: "k"})
+	}
+	tests := []struct {
+		name string
+		keys []KeyRef
+		want []string // "" for not found
+	}{
+		{name: "empty", keys: nil, want: nil},
+		{name: "interleaved partitions", keys: []KeyRef{{2, "b"}, {1, "a"}, {2, "a"}, {1, "b"}, {2, "b"}},
+			want: []string{"2b", "1a", "2a", "", "2b"}},
+		{name: "unknown partition", keys: []KeyRef{{99, "a"}, {-1, "a"}, {1, "a"}}, want: []string{"", "", "1a"}},
+		{name: "more partitions than locks", keys: many, want: func() []string {
+			var w []string
+			for _, k := range many {
+				w = append(w, fmt.Sprint(k.Partition))
+			}
+			return w
+		}()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.Stats()
+			vals := make([][]byte, len(tc.keys))
+			found := make([]bool, len(tc.keys))
+			for i := range found {
+				found[i], vals[i] = true, []byte("junk")
+			}
+			hits := s.GetBatch(tc.keys, vals, found)
+			wantHits := 0
+			for i, w := range tc.want {
+				if w != "" {
+					wantHits++
+				}
+				if found[i] != (w != "") || string(vals[i]) != w {
+					t.Errorf("key %v: got %q, %v; want %q", tc.keys[i], vals[i], found[i], w)
+				}
+			}
+			after := s.Stats()
+			if hits != wantHits || after.LocalHits-before.LocalHits != uint64(wantHits) ||
+				after.LocalMisses-before.LocalMisses != uint64(len(tc.keys)-wantHits) {
+				t.Fatalf("hits %d, stats %+v → %+v; want %d hits", hits, before, after, wantHits)
+			}
+		})
+	}
+}
+
+// TestGetBatchConcurrentWriters: batches in opposite partition orders, with
+// writers on the same partitions, must neither deadlock nor race (-race).
+func TestGetBatchConcurrentWriters(t *testing.T) {
+	s := newLocal(t)
+	fwd := []KeyRef{{0, "k"}, {1, "k"}, {2, "k"}, {3, "k"}}
+	rev := []KeyRef{{3, "k"}, {2, "k"}, {1, "k"}, {0, "k"}}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			vals, found := make([][]byte, 4), make([]bool, 4)
+			for i := range 3000 {
+				switch g {
+				case 0:
+					s.GetBatch(fwd, vals, found)
+				case 1:
+					s.GetBatch(rev, vals, found)
+				default:
+					s.Put(int32(i%4), "k", []byte{byte(i)})
+					if i%100 == 0 {
+						s.Drop(int32(i % 4))
+					}
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("GetBatch deadlocked")
+	}
+}

@@ -64,6 +64,12 @@ type pod struct {
 	lookups    []lookup      // reused per batch
 	refs       []core.KeyRef // reused per batch
 	refIdx     []int         // reused per batch
+	want       []core.KeyRef // reused per batch: the keys that need context
+	runs       []int         // reused per batch: where each partition's records end
+	merged     []fetched     // reused per batch: the batch in time order
+	wantIdx    []int         // reused per batch
+	vals       []ctxVal      // reused per batch
+	found      []bool        // reused per batch
 	batch      []fetched     // reused per batch
 	onReady    func()        // rolling restart: continue when this pod is ready
 	onExit     func()        // rolling restart: continue when this pod has exited

@@ -77,6 +77,7 @@ type fetched struct {
 func (p *pod) fetch(parts []int32, now time.Duration, limit int) []fetched {
 	r := p.r
 	out := p.batch[:0]
+	p.runs = p.runs[:0]
 	defer func() { p.batch = out[:0] }()
 	n := len(parts)
 	for i := 0; i < n && len(out) < limit; i++ {
@@ -85,6 +86,7 @@ func (p *pod) fetch(parts []int32, now time.Duration, limit int) []fetched {
 			continue
 		}
 		pos := p.pos[part]
+		runStart := len(out)
 		for len(out) < limit {
 			hw := r.log.HighWatermark(part)
 			if pos >= hw {
@@ -108,11 +110,19 @@ func (p *pod) fetch(parts []int32, now time.Duration, limit int) []fetched {
 			}
 		}
 		p.pos[part] = pos
+		if len(out) > runStart {
+			p.runs = append(p.runs, len(out))
+		}
 	}
 	p.rr++
 	// A consumer that polls continuously handles records close to their arrival,
 	// whatever their partition: order the batch by append time (ties by partition
 	// and offset, so each partition keeps its order and the order is total).
+	if len(p.runs) <= maxMergeRuns {
+		p.merged = mergeRuns(p.merged[:0], out, p.runs)
+		out, p.merged = p.merged, out
+		return out
+	}
 	slices.SortFunc(out, func(a, b fetched) int {
 		if c := cmp.Compare(a.rec.At, b.rec.At); c != 0 {
 			return c
@@ -123,6 +133,45 @@ func (p *pod) fetch(parts []int32, now time.Duration, limit int) []fetched {
 		return cmp.Compare(a.offset, b.offset)
 	})
 	return out
+}
+
+// maxMergeRuns is the most partitions in one batch that fetch merges; more are
+// sorted (a linear scan of the run heads per record would cost more).
+const maxMergeRuns = 16
+
+// mergeRuns appends to dst the records of batch, whose runs (one per partition,
+// ends[i] the end of run i) are each in append-time and offset order, merged into
+// (append time, partition, offset) order: what sorting the batch would give.
+func mergeRuns(dst, batch []fetched, ends []int) []fetched {
+	var heads [maxMergeRuns]int
+	n := len(ends)
+	for i := range n {
+		if i > 0 {
+			heads[i] = ends[i-1]
+		}
+	}
+	for {
+		best := -1
+		for i := range n {
+			h := heads[i]
+			if h == ends[i] {
+				continue
+			}
+			if best < 0 {
+				best = i
+				continue
+			}
+			a, b := &batch[h], &batch[heads[best]]
+			if a.rec.At < b.rec.At || a.rec.At == b.rec.At && a.part < b.part {
+				best = i
+			}
+		}
+		if best < 0 {
+			return dst
+		}
+		dst = append(dst, batch[heads[best]])
+		heads[best]++
+	}
 }
 
 // lookup is what the pod found for a record's key before processing the batch.
@@ -140,16 +189,26 @@ func (p *pod) restore(batch []fetched) []lookup {
 		p.lookups = make([]lookup, len(batch))
 	}
 	pre := p.lookups[:len(batch)]
-	p.refs, p.refIdx = p.refs[:0], p.refIdx[:0]
+	// Look the batch's keys up in memory all at once (one lock per partition),
+	// then restore the ones missing in one round trip.
+	p.want, p.wantIdx = p.want[:0], p.wantIdx[:0]
 	for i, b := range batch {
 		pre[i] = lookup{}
-		if !r.needsContext(b.rec.Key, b.rec.Seq) {
-			continue
+		if r.needsContext(b.rec.Key, b.rec.Seq) {
+			p.want = append(p.want, core.KeyRef{Partition: b.part, Key: r.nameOf(b.rec.Key, b.rec.Seq)})
+			p.wantIdx = append(p.wantIdx, i)
 		}
-		key := r.nameOf(b.rec.Key, b.rec.Seq)
-		pre[i].v, pre[i].ok = p.store.Get(b.part, key)
-		if !pre[i].ok && r.strategy != core.MemoryOnly {
-			p.refs = append(p.refs, core.KeyRef{Partition: b.part, Key: key})
+	}
+	if cap(p.vals) < len(p.want) {
+		p.vals, p.found = make([]ctxVal, len(p.want)), make([]bool, len(p.want))
+	}
+	vals, found := p.vals[:len(p.want)], p.found[:len(p.want)]
+	p.store.GetBatch(p.want, vals, found)
+	p.refs, p.refIdx = p.refs[:0], p.refIdx[:0]
+	for j, i := range p.wantIdx {
+		pre[i].v, pre[i].ok = vals[j], found[j]
+		if !found[j] && r.strategy != core.MemoryOnly {
+			p.refs = append(p.refs, p.want[j])
 			p.refIdx = append(p.refIdx, i)
 		}
 	}

@@ -148,10 +148,7 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 		return nil, err
 	}
 	r.rng = eng.NewRand()
-	r.keyNames = make([]string, sc.Workload.Datapoints)
-	for k := range r.keyNames {
-		r.keyNames[k] = r.wl.Key(uint32(k))
-	}
+	r.keyNames = keyNames(r.wl, sc.Workload.Datapoints)
 	r.fate = make(fate, sc.Workload.Datapoints)
 	r.redisGone = make([]uint8, sc.Workload.Datapoints)
 	if sc.Workload.Lifetime > 0 {
@@ -331,6 +328,26 @@ func (r *runner) epoch(k, seq uint32) uint32 {
 	}
 	per := max(uint32(life/r.wl.Interval(k)), 1)
 	return (seq - 1) / per
+}
+
+// keyNames names every datapoint. The names are substrings of one string, so
+// they cost one allocation, give the garbage collector one object instead of
+// one per key, and a key's name sits next to its neighbours' in memory.
+func keyNames(wl *workload.Workload, n int) []string {
+	buf := make([]byte, 0, n*workload.KeyLen)
+	ends := make([]int, n)
+	for k := range n {
+		buf = wl.AppendKey(buf, uint32(k))
+		ends[k] = len(buf)
+	}
+	all := string(buf)
+	names := make([]string, n)
+	start := 0
+	for k, end := range ends {
+		names[k] = all[start:end]
+		start = end
+	}
+	return names
 }
 
 // nameOf is the store key of message seq of datapoint k: its series' name.
