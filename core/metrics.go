@@ -46,7 +46,7 @@ type Stats struct {
 }
 
 type counters struct {
-	localHits, localMisses                              atomic.Uint64
+	localMisses                                         atomic.Uint64
 	restored, stale, decodeErrs, redisMisses, restErr   atomic.Uint64
 	spilled, rawBytes, wireBytes, spillErrs, fenced, dr atomic.Uint64
 	spillNanos, spillMax, restoreNanos                  atomic.Int64
@@ -80,8 +80,8 @@ func (c *counters) addRestore(r *RestoreReport) {
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		LocalHits: c.localHits.Load(), LocalMisses: c.localMisses.Load(),
-		Restored: c.restored.Load(), StaleDiscarded: c.stale.Load(), DecodeErrors: c.decodeErrs.Load(),
+		LocalMisses: c.localMisses.Load(), // LocalHits: counted per partition, summed by Store.Stats
+		Restored:    c.restored.Load(), StaleDiscarded: c.stale.Load(), DecodeErrors: c.decodeErrs.Load(),
 		RedisMisses: c.redisMisses.Load(), RestoreErrors: c.restErr.Load(),
 		SpilledKeys: c.spilled.Load(), SpillRawBytes: c.rawBytes.Load(), SpillWireBytes: c.wireBytes.Load(),
 		SpillErrors: c.spillErrs.Load(), FencedWrites: c.fenced.Load(), Dropped: c.dr.Load(),

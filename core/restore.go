@@ -135,9 +135,9 @@ func (s *Store[V]) has(p int32, key string) bool {
 	if pt == nil {
 		return false
 	}
-	pt.mu.RLock()
+	pt.mu.Lock()
 	_, ok := pt.m[key]
-	pt.mu.RUnlock()
+	pt.mu.Unlock()
 	return ok
 }
 
