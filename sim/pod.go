@@ -280,6 +280,7 @@ func (p *pod) spill(parts []int32, budget time.Duration, why string) time.Durati
 		rep, err = p.store.Spill(ctx, parts...)
 	}
 	took := m.Elapsed()
+	p.r.auditSpill(p, parts, held, rep)
 	p.r.bookSpill(p, rep, took, held)
 	if rep.Keys > 0 {
 		msg := fmt.Sprintf("%s %s: %d keys, %d written, %d not written in %v", p.name, why, rep.Keys, rep.Written, rep.NotWritten, took)

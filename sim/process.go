@@ -234,6 +234,7 @@ func (p *pod) restore(batch []fetched) []lookup {
 func (p *pod) process(b fetched, pre lookup) {
 	r := p.r
 	r.c.messages++
+	r.auditProcess(p, b.part)
 	if b.offset <= r.processed[b.part] {
 		r.c.replayed++
 	} else {

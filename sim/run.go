@@ -82,6 +82,7 @@ type runner struct {
 	processed   []int64      // highest offset ever processed per partition (replay detection)
 
 	c         counters
+	audit     audit
 	lat       histogram // whole run
 	latWindow histogram // since the last sample
 	events    []Event
@@ -154,6 +155,7 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 	if sc.Workload.Lifetime > 0 {
 		r.seriesNames = make([]seriesName, sc.Workload.Datapoints)
 	}
+	r.audit = newAudit(sc.Log.Partitions)
 	r.processed = make([]int64, sc.Log.Partitions)
 	for i := range r.processed {
 		r.processed[i] = -1
@@ -264,6 +266,7 @@ func (r *runner) event(kind, format string, args ...any) {
 }
 
 func (r *runner) onRebalance(ev broker.RebalanceEvent) {
+	r.auditRebalance(ev)
 	if r.formedAt < 0 && len(ev.Pending) == 0 {
 		r.formedAt = r.eng.Now()
 	}

@@ -20,6 +20,7 @@ var seriesColumns = func() []string {
 
 // sample appends one row of the time series.
 func (r *runner) sample() {
+	r.auditMemory()
 	lag := max(r.lagWindow, r.lagNow())
 	r.lagWindow = 0
 	ns := r.redis.stats()
@@ -108,6 +109,7 @@ func (r *runner) result() *RunResult {
 			s = append(s, Metric{Name: "stale_by_cause." + cause.String(), Value: float64(c.staleBy[cause])})
 		}
 	}
+	s = append(s, r.audit.metrics()...)
 	return &RunResult{Summary: s, Series: r.series, Events: r.events, Latency: r.lat.cdf()}
 }
 

@@ -49,6 +49,7 @@ type MemoryStats struct {
 	PeakRSSBytes  int64 // highest RSS including copied pages (redis_rss_peak_bytes)
 	PeakCOWBytes  int64 // highest COWBytes of any fork (redis_cow_peak_bytes)
 	DatasetBytes  int64 // key and value bytes (the payload, without overhead)
+	BaselineBytes int64 // used_memory with no keys (the server's own allocations)
 	MaxMemory     int64 // maxmemory (0: unlimited)
 	SystemMemory  int64 // the machine's memory (0: unlimited)
 

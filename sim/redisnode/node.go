@@ -193,6 +193,7 @@ func (n *Node) Memory() MemoryStats {
 		ms.UsedBytes, ms.RSSBytes = 0, 0
 	}
 	ms.DatasetBytes = n.mem.dataset
+	ms.BaselineBytes = n.mem.baseline
 	ms.MaxMemory, ms.SystemMemory = n.cfg.MaxMemory, n.cfg.SystemMemory
 	ms.Keys, ms.VolatileKeys = int64(n.ks.len()), int64(len(n.ks.vol))
 	ms.RejectedWrites = ms.RejectedOOM + ms.RejectedMisconf

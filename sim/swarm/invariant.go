@@ -70,6 +70,16 @@ func Invariants() []Invariant {
 			"spill-on-revoke and termination_grace >= 30s, no context is lost.", gracefulHandoff},
 		{"model-sanity", "The Redis memory model stays physical: used, RSS and COW bytes are never " +
 			"negative; RSS peak >= used peak when both are set; COW peak <= RSS peak.", modelSanity},
+		{"one-owner-per-partition", "After every completed rebalance each partition is assigned to " +
+			"exactly one member of the group, and no two live pods process records of one partition in " +
+			"the same generation: the run's audit.ownership_violations == 0.", audited("audit.ownership_violations")},
+		{"no-drop-without-ack", "No entry leaves a pod's memory in a spill unless Redis acknowledged " +
+			"its write (or the strategy is memory-only): audit.unacked_drops == 0. Partitions lost " +
+			"without a spill (crash, session expiry) are accounted as losses, not drops.", audited("audit.unacked_drops")},
+		{"used-within-maxmemory", "With maxmemory set, every node's used memory at every sample is at " +
+			"most maxmemory plus one spill batch (Redis evicts, or refuses a write, before each " +
+			"command, so one command is the most it can overshoot): audit.over_maxmemory == 0.",
+			audited("audit.over_maxmemory")},
 	}
 }
 
@@ -131,7 +141,14 @@ func after(sc *scenarios.Scenario, rr *sim.RunResult, j int) string {
 	if j >= len(ts) {
 		return ""
 	}
-	t := time.Duration(ts[j] * float64(time.Second))
+	return afterTime(sc, time.Duration(ts[j]*float64(time.Second)))
+}
+
+// afterTime names the latest timeline event at or before t.
+func afterTime(sc *scenarios.Scenario, t time.Duration) string {
+	if sc == nil {
+		return ""
+	}
 	best := -1
 	for i, e := range sc.Timeline {
 		if time.Duration(e.At) <= t && (best < 0 || e.At >= sc.Timeline[best].At) {
@@ -254,4 +271,24 @@ func modelSanity(sc *scenarios.Scenario, rr *sim.RunResult) *Violation {
 		return &Violation{Detail: fmt.Sprintf("redis_cow_peak_bytes %g > redis_rss_peak_bytes %g", cow, rss)}
 	}
 	return nil
+}
+
+// audited fails when the run's own audit counted violations of metric (see
+// sim/audit.go); the run's first such violations are its "audit" events.
+func audited(metric string) func(*scenarios.Scenario, *sim.RunResult) *Violation {
+	return func(sc *scenarios.Scenario, rr *sim.RunResult) *Violation {
+		n := get(rr, metric)
+		if n == 0 {
+			return nil
+		}
+		v := &Violation{Detail: fmt.Sprintf("%s = %g", metric, n)}
+		for _, e := range rr.Events {
+			if e.Kind == "audit" {
+				v.Detail += fmt.Sprintf("; first at %v: %s", time.Duration(e.At), e.Detail)
+				v.After = afterTime(sc, time.Duration(e.At))
+				break
+			}
+		}
+		return v
+	}
 }

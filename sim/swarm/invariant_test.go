@@ -3,6 +3,7 @@ package swarm
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spillway-sim/spillway/scenarios"
 	"github.com/spillway-sim/spillway/sim"
@@ -152,6 +153,16 @@ func TestInvariants(t *testing.T) {
 			invariant: "model-sanity", detail: "redis_rss_peak_bytes 999 < redis_used_memory_peak_bytes 1000"},
 		{name: "cow above rss", rr: set(lossless(), "redis_cow_peak_bytes", 5000),
 			invariant: "model-sanity", detail: "redis_cow_peak_bytes 5000 > redis_rss_peak_bytes 4096"},
+		{name: "two owners", rr: withAudit(lossless(), "audit.ownership_violations", 2, 190*time.Second,
+			"generation 4: partition 3 has 2 owners after the rebalance completed"),
+			invariant: "one-owner-per-partition", detail: "= 2; first at 3m10s: generation 4: partition 3 has 2 owners",
+			after: "timeline[0] at 2m0s: scale"},
+		{name: "dropped without ack", rr: withAudit(lossless(), "audit.unacked_drops", 1, 301*time.Second,
+			"pod-1 dropped dp:00000007 from memory although its write failed (oom)"),
+			invariant: "no-drop-without-ack", detail: "audit.unacked_drops = 1; first at 5m1s: pod-1 dropped",
+			after: "timeline[1] at 5m0s: rolling_restart"},
+		{name: "over maxmemory", rr: set(lossless(), "audit.over_maxmemory", 3),
+			invariant: "used-within-maxmemory", detail: "audit.over_maxmemory = 3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,4 +226,11 @@ func TestViolationString(t *testing.T) {
 	if got, want := v.String(), "x: d (first seen after timeline[0] at 1m0s: crash)"; got != want {
 		t.Errorf("String = %q, want %q", got, want)
 	}
+}
+
+// withAudit sets an audit count and adds its first "audit" event at at.
+func withAudit(rr *sim.RunResult, metric string, n float64, at time.Duration, detail string) *sim.RunResult {
+	set(rr, metric, n)
+	rr.Events = append(rr.Events, sim.Event{At: sim.Duration(at), Kind: "audit", Detail: detail})
+	return rr
 }
