@@ -153,9 +153,10 @@ func FenceTTL(d time.Duration) Opt { return func(c *config) { c.fenceTTL = d } }
 // costs one set member per spilled key in Redis).
 func Manifest(on bool) Opt { return func(c *config) { c.manifest = on } }
 
-// KeepOnRestore leaves restored entries in Redis (MGET) instead of taking them
-// (GETDEL, the default). Taking means an owner that later crashes leaves nothing
-// behind rather than an older entry that the next owner could use as a stale context.
+// KeepOnRestore leaves restored entries in Redis instead of taking them (MGET,
+// then UNLINK of what was read: the default). Taking means an owner that later
+// crashes leaves nothing behind rather than an older entry that the next owner
+// could use as a stale context; keeping saves the second round trip.
 func KeepOnRestore(on bool) Opt { return func(c *config) { c.keepOnRestore = on } }
 
 // Retries sets how many times a batch is tried in total on a retryable error

@@ -26,7 +26,7 @@ const (
 	OutcomeMissing                 // Redis does not have it (never spilled, expired, evicted, lost)
 	OutcomeStale                   // found but older than MaxAge: discarded
 	OutcomeCorrupt                 // found but undecodable (corrupt, truncated, unknown format): discarded
-	OutcomeFailed                  // Redis could not be asked (error, timeout): treat as a miss
+	OutcomeFailed                  // Redis did not answer (error, timeout): the key stays in Redis; treat as a miss
 )
 
 var outcomeNames = [...]string{"local", "restored", "missing", "stale", "corrupt", "failed"}
@@ -49,8 +49,11 @@ type RestoreReport struct {
 	Stale    int
 	Corrupt  int
 	Failed   int
-	Outcomes []Outcome
-	Duration time.Duration // by the store's clock
+	// Undeleted counts keys read from Redis to be taken whose delete failed:
+	// still in Redis until their TTL (never with KeepOnRestore).
+	Undeleted int
+	Outcomes  []Outcome
+	Duration  time.Duration // by the store's clock
 }
 
 func (r *RestoreReport) add(o Outcome) {
@@ -83,9 +86,9 @@ func (s *Store[V]) GetOrRestore(ctx context.Context, p int32, key string) (V, Ou
 }
 
 // Restore brings the keys of a poll batch that are not in memory back from Redis,
-// in one round trip (per Redis node): the keys of one partition share a hash slot,
-// so each partition's misses are one MGET (KeepOnRestore) or a run of pipelined
-// GETDELs. Entries older than MaxAge and undecodable bytes are discarded and
+// in one round trip (per Redis node) — two unless KeepOnRestore, the second
+// deleting what was taken: the keys of one partition share a hash slot, so each
+// partition's misses are one MGET, and its taken keys one UNLINK. Entries older than MaxAge and undecodable bytes are discarded and
 // counted. A Redis error never stops the consumer: the affected keys come back as
 // OutcomeFailed, the error is returned for logging, and processing goes on as on a miss.
 func (s *Store[V]) Restore(ctx context.Context, keys []KeyRef) (*RestoreReport, error) {
@@ -109,11 +112,14 @@ func (s *Store[V]) Restore(ctx context.Context, keys []KeyRef) (*RestoreReport, 
 	outcome := make([]Outcome, len(keys)) // OutcomeLocal by default
 	var err error
 	if len(need) > 0 && s.cfg.strategy != MemoryOnly {
-		err = s.fetch(ctx, keys, need, outcome, start)
+		err = s.fetch(ctx, keys, need, outcome, start, rep)
 	} else {
 		for _, i := range need {
 			outcome[i] = OutcomeMissing
 		}
+	}
+	if slices.Contains(outcome, OutcomeFailed) {
+		s.refreshTopology(ctx) // the next restore goes to a master that took over, if one did
 	}
 	for i := range keys {
 		o := outcome[first[i]]
@@ -141,12 +147,28 @@ func (s *Store[V]) has(p int32, key string) bool {
 	return ok
 }
 
-// fetch asks Redis for keys[need] in one pipeline and fills outcome.
-func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome []Outcome, now time.Time) error {
+// fetch asks Redis for keys[need] and fills outcome: one MGET per partition (a
+// partition's keys share a hash slot), all in one pipeline. Unless KeepOnRestore
+// is set, a second pipeline then deletes the keys whose values it read.
+//
+// Taking is two round trips rather than one GETDEL pipeline on purpose: GETDEL
+// is not idempotent. When its replies are lost (a connection reset, a read
+// timeout, a node killed after it executed), the keys are gone from Redis and
+// never reach memory, and go-redis's own retry of the pipeline (MaxRetries,
+// default 3; a ClusterClient retries a broken node's share regardless) turns
+// that into OutcomeMissing with no error at all. MGET and DEL are both safe to
+// repeat: a lost MGET reply leaves everything in Redis (OutcomeFailed), a lost
+// DEL reply leaves nothing behind, and a failed DEL leaves an extra copy in
+// Redis (counted in RestoreReport.Undeleted) that its TTL removes. Between the
+// two round trips only a newer owner could rewrite a key, and Assigned's fence
+// keeps older ones out, so the DEL never removes a newer write of the owner's.
+func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome []Outcome, now time.Time,
+	rep *RestoreReport) error {
 	type group struct {
-		p   int32
-		idx []int
-		cmd *redis.SliceCmd // MGET (keep)
+		p    int32
+		idx  []int
+		rkey []string
+		cmd  *redis.SliceCmd
 	}
 	var groups []*group
 	byPart := map[int32]*group{}
@@ -160,62 +182,70 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 		}
 		g.idx = append(g.idx, i)
 	}
-	getdel := make([]*redis.StringCmd, len(keys))
 	_, perr := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for _, g := range groups {
 			prefix := s.partPrefix(nil, g.p)
-			if s.cfg.keepOnRestore {
-				rk := make([]string, len(g.idx))
-				for j, i := range g.idx {
-					rk[j] = string(prefix) + keys[i].Key
-				}
-				g.cmd = pipe.MGet(ctx, rk...)
-				continue
+			g.rkey = make([]string, len(g.idx))
+			for j, i := range g.idx {
+				g.rkey[j] = string(prefix) + keys[i].Key
 			}
-			for _, i := range g.idx {
-				getdel[i] = pipe.GetDel(ctx, string(prefix)+keys[i].Key)
-			}
+			g.cmd = pipe.MGet(ctx, g.rkey...)
 		}
 		return nil
 	})
 	var firstErr error
-	value := func(i int, v any, err error) {
-		switch {
-		case err != nil && !errors.Is(err, redis.Nil):
-			outcome[i] = OutcomeFailed
-			if firstErr == nil {
-				firstErr = fmt.Errorf("core: restoring %q of partition %d: %w", keys[i].Key, keys[i].Partition, err)
-			}
-		case v == nil || errors.Is(err, redis.Nil):
-			outcome[i] = OutcomeMissing
-		default:
-			str, _ := v.(string)
-			outcome[i] = s.install(keys[i], str, now)
-		}
-	}
+	var take [][]string // per partition, the Redis keys read (to delete)
 	for _, g := range groups {
-		if s.cfg.keepOnRestore {
-			vals, err := g.cmd.Result()
-			for j, i := range g.idx {
-				var v any
-				if err == nil && j < len(vals) {
-					v = vals[j]
+		vals, err := g.cmd.Result()
+		var read []string
+		for j, i := range g.idx {
+			var v any
+			if err == nil && j < len(vals) {
+				v = vals[j]
+			}
+			switch {
+			case err != nil && !errors.Is(err, redis.Nil):
+				outcome[i] = OutcomeFailed
+				if firstErr == nil {
+					firstErr = fmt.Errorf("core: restoring %q of partition %d: %w", keys[i].Key, keys[i].Partition, err)
 				}
-				value(i, v, err)
+			case v == nil:
+				outcome[i] = OutcomeMissing
+			default:
+				str, _ := v.(string)
+				outcome[i] = s.install(keys[i], str, now)
+				read = append(read, g.rkey[j])
 			}
-			continue
 		}
-		for _, i := range g.idx {
-			v, err := getdel[i].Result()
-			if err != nil {
-				value(i, nil, err)
-			} else {
-				value(i, v, nil)
-			}
+		if len(read) > 0 {
+			take = append(take, read)
 		}
 	}
 	if firstErr == nil && perr != nil && !errors.Is(perr, redis.Nil) {
 		firstErr = perr
+	}
+	if s.cfg.keepOnRestore || len(take) == 0 {
+		return firstErr
+	}
+	// Stale and corrupt values are deleted too: nobody can use them.
+	dels := make([]*redis.IntCmd, len(take))
+	_, derr := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for j, rk := range take {
+			dels[j] = pipe.Unlink(ctx, rk...)
+		}
+		return nil
+	})
+	for j, rk := range take {
+		if err := dels[j].Err(); err != nil {
+			rep.Undeleted += len(rk)
+			if derr == nil {
+				derr = err
+			}
+		}
+	}
+	if firstErr == nil && derr != nil {
+		firstErr = fmt.Errorf("core: restored, but deleting the restored keys from Redis failed (%d left until "+
+			"their TTL): %w", rep.Undeleted, derr)
 	}
 	return firstErr
 }

@@ -405,6 +405,9 @@ func (s *Store[V]) writeBatch(ctx context.Context, c *compressor, buf, scratch [
 				retry = append(retry, i)
 			}
 		}
+		if len(retry) > 0 {
+			s.refreshTopology(ctx) // a master may have failed over: retry (or the next spill) goes to the new one
+		}
 		if len(retry) == 0 || attempt >= s.cfg.maxAttempts || !s.backoff(ctx, attempt) {
 			break
 		}

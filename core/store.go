@@ -32,6 +32,7 @@ type Store[V any] struct {
 	syncRetryAt    atomic.Int64 // Unix nanos before which Sync is skipped (Redis refused the last one)
 	syncFailures   atomic.Int64 // consecutive Syncs that wrote nothing
 	stats          counters
+	topo           refresher // Cluster slot-map reloads after failures
 }
 
 // partition is one partition's entries. Its mutex is a plain Mutex, not an
