@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -109,6 +110,19 @@ func TestNames(t *testing.T) {
 	for _, inv := range Invariants() {
 		if inv.Doc == "" || inv.Check == nil {
 			t.Errorf("invariant %s has no doc or check", inv.Name)
+		}
+	}
+}
+
+// TestDesignDocListsEveryInvariant keeps docs/design.md's table in step with Names.
+func TestDesignDocListsEveryInvariant(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/design.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Names() {
+		if !strings.Contains(string(doc), "| `"+name+"` |") {
+			t.Errorf("docs/design.md's swarm table does not list invariant %s", name)
 		}
 	}
 }
