@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"slices"
@@ -124,5 +125,25 @@ func TestDesignDocListsEveryInvariant(t *testing.T) {
 		if !strings.Contains(string(doc), "| `"+name+"` |") {
 			t.Errorf("docs/design.md's swarm table does not list invariant %s", name)
 		}
+	}
+}
+
+// TestRegressionSeeds replays seeds on which the swarm once found a bug.
+func TestRegressionSeeds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the simulator")
+	}
+	for _, tc := range []struct {
+		seed uint64
+		bug  string
+	}{
+		{seed: 9, bug: "a Ring sent SCRIPT LOAD to one random shard, so EVALSHA met NOSCRIPT on the others " +
+			"depending on map order: replay-deterministic failed (fixed: core loads scripts on every shard)"},
+	} {
+		t.Run(fmt.Sprint("seed ", tc.seed), func(t *testing.T) {
+			if rep := Check(tc.seed); !rep.OK() {
+				t.Errorf("regression (%s): %v", tc.bug, rep.Violations)
+			}
+		})
 	}
 }
