@@ -7,11 +7,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/spillway-sim/spillway/reports"
 	"github.com/spillway-sim/spillway/scenarios"
@@ -170,37 +167,18 @@ func printLoadError(w io.Writer, arg string, err error) {
 	}
 }
 
-// execute runs every run of a scenario, up to p.workers at once, and assembles
-// the results in the scenario's order, so the result does not depend on the
-// parallelism or on which run finishes first.
+// execute runs every run of a scenario, up to p.workers at once, with
+// sim.RunParallelFunc: the results come in the scenario's order, so they do not
+// depend on the parallelism or on which run finishes first.
 func (a *app) execute(p planned, o *runOptions) (*sim.Result, time.Duration, error) {
 	start := time.Now()
-	results := make([]*sim.RunResult, len(p.runs))
 	bar := startProgress(a.stderr, !o.quiet && a.isTerminal(a.stderr), p.sc.Name, len(p.runs))
-	g, ctx := errgroup.WithContext(a.ctx)
-	g.SetLimit(p.workers)
-	var failed atomic.Bool
-	for i, r := range p.runs {
-		g.Go(func() error {
-			if failed.Load() {
-				return nil
-			}
-			rr, err := sim.RunOne(ctx, r)
-			if err != nil {
-				failed.Store(true)
-				return fmt.Errorf("run %s: %w", r.Label, err)
-			}
-			results[i] = rr
-			bar.inc()
-			return nil
-		})
-	}
-	err := g.Wait()
+	res, err := sim.RunParallelFunc(a.ctx, p.sc, p.workers, func(int, *sim.RunResult) { bar.inc() })
 	bar.finish()
 	if err != nil {
 		return nil, 0, err
 	}
-	return &sim.Result{Scenario: p.sc.Name, Seed: p.sc.Seed, Runs: results}, time.Since(start), nil
+	return res, time.Since(start), nil
 }
 
 // summaryColumns are the metrics of the terminal summary, with their headers.

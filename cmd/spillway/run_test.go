@@ -204,7 +204,13 @@ func TestRunCanceled(t *testing.T) {
 	cancel()
 	var stdout, stderr bytes.Buffer
 	a := newApp(ctx, &stdout, &stderr)
-	if code := a.main([]string{"run", "-quiet", "-out", t.TempDir(), testdata("tiny.yaml")}); code != exitUsage {
+	args := []string{"run", "-quiet", "-parallel", "4", "-out", t.TempDir(), testdata("sweep.yaml")}
+	if code := a.main(args); code != exitUsage {
 		t.Errorf("exit %d after cancel, want %d; stderr: %s", code, exitUsage, stderr.String())
+	}
+	// The error is the first run's, in the scenario's order, whatever the parallelism.
+	want := "spillway run: sweep: sim: sweep/memory-only/consumers.termination_grace=10s: context canceled\n"
+	if stderr.String() != want {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
 	}
 }
