@@ -8,8 +8,10 @@
 //     script calls, then drop what Redis acknowledged. The context's deadline is the
 //     time the consumer has (rebalance timeout, termination grace); what does not
 //     fit is reported per key and kept in memory.
-//   - Restore brings a poll batch's missing keys back in one round trip, discarding
-//     entries older than MaxAge and bytes that do not decode.
+//   - Restore brings a poll batch's missing keys back in one round trip (MGET per
+//     partition) and deletes what it took in a second (UNLINK; none with
+//     KeepOnRestore), discarding entries older than MaxAge and bytes that do not
+//     decode. Both commands are safe to repeat, so a lost reply never loses a key.
 //   - Assigned claims partitions for the owner's consumer-group generation, so a
 //     zombie owner's late spill is refused (see fence.go).
 //   - Strategies: SpillOnRevoke (default), MemoryOnly, WriteThrough, Checkpoint.

@@ -3,16 +3,18 @@ package core
 // Behavior: a real redis-server (fsync-always AOF) dies in the middle of a batch
 // Restore, and a retry after its restart.
 //
-// Modelled faults, each against a real process:
-//   - before-send: the server is SIGKILLed just before the restore pipeline is
-//     written. Redis executed nothing.
+// A Restore in take mode (the default) is two pipelines: one MGET per partition,
+// then one UNLINK per partition of the keys it read; with KeepOnRestore only the
+// first. Modelled faults, each against a real process, on either pipeline:
+//   - before-send: the server is SIGKILLed just before the pipeline is written.
+//     Redis executed nothing of it.
 //   - reply-lost: the server executed the whole pipeline, then is SIGKILLed, and
 //     the client reads only the first replies before the connection breaks. With
 //     appendfsync always, Redis writes the AOF and fsyncs it in beforeSleep before
 //     it writes any reply (server.c beforeSleep: "Write the AOF buffer on disk, must
 //     be done before handleClientsWithPendingWritesUsingThreads, in case of
-//     appendfsync=always"), so every command whose reply was produced is on disk:
-//     GETDELs done are durable. The cut is made by a connection wrapper that holds
+//     appendfsync=always"), so every write whose reply was produced is on disk:
+//     UNLINKs done are durable. The cut is made by a connection wrapper that holds
 //     the replies until all of them have arrived, kills the server, then delivers
 //     only the first ones: a deterministic stand-in for a crash (or a network cut,
 //     or a read timeout) with replies in flight.
@@ -20,7 +22,8 @@ package core
 //     default, MaxRetries 3) and the server restarted at once: go-redis re-sends the
 //     whole pipeline on a new connection (redis.go generalProcessPipelineFrom:
 //     pipelineProcessCmds reports canRetry on a read error) and reads the second
-//     replies over the first.
+//     replies over the first. MGET and UNLINK are idempotent, so the re-sent
+//     pipeline finds (MGET) or removes (UNLINK) the same keys.
 //
 // What go-redis (v9.23) does with a reply stream that breaks: pipelineReadCmds
 // keeps the replies it read and stamps the error on the rest, but
@@ -28,7 +31,7 @@ package core
 // nil (setCmdsErr), the ones already read included. So the store sees the whole
 // pipeline failed, whatever part of it Redis executed and answered.
 //
-// Not modelled: a crash between the AOF write and the fsync (the commands are then
+// Not modelled: a crash between the AOF write and the fsync (the UNLINKs are then
 // lost with the server and the keys stay in Redis: the safe side), replication.
 
 import (
@@ -37,11 +40,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -97,17 +100,23 @@ func respEnd(b []byte, i int) (int, bool) {
 // first pass replies and then fails every read with end of file.
 type replyCutter struct {
 	mu    sync.Mutex
-	want  int // replies the armed pipeline expects; 0: disarmed
+	cmd   []byte // the armed pipeline's command as RESP writes it ("$4\r\nmget\r\n")
+	want  int    // replies the armed pipeline expects; 0: disarmed
 	pass  int
 	onCut func()
 	fired bool
 }
 
-// arm makes the next connection that writes a GETDEL or MGET the victim: once
-// want replies (-1: one per command of that write) have arrived, onCut runs and the
-// connection delivers only the first pass of them.
-func (rc *replyCutter) arm(want, pass int, onCut func()) {
+// arm makes the next connection that writes an MGET (a restore's reads) the
+// victim: once want replies (-1: one per command of that write) have arrived,
+// onCut runs and the connection delivers only the first pass of them.
+func (rc *replyCutter) arm(want, pass int, onCut func()) { rc.armOn("mget", want, pass, onCut) }
+
+// armOn is arm for the next write that carries cmd (lower case, as go-redis
+// sends command names), e.g. "unlink" for a restore's deletes.
+func (rc *replyCutter) armOn(cmd string, want, pass int, onCut func()) {
 	rc.mu.Lock()
+	rc.cmd = fmt.Appendf(nil, "$%d\r\n%s\r\n", len(cmd), cmd)
 	rc.want, rc.pass, rc.onCut = want, pass, onCut
 	rc.mu.Unlock()
 }
@@ -116,7 +125,7 @@ func (rc *replyCutter) arm(want, pass int, onCut func()) {
 func (rc *replyCutter) claim(p []byte) (want, pass int, onCut func(), ok bool) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if rc.want == 0 || rc.fired || !(bytes.Contains(p, []byte("getdel")) || bytes.Contains(p, []byte("mget"))) {
+	if rc.want == 0 || rc.fired || !bytes.Contains(p, rc.cmd) {
 		return 0, 0, nil, false
 	}
 	rc.fired = true
@@ -128,6 +137,13 @@ func (rc *replyCutter) claim(p []byte) (want, pass int, onCut func(), ok bool) {
 		}
 	}
 	return want, rc.pass, rc.onCut, true
+}
+
+// cutDone reports whether the armed pipeline met its connection.
+func (rc *replyCutter) cutDone() bool {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.fired
 }
 
 func (rc *replyCutter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -222,15 +238,21 @@ func (d *durable) kill() {
 
 func (d *durable) start() { d.cmd = startDurable(d.t, d.port, d.dir) }
 
-// isRestorePipe reports the restore pipeline (GETDEL or MGET).
-func isRestorePipe(cmds []redis.Cmder) bool {
+// hasCmd reports whether a pipeline carries a command named name.
+func hasCmd(cmds []redis.Cmder, name string) bool {
 	for _, c := range cmds {
-		if n := c.Name(); n == "getdel" || n == "mget" {
+		if c.Name() == name {
 			return true
 		}
 	}
 	return false
 }
+
+// isRestorePipe reports a restore's read pipeline (its MGETs).
+func isRestorePipe(cmds []redis.Cmder) bool { return hasCmd(cmds, "mget") }
+
+// isDeletePipe reports a take-mode restore's delete pipeline (its UNLINKs).
+func isDeletePipe(cmds []redis.Cmder) bool { return hasCmd(cmds, "unlink") }
 
 type restoreFault uint8
 
@@ -240,11 +262,14 @@ const (
 )
 
 // TestRedisKilledMidRestore: a new owner restores a spilled set from a durable
-// redis-server that is SIGKILLed in the middle of the batch Restore, then restarted;
-// a retry restores what is left. With KeepOnRestore (MGET) nothing can be lost.
-// With take mode (GETDEL, the default) every key whose reply is lost after Redis
-// executed its GETDEL is gone: the report says failed (or, when go-redis retries the
-// pipeline itself, missing), it is not in memory, and it is no longer in Redis.
+// redis-server that is SIGKILLed in the middle of the batch Restore, on its reads
+// (MGET) or, in take mode, on its deletes (UNLINK), then restarted; a retry
+// restores what is left. No key is ever lost (neither in memory nor in Redis):
+// a fault on the reads leaves every key in Redis and reports it failed, or
+// restored when go-redis re-sends the MGETs itself; a fault on the deletes leaves
+// the keys restored in memory, reports those whose delete was not confirmed in
+// RestoreReport.Undeleted with an error, and any copy left behind in Redis keeps
+// its TTL.
 func TestRedisKilledMidRestore(t *testing.T) {
 	if !redistest.Available() {
 		t.Skip("redis-server not on PATH")
@@ -254,34 +279,44 @@ func TestRedisKilledMidRestore(t *testing.T) {
 	}
 	const parts, perPart = 4, 100
 	const total = parts * perPart
+	const ttl = 3 * time.Minute // newStore's
 	for _, tc := range []struct {
 		name    string
 		keep    bool
+		stage   string // the pipeline that meets the fault: "mget" (reads) or "unlink" (deletes)
 		fault   restoreFault
-		pass    int  // replies delivered before the cut (a GETDEL each; an MGET per partition)
+		pass    int  // replies delivered before the cut (one per partition: 4)
 		retries int  // go-redis MaxRetries (-1: none, as the store's tests configure it)
 		restart bool // restart the server at the cut, before go-redis retries
 		// first Restore:
-		restored, failed, missing int
-		wantErr                   bool
-		lost                      int // keys neither in memory nor in Redis after the first Restore
+		restored, failed, undeleted int
+		wantErr                     bool
+		removed                     int // keys no longer in Redis after it
 	}{
-		{name: "take/before-send", fault: faultBeforeSend, retries: -1, failed: total, wantErr: true},
-		{name: "keep/before-send", keep: true, fault: faultBeforeSend, retries: -1, failed: total, wantErr: true},
-		// KNOWN LOSS (take mode): go-redis stamps the read error on every command of
-		// the pipeline, the 150 whose replies it did read included, so the store
-		// reports all 400 failed, installs none, and Redis deleted them all. See
-		// TestRestoreLostReplyLosesNoKey.
-		{name: "take/reply-lost", fault: faultReplyLost, pass: 150, retries: -1,
-			failed: total, wantErr: true, lost: total},
-		{name: "keep/reply-lost", keep: true, fault: faultReplyLost, pass: 2, retries: -1,
+		{name: "take/before-send", stage: "mget", fault: faultBeforeSend, retries: -1, failed: total, wantErr: true},
+		{name: "keep/before-send", keep: true, stage: "mget", fault: faultBeforeSend, retries: -1, failed: total, wantErr: true},
+		// go-redis stamps the read error on every MGET, the 2 whose replies it read
+		// included: all failed, all still in Redis (nothing was deleted).
+		{name: "take/reply-lost", stage: "mget", fault: faultReplyLost, pass: 2, retries: -1, failed: total, wantErr: true},
+		{name: "keep/reply-lost", keep: true, stage: "mget", fault: faultReplyLost, pass: 2, retries: -1,
 			failed: total, wantErr: true},
-		// KNOWN LOSS (take mode): go-redis re-sends the GETDELs and reads nil over the
-		// values it had: the whole batch is reported missing, with no error.
-		{name: "take/reply-lost/client-retries", fault: faultReplyLost, pass: 150, retries: 3, restart: true,
-			missing: total, lost: total},
-		{name: "keep/reply-lost/client-retries", keep: true, fault: faultReplyLost, pass: 2, retries: 3, restart: true,
-			restored: total},
+		// go-redis re-sends the MGETs to the restarted server and reads the values
+		// again: all restored, then deleted, no error.
+		{name: "take/reply-lost/client-retries", stage: "mget", fault: faultReplyLost, pass: 2, retries: 3, restart: true,
+			restored: total, removed: total},
+		{name: "keep/reply-lost/client-retries", keep: true, stage: "mget", fault: faultReplyLost, pass: 2, retries: 3,
+			restart: true, restored: total},
+		// The server dies between the reads and the deletes: the values are in
+		// memory, every key is still in Redis, and the report says so.
+		{name: "take/delete-before-send", stage: "unlink", fault: faultBeforeSend, retries: -1,
+			restored: total, undeleted: total, wantErr: true},
+		// Redis executed the UNLINKs but the store cannot know: Undeleted counts
+		// deletes not confirmed, an upper bound of the copies left.
+		{name: "take/delete-reply-lost", stage: "unlink", fault: faultReplyLost, pass: 2, retries: -1,
+			restored: total, undeleted: total, wantErr: true, removed: total},
+		// go-redis re-sends the UNLINKs, which find nothing left to delete: confirmed.
+		{name: "take/delete-reply-lost/client-retries", stage: "unlink", fault: faultReplyLost, pass: 2, retries: 3,
+			restart: true, restored: total, removed: total},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -316,7 +351,7 @@ func TestRedisKilledMidRestore(t *testing.T) {
 			defer rdb.Close()
 			var pipes int
 			rdb.AddHook(hookFunc{pipeline: func(ctx context.Context, cmds []redis.Cmder, next redis.ProcessPipelineHook) error {
-				if !isRestorePipe(cmds) {
+				if !hasCmd(cmds, tc.stage) {
 					return next(ctx, cmds)
 				}
 				if pipes++; pipes == 1 {
@@ -324,7 +359,7 @@ func TestRedisKilledMidRestore(t *testing.T) {
 					case faultBeforeSend:
 						srv.kill()
 					case faultReplyLost:
-						rc.arm(len(cmds), tc.pass, func() {
+						rc.armOn(tc.stage, len(cmds), tc.pass, func() {
 							srv.kill()
 							if tc.restart {
 								srv.start()
@@ -339,54 +374,67 @@ func TestRedisKilledMidRestore(t *testing.T) {
 			}
 			s2, _ := newStore(t, rdb, KeepOnRestore(tc.keep))
 			rep, err := s2.Restore(ctx, refs)
+			if pipes != 1 || (tc.fault == faultReplyLost) != rc.cutDone() {
+				t.Fatalf("%d %s pipelines, reply cut %v: the fault did not happen as armed", pipes, tc.stage, rc.cutDone())
+			}
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("Restore error %v, want error %v", err, tc.wantErr)
 			}
-			if rep.Keys != total || rep.Restored != tc.restored || rep.Failed != tc.failed || rep.Missing != tc.missing ||
-				rep.Restored+rep.Failed+rep.Missing != total {
-				t.Fatalf("first restore: restored %d, failed %d, missing %d of %d; want %d, %d, %d",
-					rep.Restored, rep.Failed, rep.Missing, rep.Keys, tc.restored, tc.failed, tc.missing)
+			if rep.Keys != total || rep.Restored != tc.restored || rep.Failed != tc.failed || rep.Missing != 0 ||
+				rep.Undeleted != tc.undeleted || rep.Restored+rep.Failed != total {
+				t.Fatalf("first restore: restored %d, failed %d, missing %d, undeleted %d of %d; want %d, %d, 0, %d",
+					rep.Restored, rep.Failed, rep.Missing, rep.Undeleted, rep.Keys, tc.restored, tc.failed, tc.undeleted)
 			}
 			checkRestored(t, s2, refs, rep)
 			if !tc.restart { // the server is down: a single-key restore fails too, without panic
-				if v, o, err := s2.GetOrRestore(ctx, 3, "dp:000099"); err == nil || o != OutcomeFailed || v != nil {
+				if v, o, err := s2.GetOrRestore(ctx, 3, "never-spilled"); err == nil || o != OutcomeFailed || v != nil {
 					t.Fatalf("GetOrRestore with the server down = %q, %v, %v; want failed with an error", v, o, err)
 				}
+				srv.start()
 			}
 
 			// After the restart, what Redis still holds plus what is in memory is the
-			// spilled set, but for the lost keys.
-			if !tc.restart {
-				srv.start()
-			}
+			// spilled set: no key is lost. A restored key left in Redis is counted in
+			// Undeleted, and expires.
 			check := redistest.Client(srv.addr())
 			defer check.Close()
-			inRedis := map[KeyRef]bool{}
-			for _, r := range refs {
-				if check.Exists(ctx, fmt.Sprintf("spill:{%d}:%s", r.Partition, r.Key)).Val() == 1 {
-					inRedis[r] = true
+			redisKey := func(r KeyRef) string { return fmt.Sprintf("spill:{%d}:%s", r.Partition, r.Key) }
+			inRedis := func() map[KeyRef]bool {
+				out := map[KeyRef]bool{}
+				for _, r := range refs {
+					if d := check.PTTL(ctx, redisKey(r)).Val(); d > 0 {
+						if d > ttl {
+							t.Fatalf("%v left in Redis with TTL %v, more than %v", r, d, ttl)
+						}
+						out[r] = true
+					} else if d != -2 { // go-redis returns PTTL's -2 (no such key) and -1 (no TTL) as is
+						t.Fatalf("%v in Redis without a TTL (PTTL %v)", r, d)
+					}
 				}
+				return out
 			}
-			lost, removed := 0, 0
+			left := inRedis()
+			lost, restoredLeft := 0, 0
 			for i, r := range refs {
 				local := rep.Outcomes[i] == OutcomeRestored
-				if !local && !inRedis[r] {
+				switch {
+				case !local && !left[r]:
 					lost++
-				}
-				if !inRedis[r] {
-					removed++
+				case local && left[r]:
+					restoredLeft++
 				}
 			}
-			if lost != tc.lost {
-				t.Fatalf("%d keys are neither restored nor in Redis, want %d", lost, tc.lost)
+			if lost != 0 {
+				t.Fatalf("%d keys are neither restored nor in Redis", lost)
 			}
-			if wantRemoved := map[bool]int{true: 0, false: tc.restored + tc.lost}[tc.keep]; removed != wantRemoved {
-				t.Fatalf("%d keys removed from Redis, want %d (restored %d, lost %d, keep %v)",
-					removed, wantRemoved, tc.restored, tc.lost, tc.keep)
+			if removed := total - len(left); removed != tc.removed || (tc.keep && removed != 0) {
+				t.Fatalf("%d keys removed from Redis, want %d (keep %v)", removed, tc.removed, tc.keep)
+			}
+			if !tc.keep && restoredLeft > rep.Undeleted {
+				t.Fatalf("%d restored keys left in Redis, only %d reported undeleted", restoredLeft, rep.Undeleted)
 			}
 
-			// A retry on the same client restores the rest: the union is the spilled
-			// set, less the lost keys.
+			// A retry on the same client restores the rest: the union is the spilled set.
 			var again []KeyRef
 			for i, r := range refs {
 				if rep.Outcomes[i] != OutcomeRestored {
@@ -394,13 +442,24 @@ func TestRedisKilledMidRestore(t *testing.T) {
 				}
 			}
 			rep2, err := s2.Restore(ctx, again)
-			if err != nil || rep2.Restored != len(again)-tc.lost || rep2.Missing != tc.lost {
-				t.Fatalf("retry: restored %d, missing %d of %d, err %v; want %d restored",
-					rep2.Restored, rep2.Missing, len(again), err, len(again)-tc.lost)
+			if err != nil || rep2.Restored != len(again) || rep2.Undeleted != 0 {
+				t.Fatalf("retry: restored %d of %d, undeleted %d, err %v", rep2.Restored, len(again), rep2.Undeleted, err)
 			}
 			checkRestored(t, s2, again, rep2)
-			if s2.Len() != total-tc.lost {
-				t.Fatalf("%d keys in memory after the retry, want %d", s2.Len(), total-tc.lost)
+			if s2.Len() != total {
+				t.Fatalf("%d keys in memory after the retry, want %d", s2.Len(), total)
+			}
+			// Redis holds what the first Restore could not delete (take), or everything (keep).
+			wantLeft := total - tc.removed - len(again)
+			if tc.keep {
+				wantLeft = total
+			}
+			if n := len(inRedis()); n != wantLeft {
+				t.Fatalf("%d keys in Redis after the retry, want %d", n, wantLeft)
+			}
+			// Those copies are never read again by this owner: its keys are local.
+			if rep3, err := s2.Restore(ctx, refs); err != nil || rep3.Local != total {
+				t.Fatalf("restore of keys in memory: %+v, %v; want all local", rep3, err)
 			}
 		})
 	}
@@ -426,54 +485,77 @@ func checkRestored(t *testing.T, s *Store[[]byte], refs []KeyRef, rep *RestoreRe
 	}
 }
 
-// TestRestoreLostReplyLosesNoKey is the invariant the take mode breaks today: a
-// Restore whose replies are lost after Redis executed it must leave every key it
-// did not install in memory somewhere (in Redis). It fails with GETDEL (the
-// default): set SPILLWAY_KNOWN_BUGS=1 to run it.
+// TestRestoreLostReplyLosesNoKey is the take mode's safety invariant: a Restore
+// whose replies are lost after Redis executed the pipeline (reads or deletes),
+// with or without go-redis' own retries, leaves every key it did not install in
+// memory in Redis, counts every restored key it may have left in Redis as
+// undeleted, and returns an error whenever it reports a failure or an undeleted key.
 func TestRestoreLostReplyLosesNoKey(t *testing.T) {
-	if os.Getenv("SPILLWAY_KNOWN_BUGS") == "" {
-		t.Skip("known loss in take mode (GETDEL): set SPILLWAY_KNOWN_BUGS=1 to run")
-	}
 	if !redistest.Available() || testing.Short() {
 		t.Skip("needs redis-server, not -short")
 	}
-	for _, retries := range []int{-1, 3} {
-		t.Run(fmt.Sprintf("client-retries=%d", retries), func(t *testing.T) {
-			ctx := context.Background()
-			port, _ := redistest.FreePort()
-			srv := &durable{t: t, port: port, dir: t.TempDir()}
-			srv.start()
-			defer srv.kill()
-			old := redistest.Client(srv.addr())
-			defer old.Close()
-			s1, _ := newStore(t, old)
-			var refs []KeyRef
-			for _, k := range fill(s1, 0, 100, ctxValue) {
-				refs = append(refs, KeyRef{0, k})
-			}
-			if _, err := s1.SpillAll(ctx); err != nil {
-				t.Fatal(err)
-			}
-			rc := &replyCutter{}
-			rdb := redis.NewClient(&redis.Options{Addr: srv.addr(), DisableIdentity: true, MaxRetries: retries,
-				MaintNotificationsConfig: noMaint, Dialer: rc.dial})
-			defer rdb.Close()
-			rdb.Ping(ctx)
-			rc.arm(len(refs), 10, func() { srv.kill(); srv.start() })
-			s2, _ := newStore(t, rdb)
-			rep, _ := s2.Restore(ctx, refs)
-			check := redistest.Client(srv.addr())
-			defer check.Close()
-			var lost []string
-			for i, r := range refs {
-				if rep.Outcomes[i] != OutcomeRestored && check.Exists(ctx, "spill:{0}:"+r.Key).Val() == 0 {
-					lost = append(lost, r.Key)
+	const parts, perPart = 4, 25
+	for _, stage := range []string{"mget", "unlink"} {
+		for _, retries := range []int{-1, 3} {
+			t.Run(fmt.Sprintf("%s/client-retries=%d", stage, retries), func(t *testing.T) {
+				ctx := context.Background()
+				port, err := redistest.FreePort()
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if len(lost) > 0 {
-				t.Fatalf("%d of %d keys lost (not restored, no longer in Redis; report: restored %d, failed %d, missing %d): %v",
-					len(lost), len(refs), rep.Restored, rep.Failed, rep.Missing, lost[:min(3, len(lost))])
-			}
-		})
+				srv := &durable{t: t, port: port, dir: t.TempDir()}
+				srv.start()
+				defer srv.kill()
+				old := redistest.Client(srv.addr())
+				defer old.Close()
+				s1, _ := newStore(t, old)
+				refs := fillParts(s1, parts, perPart)
+				if _, err := s1.SpillAll(ctx); err != nil {
+					t.Fatal(err)
+				}
+				rc := &replyCutter{}
+				rdb := redis.NewClient(&redis.Options{Addr: srv.addr(), DisableIdentity: true, MaxRetries: retries,
+					MaintNotificationsConfig: noMaint, Dialer: rc.dial})
+				defer rdb.Close()
+				if err := rdb.Ping(ctx).Err(); err != nil {
+					t.Fatal(err)
+				}
+				rc.armOn(stage, -1, 1, func() { srv.kill(); srv.start() })
+				s2, _ := newStore(t, rdb)
+				rep, err := s2.Restore(ctx, refs)
+				if !rc.cutDone() {
+					t.Fatalf("no %s pipeline was cut", stage)
+				}
+				checkRestored(t, s2, refs, rep)
+				check := redistest.Client(srv.addr())
+				defer check.Close()
+				var lost []string
+				restoredLeft := 0
+				for i, r := range refs {
+					in := check.Exists(ctx, fmt.Sprintf("spill:{%d}:%s", r.Partition, r.Key)).Val() == 1
+					switch restored := rep.Outcomes[i] == OutcomeRestored; {
+					case !restored && !in:
+						lost = append(lost, r.Key)
+					case restored && in:
+						restoredLeft++
+					}
+				}
+				t.Logf("restored %d, failed %d, missing %d, undeleted %d, err %v", rep.Restored, rep.Failed,
+					rep.Missing, rep.Undeleted, err)
+				if len(lost) > 0 {
+					t.Fatalf("%d of %d keys lost (not restored, no longer in Redis): %v", len(lost), len(refs),
+						lost[:min(3, len(lost))])
+				}
+				if rep.Missing != 0 || rep.Restored+rep.Failed != len(refs) {
+					t.Fatalf("report %+v: every key was spilled, each must be restored or failed", rep)
+				}
+				if restoredLeft > rep.Undeleted {
+					t.Fatalf("%d restored keys left in Redis, %d reported undeleted", restoredLeft, rep.Undeleted)
+				}
+				if (err != nil) != (rep.Failed+rep.Undeleted > 0) {
+					t.Fatalf("error %v with %d failed and %d undeleted", err, rep.Failed, rep.Undeleted)
+				}
+			})
+		}
 	}
 }

@@ -49,8 +49,9 @@ type RestoreReport struct {
 	Stale    int
 	Corrupt  int
 	Failed   int
-	// Undeleted counts keys read from Redis to be taken whose delete failed:
-	// still in Redis until their TTL (never with KeepOnRestore).
+	// Undeleted counts keys read from Redis to be taken whose delete was not
+	// confirmed (an error or a lost reply): they may still be in Redis until
+	// their TTL. Always 0 with KeepOnRestore.
 	Undeleted int
 	Outcomes  []Outcome
 	Duration  time.Duration // by the store's clock
@@ -75,7 +76,7 @@ func (r *RestoreReport) add(o Outcome) {
 }
 
 // GetOrRestore returns the context of key from memory, or restores it from Redis
-// on a miss. Prefer Restore for a whole poll batch: one round trip for all misses.
+// on a miss. Prefer Restore for a whole poll batch: the same round trips for all misses.
 func (s *Store[V]) GetOrRestore(ctx context.Context, p int32, key string) (V, Outcome, error) {
 	if v, ok := s.Get(p, key); ok {
 		return v, OutcomeLocal, nil
@@ -244,8 +245,8 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 		}
 	}
 	if firstErr == nil && derr != nil {
-		firstErr = fmt.Errorf("core: restored, but deleting the restored keys from Redis failed (%d left until "+
-			"their TTL): %w", rep.Undeleted, derr)
+		firstErr = fmt.Errorf("core: restored, but deleting %d restored keys from Redis was not confirmed "+
+			"(any left expire with their TTL): %w", rep.Undeleted, derr)
 	}
 	return firstErr
 }

@@ -81,7 +81,7 @@ func TestSpillAndRestore(t *testing.T) {
 					t.Fatalf("restored value = %q", v)
 				}
 				if n := rdb.Exists(ctx, "spill:{0}:dp:000007").Val(); n != 0 {
-					t.Fatal("restore did not take the entry (GETDEL)")
+					t.Fatal("restore did not take the entry (MGET, then UNLINK)")
 				}
 				st := s.Stats()
 				if st.SpilledKeys != 1234 || st.Restored != 2 || st.RedisMisses != 1 {
@@ -346,10 +346,29 @@ func TestContextDeadlineStopsSpill(t *testing.T) {
 	}
 }
 
-func TestRestoreBatchIsOneRoundTrip(t *testing.T) {
-	for _, keep := range []bool{false, true} {
-		t.Run(fmt.Sprintf("keep=%v", keep), func(t *testing.T) {
-			var single, pipelines atomic.Int64
+// TestRestoreBatchRoundTrips: a batch restore of 500 keys over 5 partitions is one
+// round trip with KeepOnRestore (an MGET per partition) and two in take mode (the
+// MGETs, then an UNLINK per partition of the keys read); a take that reads nothing
+// deletes nothing, and keys already in memory cost no round trip.
+func TestRestoreBatchRoundTrips(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		keep    bool
+		spilled bool     // the keys are in Redis (else never spilled: all missing)
+		local   bool     // the keys are still in memory
+		want    []string // pipelines, each as its commands' names
+		left    int      // data keys in Redis afterwards
+	}{
+		{name: "keep", keep: true, spilled: true, want: []string{"mget×5"}, left: 500},
+		{name: "take", spilled: true, want: []string{"mget×5", "unlink×5"}},
+		{name: "take/all-missing", want: []string{"mget×5"}},
+		{name: "take/all-local", local: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			var single atomic.Int64
+			var mu sync.Mutex
+			var pipes []string
 			counter := hookFunc{
 				process: func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
 					if !isInit(cmd) {
@@ -358,29 +377,56 @@ func TestRestoreBatchIsOneRoundTrip(t *testing.T) {
 					return next(ctx, cmd)
 				},
 				pipeline: func(ctx context.Context, cmds []redis.Cmder, next redis.ProcessPipelineHook) error {
-					pipelines.Add(1)
+					n := map[string]int{}
+					var names []string
+					for _, c := range cmds {
+						if n[c.Name()]++; n[c.Name()] == 1 {
+							names = append(names, c.Name())
+						}
+					}
+					desc := ""
+					for _, name := range names {
+						desc += fmt.Sprintf(" %s×%d", name, n[name])
+					}
+					mu.Lock()
+					pipes = append(pipes, strings.TrimSpace(desc))
+					mu.Unlock()
 					return next(ctx, cmds)
 				},
 			}
 			rdb := backends(t)[0].client(t, counter)
-			s, _ := newStore(t, rdb, KeepOnRestore(keep))
+			s, _ := newStore(t, rdb, KeepOnRestore(tc.keep))
 			var refs []KeyRef
 			for p := int32(0); p < 5; p++ {
 				for _, k := range fill(s, p, 100, ctxValue) {
 					refs = append(refs, KeyRef{p, k})
 				}
 			}
-			if _, err := s.SpillAll(context.Background()); err != nil {
-				t.Fatal(err)
+			if tc.spilled {
+				if _, err := s.SpillAll(ctx); err != nil {
+					t.Fatal(err)
+				}
+			} else if !tc.local {
+				s.Drop(0, 1, 2, 3, 4)
 			}
 			single.Store(0)
-			pipelines.Store(0)
-			rr, err := s.Restore(context.Background(), refs)
-			if err != nil || rr.Restored != 500 {
+			pipes = nil
+			rr, err := s.Restore(ctx, refs)
+			want := map[bool]int{true: 500}
+			if err != nil || rr.Restored != want[tc.spilled] || rr.Missing != want[!tc.spilled && !tc.local] ||
+				rr.Local != want[tc.local] || rr.Undeleted != 0 {
 				t.Fatalf("restore: %+v %v", rr, err)
 			}
-			if single.Load()+pipelines.Load() != 1 {
-				t.Fatalf("%d single commands + %d pipelines for 500 keys, want one round trip", single.Load(), pipelines.Load())
+			if single.Load() != 0 || !slices.Equal(pipes, tc.want) {
+				t.Fatalf("%d single commands + pipelines %q for 500 keys, want pipelines %q",
+					single.Load(), pipes, tc.want)
+			}
+			left := 0
+			for _, r := range refs {
+				left += int(rdb.Exists(ctx, fmt.Sprintf("spill:{%d}:%s", r.Partition, r.Key)).Val())
+			}
+			if left != tc.left {
+				t.Fatalf("%d restored keys left in Redis, want %d", left, tc.left)
 			}
 		})
 	}
