@@ -18,8 +18,8 @@ report: build ## run every shipped scenario (embedded miniredis, nothing to inst
 golden: ## run every shipped scenario and compare with its golden summary (GOLDEN_FLAGS=-update to rewrite)
 	$(GO) test -count=1 -run TestGoldenSummaries ./sim $(GOLDEN_FLAGS)
 
-swarm: build ## randomized fault schedules against the real core, invariants checked (SEEDS=N, default 20)
-	./bin/spillway swarm -seeds $(or $(SEEDS),20) -budget 5m
+swarm: build ## randomized fault schedules against the real core, invariants checked (SEEDS=N, default 200; BUDGET=D, default 5m: whichever ends first)
+	./bin/spillway swarm -seeds $(or $(SEEDS),200) -budget $(or $(BUDGET),5m)
 
 build: ## build bin/spillway
 	$(GO) build -o bin/spillway ./cmd/spillway
