@@ -90,6 +90,7 @@ type runner struct {
 	lagMax    int64 // largest per-partition lag seen at any tick
 	lagWindow int64 // the same since the last sample
 	lastEmit  time.Duration
+	em        *emitter              // the workload's messages, one tick ahead
 	seenMem   redisnode.MemoryStats // fleet totals at the last tick, to log forks and OOM kills
 	stopErr   error
 
@@ -130,6 +131,7 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 	if r.wl, err = workload.New(wcfg, eng.NewRand()); err != nil {
 		return nil, err
 	}
+	r.em = newEmitter(r.wl)
 	if r.log, err = broker.NewLog(sc.Log.Partitions); err != nil {
 		return nil, err
 	}
@@ -165,6 +167,7 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 }
 
 func (r *runner) close() {
+	r.em.close()
 	for _, p := range r.pods {
 		p.closeClient()
 	}
@@ -217,10 +220,16 @@ func (r *runner) execute() error {
 // step appends the messages due since the last tick and lets every pod work.
 func (r *runner) step() {
 	now := r.eng.Now()
-	r.wl.Emit(r.lastEmit, now, func(p int32, k, seq uint32, at time.Duration) {
-		r.log.Append(p, broker.Record{Key: k, Seq: seq, At: at})
-	})
+	recs := r.em.window(r.lastEmit, now)
+	for i := range recs {
+		r.log.Append(recs[i].p, recs[i].rec)
+	}
 	r.lastEmit = now
+	if next := now + Tick; next <= r.sc.Duration.Std() {
+		r.em.prefetch(now, next, recs) // the next tick's messages, while the pods work on these
+	} else {
+		r.em.spare = recs
+	}
 	r.redis.advance()
 	r.watchRedis()
 	for _, p := range r.slotsSorted() {
