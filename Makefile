@@ -1,7 +1,8 @@
 # Spillway — run `make help` for the targets.
 GO      ?= go
 PKGS    ?= ./...
-BENCH   ?= .
+# Every benchmark but BenchmarkSimLarge (600 M messages, ~15 minutes): `make bench BENCH=SimLarge` runs it.
+BENCH   ?= Benchmark(Store|Spill|Restore|SimScaleIn|Engine|Sweep|Footprint)
 BENCHTIME ?= 1x
 FUZZTIME ?= 10s
 
