@@ -217,6 +217,7 @@ func (p *pod) restore(batch []fetched) []lookup {
 	}
 	ctx, m := p.meterCtx(0, 1)
 	rep, _ := p.store.Restore(ctx, p.refs)
+	r.redis.deliverRemovals() // why a key is missing (evicted a moment ago) before the miss is judged
 	r.countRestore(rep)
 	p.cursor += m.Elapsed()
 	for j, i := range p.refIdx {

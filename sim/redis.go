@@ -96,6 +96,13 @@ func (f *redisFleet) advance() {
 	}
 }
 
+// deliverRemovals hands every node's pending removals to the simulator now.
+func (f *redisFleet) deliverRemovals() {
+	for _, n := range f.all {
+		n.DeliverRemovals()
+	}
+}
+
 // resize sets the ring to n nodes: the first n of those ever created, new ones as needed.
 func (f *redisFleet) resize(n int) error {
 	if f.ring == nil {

@@ -243,6 +243,18 @@ func (n *Node) Advance() {
 	n.mu.Lock()
 	n.settle()
 	n.mr.SetTime(n.eng.Time())
+	n.mu.Unlock()
+	n.DeliverRemovals()
+}
+
+// DeliverRemovals tells OnRemove now about the keys that left since the last
+// delivery (Advance delivers too). A caller that is about to act on what a
+// command found — a restore that found a key missing — calls it first: an
+// eviction made room for another client's write a moment earlier, in the same
+// tick, and the reason the key is missing must be known before the miss is
+// judged.
+func (n *Node) DeliverRemovals() {
+	n.mu.Lock()
 	out := n.outbox
 	n.outbox = nil
 	fn := n.onRemove

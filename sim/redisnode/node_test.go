@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -279,5 +280,44 @@ func TestWriteWithoutTTLChangeKeepsTheDeadline(t *testing.T) {
 	eng.RunUntil(18 * time.Second)
 	if n.Keys() != 0 {
 		t.Fatalf("at 18 s: %d keys", n.Keys())
+	}
+}
+
+// TestDeliverRemovalsWithinATick: a key evicted to make room for a write is
+// reported by DeliverRemovals at once, without waiting for the next Advance, so a
+// client that finds it missing right after can know why.
+func TestDeliverRemovalsWithinATick(t *testing.T) {
+	eng, n := newNode(t, Config{MaxMemory: 1_300_000, Policy: AllKeysLRU}) // ~200 KB above the empty server
+	rm := recordRemovals(n)
+	c := n.NewClient(1)
+	ctx := context.Background()
+	big := strings.Repeat("x", 4000)
+	for i := 0; len(*rm) == 0 && i < 2000; i++ {
+		if err := c.Set(ctx, fmt.Sprint("k", i), big, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 0 {
+			n.DeliverRemovals()
+		}
+	}
+	n.DeliverRemovals()
+	if len(*rm) == 0 {
+		t.Fatal("nothing evicted, or the eviction was not delivered without an Advance")
+	}
+	if eng.Now() != 0 {
+		t.Fatalf("virtual time moved to %v: the test must stay within one instant", eng.Now())
+	}
+	for _, r := range *rm {
+		if r.why != Evicted {
+			t.Fatalf("removal %+v, want evictions only", r)
+		}
+		if n.Miniredis().Exists(r.key) {
+			t.Fatalf("%s reported evicted but still in miniredis", r.key)
+		}
+	}
+	before := len(*rm)
+	n.Advance()
+	if len(*rm) != before {
+		t.Fatalf("Advance delivered %d removals again", len(*rm)-before)
 	}
 }
