@@ -56,10 +56,11 @@
 //		}),
 //	)
 //
-//	// Processing loop: one batched restore per poll.
+//	// Processing loop: one batched lookup and one batched restore per poll.
 //	fetches := cl.PollFetches(ctx)
-//	refs := missingKeys(fetches, store)           // KeyRef of records whose key Get misses
-//	store.Restore(ctx, refs)                      // errors are logged, never fatal
+//	refs := keysOf(fetches)                       // a KeyRef per record
+//	store.GetBatch(refs, vals, found)             // one lock per partition for the whole batch
+//	store.Restore(ctx, missing(refs, found))      // errors are logged, never fatal
 //	fetches.EachRecord(func(r *kgo.Record) { v, ok := store.Get(r.Partition, string(r.Key)); ... store.Put(...) })
 //	store.Sync(ctx)                               // write-through / checkpoint strategies
 //
