@@ -89,8 +89,8 @@ func (s *Store[V]) GetOrRestore(ctx context.Context, p int32, key string) (V, Ou
 // Restore brings the keys of a poll batch that are not in memory back from Redis,
 // in one round trip (per Redis node) — two unless KeepOnRestore, the second
 // deleting what was taken: the keys of one partition share a hash slot, so each
-// partition's misses are one MGET, and its taken keys one UNLINK. Entries older than MaxAge and undecodable bytes are discarded and
-// counted. A Redis error never stops the consumer: the affected keys come back as
+// partition's misses are one MGET, and its taken keys one UNLINK. Entries older
+// than MaxAge and undecodable bytes are discarded and counted. A Redis error never stops the consumer: the affected keys come back as
 // OutcomeFailed, the error is returned for logging, and processing goes on as on a miss.
 func (s *Store[V]) Restore(ctx context.Context, keys []KeyRef) (*RestoreReport, error) {
 	start := s.cfg.clock.Now()
@@ -161,8 +161,10 @@ func (s *Store[V]) has(p int32, key string) bool {
 // repeat: a lost MGET reply leaves everything in Redis (OutcomeFailed), a lost
 // DEL reply leaves nothing behind, and a failed DEL leaves an extra copy in
 // Redis (counted in RestoreReport.Undeleted) that its TTL removes. Between the
-// two round trips only a newer owner could rewrite a key, and Assigned's fence
-// keeps older ones out, so the DEL never removes a newer write of the owner's.
+// two round trips only another owner of the partition could write a key: with
+// fencing an older (zombie) owner's spill is refused; if a newer owner wrote it,
+// this store is the zombie and its UNLINK can remove that write, as its GETDEL
+// could have taken it.
 func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome []Outcome, now time.Time,
 	rep *RestoreReport) error {
 	type group struct {
