@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"image/color"
 	"math"
 	"testing"
 
@@ -169,5 +170,22 @@ func TestIntegerTicks(t *testing.T) {
 	}
 	if want := []string{"0", "1", "2", "3", "4", "5", "6"}; !equalStrings(labels, want) {
 		t.Errorf("labels %v", labels)
+	}
+}
+
+// TestCauseColorsDistinct: every loss cause has its own colour in the
+// lost-by-cause chart, and none is the stale-use grey.
+func TestCauseColorsDistinct(t *testing.T) {
+	seen := map[color.RGBA]string{}
+	for _, c := range sim.Causes() {
+		r, g, b, a := causeColor(c.String()).RGBA()
+		key := color.RGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: uint8(a >> 8)}
+		if other, dup := seen[key]; dup {
+			t.Errorf("causes %s and %s share colour %v", other, c, key)
+		}
+		seen[key] = c.String()
+	}
+	if len(seen) < 14 {
+		t.Fatalf("%d causes checked, want every cause", len(seen))
 	}
 }
