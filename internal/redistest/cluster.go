@@ -269,6 +269,24 @@ func (c *Cluster) healthy(ctx context.Context, masters, replicasPerMaster int) e
 		if len(v) != masters {
 			return fmt.Errorf("%s sees %d masters serving slots, want %d", addr, len(v), masters)
 		}
+		// Every node's view (gossip) must already list each master's replicas:
+		// INFO replication on the replicas can be up before the others know.
+		if replicasPerMaster >= 0 {
+			for _, m := range nodes {
+				if !m.Master || len(m.Slots) == 0 {
+					continue
+				}
+				seen := 0
+				for _, n := range nodes {
+					if n.MasterID == m.ID && !n.Failed {
+						seen++
+					}
+				}
+				if seen != replicasPerMaster {
+					return fmt.Errorf("%s sees %d replicas of %s, want %d", addr, seen, m.Addr, replicasPerMaster)
+				}
+			}
+		}
 		if s := strings.Join(v, "; "); view == "" {
 			view = s
 		} else if s != view {
