@@ -58,8 +58,9 @@ const (
 func Invariants() []Invariant {
 	return []Invariant{
 		{"stale-fenced", "With state.fencing on, no message is processed with a context a zombie " +
-			"overwrote: stale_by_cause.zombie == 0. (Stale uses caused by replays after a crash are " +
-			"at-least-once redelivery, not a fencing failure, and are not counted here.)", staleFenced},
+			"overwrote: stale_by_cause.zombie == 0. (Other stale uses are not a fencing failure and " +
+			"are reported under their own causes: replays after a crash are at-least-once " +
+			"redelivery; a copy whose delete Redis refused after a restore can be found again.)", staleFenced},
 		{"causes-add-up", "Every lost context has a cause and the causes add up: Σ lost_by_cause.* == " +
 			"context_lost in the summary and in every sample, and Σ stale_by_cause.* == " +
 			"context_stale_used.", causesAddUp},
