@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+
+	"github.com/spillway-sim/spillway/sim/swarm"
 )
 
 // Exit codes: a contract for scripts and CI.
@@ -143,6 +145,10 @@ func (a *app) cmdHelp(args []string) int {
 		if b.Len() > 0 {
 			fmt.Fprintf(a.stdout, "\nFlags:\n%s", b.String())
 		}
+	}
+	if c.name == "swarm" {
+		fmt.Fprintf(a.stdout, "\nInvariants checked on every seed (docs/design.md, \"Swarm testing\"):\n  %s\n",
+			strings.Join(swarm.Names(), "\n  "))
 	}
 	return exitOK
 }

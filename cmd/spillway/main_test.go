@@ -30,6 +30,7 @@ func TestDispatch(t *testing.T) {
 		{name: "help", args: []string{"help"}, code: exitOK, wantOut: "spillway run [-out DIR]"},
 		{name: "-h", args: []string{"-h"}, code: exitOK, wantOut: "Exit status: 0 ok; 1 an expectation failed"},
 		{name: "help run", args: []string{"help", "run"}, code: exitOK, wantOut: "-parallel N"},
+		{name: "help swarm", args: []string{"help", "swarm"}, code: exitOK, wantOut: "  no-drop-without-ack\n"},
 		{name: "help unknown", args: []string{"help", "nope"}, code: exitUsage, wantErr: "unknown command"},
 		{name: "list", args: []string{"list"}, code: exitOK, wantOut: "scale-in"},
 		{name: "list with args", args: []string{"list", "x"}, code: exitUsage, wantErr: "usage: spillway list"},
