@@ -1,22 +1,32 @@
 package scenarios
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
-// Estimates of the simulator's own memory per unit, to be refined by the
-// benchmarks in bench/. They size the simulator process, not the modelled Redis.
+// Estimates of the simulator's own memory per unit, measured by
+// BenchmarkFootprint in bench/ (live Go heap after a GC). They size the simulator
+// process, not the modelled Redis.
 const (
-	// miniredisBytesPerKey is the Go heap of one key in miniredis with a 64-byte
-	// value (measured: ~400 B; ~600 B with a 256-byte value, so ~1 B per extra
-	// value byte).
-	miniredisBytesPerKey = 400
+	// miniredisBytesPerKey is one spilled key held by a modelled Redis node with a
+	// 64-byte context (77-byte envelope): miniredis's maps 262 B plus the node
+	// model's accounting (memory classes, expiry index, eviction pool) 278 B;
+	// ~1 B more per extra value byte.
+	miniredisBytesPerKey = 540
 	// coreBytesPerKey is one key's entry in a pod's core.Store, beyond the
 	// context bytes themselves.
-	coreBytesPerKey = 100
+	coreBytesPerKey = 110
 	// logBytesPerRecord is one record retained by the fake log.
 	logBytesPerRecord = 16
-	// modelBytesPerKey covers the workload's ground truth and the Redis models'
-	// per-key state (memory accounting, expiry heap, eviction sampling).
+	// modelBytesPerKey is the workload's per-key state and timing wheel (17 B),
+	// the key's name (27 B) and the ground truth (5 B).
 	modelBytesPerKey = 50
+	// logRetention bounds how much of the run the fake log holds at once: it
+	// trims every 10 s below the committed offsets, so it holds the records of
+	// the consumers' lag, not of the whole run. Ten minutes of the whole log
+	// covers the longest pauses and outages the shipped scenarios have.
+	logRetention = 10 * time.Minute
 	// baseBytes is the process itself: runtime, engine, report buffers.
 	baseBytes = 64 << 20
 )
@@ -25,8 +35,8 @@ const (
 // memory for the heaviest run of s (runs execute one at a time), so a CLI can
 // refuse a run the machine cannot hold. It assumes every key is held locally
 // and, unless the strategy is memory-only, in miniredis; and that the fake log
-// retains every record of the run (an upper bound). It is not the modelled
-// Redis's memory: that is a result of the run.
+// holds up to logRetention of records. It is not the modelled Redis's memory:
+// that is a result of the run.
 func EstimateFootprint(s *Scenario) int64 {
 	if runs, err := s.SweepPoints(); err == nil && (len(s.Variants) > 0 || s.Sweep != nil) {
 		var most int64
@@ -44,7 +54,8 @@ func footprint(s *Scenario) int64 {
 	var records float64
 	for _, share := range s.Workload.Mix() {
 		if share.Interval > 0 {
-			records += keys * share.Fraction * float64(s.Duration) / float64(share.Interval)
+			records += keys * share.Fraction * float64(min(time.Duration(s.Duration), logRetention)) /
+				float64(share.Interval)
 		}
 	}
 	total := float64(baseBytes) + keys*(coreBytesPerKey+ctx+modelBytesPerKey) + records*logBytesPerRecord

@@ -11,17 +11,19 @@ func TestEstimateFootprint(t *testing.T) {
 		src  string
 		want int64
 	}{
-		// 1000 keys x (100 + 64 + 50) + 60 records/key x 16 B + miniredis 1000 x 400.
+		// 1000 keys x (110 + 64 + 50) + 10 minutes of records (10/key) x 16 B + miniredis 1000 x 540.
 		{name: "spill", src: "version: 1\nduration: 60m\nworkload: {datapoints: 1000, interval: 60s}\n",
-			want: 64*mb + 1000*(100+64+50) + 60_000*16 + 1000*400},
+			want: 64*mb + 1000*(110+64+50) + 10_000*16 + 1000*540},
 		{name: "memory-only skips miniredis", src: "version: 1\nduration: 60m\nworkload: {datapoints: 1000}\nstate: {strategy: memory-only}\n",
-			want: 64*mb + 1000*(100+64+50) + 60_000*16},
+			want: 64*mb + 1000*(110+64+50) + 10_000*16},
 		{name: "bigger values cost miniredis more", src: "version: 1\nduration: 60m\nworkload: {datapoints: 1000, context_bytes: 256}\n",
-			want: 64*mb + 1000*(100+256+50) + 60_000*16 + 1000*(400+192)},
+			want: 64*mb + 1000*(110+256+50) + 10_000*16 + 1000*(540+192)},
 		{name: "interval mix", src: "version: 1\nduration: 10m\nworkload: {datapoints: 1000, intervals: [{fraction: 0.5, interval: 10s}, {fraction: 0.5, interval: 1m}]}\nstate: {strategy: memory-only}\n",
-			want: 64*mb + 1000*(100+64+50) + (500*60+500*10)*16},
+			want: 64*mb + 1000*(110+64+50) + (500*60+500*10)*16},
 		{name: "heaviest run of the variants", src: "version: 1\nduration: 60m\nworkload: {datapoints: 1000}\nstate: {strategy: memory-only}\nvariants: [{name: a}, {name: b, set: {state.strategy: spill-on-revoke}}]\n",
-			want: 64*mb + 1000*(100+64+50) + 60_000*16 + 1000*400},
+			want: 64*mb + 1000*(110+64+50) + 10_000*16 + 1000*540},
+		{name: "a short run holds all its records", src: "version: 1\nduration: 5m\nworkload: {datapoints: 1000, interval: 60s}\nstate: {strategy: memory-only}\n",
+			want: 64*mb + 1000*(110+64+50) + 5_000*16},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
