@@ -71,29 +71,22 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.errorf(n.Line, path, "has no value (write one, or remove the line to use the default)")
 		return
 	}
+	// Scalars with a unit: each decoder returns the value or a message.
+	var x any
+	var msg string
 	switch v.Type() {
 	case durationType:
-		x, msg := decodeDuration(n)
-		if msg != "" {
-			d.errorf(n.Line, path, "%s", msg)
-			return
-		}
-		v.Set(reflect.ValueOf(x))
-		return
+		x, msg = decodeDuration(n)
 	case sizeType:
-		x, msg := decodeSize(n)
-		if msg != "" {
-			d.errorf(n.Line, path, "%s", msg)
-			return
-		}
-		v.Set(reflect.ValueOf(x))
-		return
+		x, msg = decodeSize(n)
 	case boundType:
-		x, msg := decodeBound(n)
-		if msg != "" {
-			d.errorf(n.Line, path, "%s", msg)
-			return
-		}
+		x, msg = decodeBound(n)
+	}
+	if msg != "" {
+		d.errorf(n.Line, path, "%s", msg)
+		return
+	}
+	if x != nil {
 		v.Set(reflect.ValueOf(x))
 		return
 	}
