@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spillway-sim/spillway/scenarios"
-	"github.com/spillway-sim/spillway/sim"
 )
 
 // largeScenario is BenchmarkSimLarge's run, scaled: datapoints keys at a 60 s
@@ -63,19 +61,8 @@ func runLarge(b *testing.B, yaml string) {
 		b.Fatal(err)
 	}
 	runtime.GC()
-	var msgs float64
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		res, err := sim.Run(context.Background(), sc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		m, _ := res.Runs[0].Summary.Get("messages")
-		if m == 0 {
-			b.Fatal("no messages processed")
-		}
-		msgs += m
-	}
+	msgs := runEach(b, sc, nil)
 	b.StopTimer()
 	wall := b.Elapsed().Seconds()
 	b.ReportMetric(msgs/wall, "msgs/s")

@@ -63,23 +63,38 @@ func BenchmarkSimScaleIn(b *testing.B) {
 	runtime.GC()
 	stop := make(chan struct{})
 	peak := peakHeap(stop)
-	var msgs float64
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		res, err := sim.Run(context.Background(), sc)
-		if err != nil {
-			b.Fatal(err)
-		}
-		m, _ := res.Runs[0].Summary.Get("messages")
-		msgs += m
-		if lost, _ := res.Runs[0].Summary.Get("context_lost"); lost != 0 {
+	msgs := runEach(b, sc, func(s sim.Summary) {
+		if lost, _ := s.Get("context_lost"); lost != 0 {
 			b.Fatalf("context_lost = %v: the benchmark's handoffs should lose nothing", lost)
 		}
-	}
+	})
 	b.StopTimer()
 	close(stop)
 	wall := b.Elapsed().Seconds()
 	b.ReportMetric(msgs/wall, "msgs/s")
 	b.ReportMetric(float64(b.N)*sc.Duration.Std().Seconds()/wall, "speedup")
 	b.ReportMetric(float64(peak()), "peak_heap_bytes")
+}
+
+// runEach runs sc b.N times, checks each run's summary with check (nil: only
+// that messages were processed) and returns the messages processed in all.
+func runEach(b *testing.B, sc *scenarios.Scenario, check func(sim.Summary)) float64 {
+	var msgs float64
+	for i := 0; i < b.N; i++ {
+		res, err := sim.Run(context.Background(), sc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := res.Runs[0].Summary
+		m, _ := s.Get("messages")
+		if m == 0 {
+			b.Fatal("no messages processed")
+		}
+		if check != nil {
+			check(s)
+		}
+		msgs += m
+	}
+	return msgs
 }

@@ -226,6 +226,19 @@ type durable struct {
 	cmd  *exec.Cmd
 }
 
+// newDurable starts a durable server on a free port, killed when the test ends.
+func newDurable(t *testing.T) *durable {
+	t.Helper()
+	port, err := redistest.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &durable{t: t, port: port, dir: t.TempDir()}
+	d.start()
+	t.Cleanup(d.kill)
+	return d
+}
+
 func (d *durable) addr() string { return fmt.Sprintf("127.0.0.1:%d", d.port) }
 
 func (d *durable) kill() {
@@ -320,13 +333,7 @@ func TestRedisKilledMidRestore(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			port, err := redistest.FreePort()
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := &durable{t: t, port: port, dir: t.TempDir()}
-			srv.start()
-			defer srv.kill()
+			srv := newDurable(t)
 
 			// The old owner spills every partition.
 			old := redistest.Client(srv.addr())
@@ -499,13 +506,7 @@ func TestRestoreLostReplyLosesNoKey(t *testing.T) {
 		for _, retries := range []int{-1, 3} {
 			t.Run(fmt.Sprintf("%s/client-retries=%d", stage, retries), func(t *testing.T) {
 				ctx := context.Background()
-				port, err := redistest.FreePort()
-				if err != nil {
-					t.Fatal(err)
-				}
-				srv := &durable{t: t, port: port, dir: t.TempDir()}
-				srv.start()
-				defer srv.kill()
+				srv := newDurable(t)
 				old := redistest.Client(srv.addr())
 				defer old.Close()
 				s1, _ := newStore(t, old)
