@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -41,6 +42,8 @@ func RunParallelFunc(ctx context.Context, sc *scenarios.Scenario, workers int,
 		return res, nil // Run leaves Runs nil too
 	}
 	results := make([]*RunResult, len(runs))
+	// The runs under way at once share the processors: each run's pods get its share.
+	podWorkers := max(1, runtime.GOMAXPROCS(0)/min(workers, len(runs)))
 	f := &firstFailure{at: len(runs), cancels: make([]context.CancelFunc, len(runs)), errs: make([]error, len(runs))}
 	var g errgroup.Group
 	g.SetLimit(workers)
@@ -53,7 +56,7 @@ func RunParallelFunc(ctx context.Context, sc *scenarios.Scenario, workers int,
 		}
 		g.Go(func() error {
 			defer f.finish(i)
-			rr, err := RunOne(rctx, r)
+			rr, err := RunOneWith(rctx, r, Options{PodWorkers: podWorkers})
 			if err != nil {
 				f.fail(i, fmt.Errorf("sim: %s/%s: %w", sc.Name, r.Label, err))
 				return nil

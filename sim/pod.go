@@ -71,6 +71,10 @@ type pod struct {
 	vals       []ctxVal      // reused per batch
 	found      []bool        // reused per batch
 	batch      []fetched     // reused per batch
+	ahead      bool          // working ahead (ahead.go): shared effects go to tally
+	tally      tally         // what working ahead deferred, for the serial pass
+	held       held          // the step working ahead stopped before
+	heldBatch  []fetched     // held == heldRestore: the batch whose restore was left
 	onReady    func()        // rolling restart: continue when this pod is ready
 	onExit     func()        // rolling restart: continue when this pod has exited
 }
@@ -100,6 +104,7 @@ func (r *runner) newSlot() int {
 func (r *runner) startPod(slot int, delay time.Duration) *pod {
 	sc := r.sc
 	p := &pod{r: r, index: len(r.pods), slot: slot, name: fmt.Sprintf("pod-%d", slot), pos: map[int32]int64{}}
+	p.tally.lastAudit = -1
 	p.id = broker.MemberID(fmt.Sprintf("%s#%d", p.name, p.index))
 	every, window := sc.State.TTLOnlyEvery.Std(), sc.State.TTLOnlyFor.Std()
 	ttl := func(part int32, key string) time.Duration {

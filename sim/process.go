@@ -26,6 +26,15 @@ import (
 // Not modelled: fetch latency and broker-side batching (fetch.min.bytes = 1 means
 // a fetch returns as soon as a record is there), consumer CPU for restores.
 func (p *pod) work(now time.Duration) {
+	p.settle() // first, what working ahead left for this pass (ahead.go)
+	p.poll(now, false)
+}
+
+// poll is the poll loop. ahead: the pod works ahead on a helper goroutine
+// (ahead.go): it stops before the first step that needs Redis or the group (a
+// restore, a sync, a commit), leaves that step for the serial pass, and defers
+// its effects on shared state to its tally.
+func (p *pod) poll(now time.Duration, ahead bool) {
 	if p.state != podRunning || p.paused || len(p.pos) == 0 {
 		if p.state == podRunning && !p.paused {
 			p.cursor = max(p.cursor, now)
@@ -33,37 +42,78 @@ func (p *pod) work(now time.Duration) {
 		return
 	}
 	r := p.r
+	p.ahead = ahead
+	defer func() { p.ahead = false }()
 	batchMax := r.sc.Log.PollBatch
 	pt := r.sc.Consumers.ProcessTime.Std()
+	switch p.held {
+	case heldFinished:
+		p.held = heldNone
+		return // polling again would fetch nothing and move the round-robin start
+	case heldBatchEnd:
+		p.held = heldNone
+		p.batchEnd()
+	}
 	parts := r.partitionsSorted(p.pos)
-	for p.cursor <= now {
-		batch := p.fetch(parts, now, batchMax)
-		if len(batch) == 0 {
-			p.cursor = now
-			return
+	for p.cursor <= now || p.held == heldRestore {
+		var batch []fetched
+		if p.held == heldRestore {
+			batch, p.held = p.heldBatch, heldNone
+		} else {
+			batch = p.fetch(parts, now, batchMax)
+			if len(batch) == 0 {
+				p.cursor = now
+				if ahead {
+					p.held = heldFinished
+				}
+				return
+			}
+			first := batch[0].rec.At
+			for _, b := range batch {
+				first = min(first, b.rec.At)
+			}
+			p.cursor = max(p.cursor, first)
+			p.lookUp(batch)
+			if ahead && len(p.refs) > 0 {
+				p.held, p.heldBatch = heldRestore, batch
+				return
+			}
 		}
-		first := batch[0].rec.At
-		for _, b := range batch {
-			first = min(first, b.rec.At)
-		}
-		p.cursor = max(p.cursor, first)
 		pre := p.restore(batch)
 		for i, b := range batch {
 			start := max(b.rec.At, p.cursor)
 			p.cursor = start + pt
 			if b.rec.At >= r.formedAt {
-				lat := p.cursor - b.rec.At
-				r.lat.add(lat)
-				r.latWindow.add(lat)
+				p.latency(p.cursor - b.rec.At)
 			}
 			p.process(b, pre[i])
 		}
-		p.sync()
-		if r.strategy != core.WriteThrough && r.strategy != core.Checkpoint &&
-			p.cursor-p.lastCommit >= r.sc.Log.CommitInterval.Std() {
-			p.commit(nil, p.gen)
-			p.lastCommit = p.cursor
+		if ahead && p.batchEndDue() {
+			p.held = heldBatchEnd
+			return
 		}
+		p.batchEnd()
+	}
+}
+
+// batchEndDue reports whether batchEnd has anything to do.
+func (p *pod) batchEndDue() bool {
+	r := p.r
+	if r.strategy == core.WriteThrough || r.strategy == core.Checkpoint {
+		return true
+	}
+	return p.cursor-p.lastCommit >= r.sc.Log.CommitInterval.Std()
+}
+
+// batchEnd runs after each batch: Store.Sync (write-through, checkpoint) and the
+// offset commit.
+func (p *pod) batchEnd() {
+	r := p.r
+	p.sync()
+	if r.strategy != core.WriteThrough && r.strategy != core.Checkpoint &&
+		p.cursor-p.lastCommit >= r.sc.Log.CommitInterval.Std() {
+		p.commit(nil, p.gen)
+		p.lastCommit = p.cursor
 	}
 }
 
@@ -181,16 +231,15 @@ type lookup struct {
 	restored core.Outcome // OutcomeLocal unless the key went to Redis
 }
 
-// restore looks up the context every record of the batch needs, batch-restores
-// the missing ones in one round trip, and returns what each record found.
-func (p *pod) restore(batch []fetched) []lookup {
+// lookUp looks the context every record of batch needs up in memory, all at
+// once (one lock per partition), into p.lookups; the keys missing there and
+// worth asking Redis for go to p.refs (p.refIdx: their records).
+func (p *pod) lookUp(batch []fetched) {
 	r := p.r
 	if cap(p.lookups) < len(batch) {
 		p.lookups = make([]lookup, len(batch))
 	}
 	pre := p.lookups[:len(batch)]
-	// Look the batch's keys up in memory all at once (one lock per partition),
-	// then restore the ones missing in one round trip.
 	p.want, p.wantIdx = p.want[:0], p.wantIdx[:0]
 	for i, b := range batch {
 		pre[i] = lookup{}
@@ -212,6 +261,13 @@ func (p *pod) restore(batch []fetched) []lookup {
 			p.refIdx = append(p.refIdx, i)
 		}
 	}
+}
+
+// restore batch-restores the keys lookUp found missing, in one round trip, and
+// returns what each record of batch found.
+func (p *pod) restore(batch []fetched) []lookup {
+	r := p.r
+	pre := p.lookups[:len(batch)]
 	if len(p.refs) == 0 {
 		return pre
 	}
@@ -232,12 +288,19 @@ func (p *pod) restore(batch []fetched) []lookup {
 // process judges one record against ground truth and updates the context. pre is
 // what the key had before the batch: when it is not the expected context, the key
 // is looked up again (an earlier record of the same batch may have updated it).
+//
+// Counters go to c (the runner's, or the tally's when working ahead); effects on
+// shared state go through p.effect, which defers them when working ahead.
 func (p *pod) process(b fetched, pre lookup) {
 	r := p.r
-	r.c.messages++
-	r.auditProcess(p, b.part)
+	c := &r.c
+	if p.ahead {
+		c = &p.tally.c
+	}
+	c.messages++
+	p.effect(effect{kind: effAudit, part: b.part})
 	if b.offset <= r.processed[b.part] {
-		r.c.replayed++
+		c.replayed++
 	} else {
 		r.processed[b.part] = b.offset
 	}
@@ -247,39 +310,42 @@ func (p *pod) process(b fetched, pre lookup) {
 	}
 	key := r.nameOf(k, seq)
 	if r.needsContext(k, seq) {
-		r.c.needed++
+		c.needed++
 		v, ok := pre.v, pre.ok
 		if !ok || v.Seq != seq-1 {
 			v, ok = p.store.Get(b.part, key)
 		}
 		switch {
 		case ok && v.Seq == seq-1:
-			r.c.ok++
+			c.ok++
 			if pre.restored == core.OutcomeLocal {
-				r.c.localHits++
+				c.localHits++
 			}
 		case ok && v.Seq >= seq:
 			// A replay: the context already includes this message (its offset was
 			// not committed when the context was spilled).
-			r.c.staleUsed++
-			r.c.staleBy[CauseReplay]++
+			c.staleUsed++
+			c.staleBy[CauseReplay]++
 		case ok:
-			r.c.staleUsed++
-			cause := r.causeOf(k, pre.restored)
-			if r.fate[k]&fateKind == fateRedis {
-				// The latest context was written to Redis, yet an older one came
-				// back: something overwrote it — an unfenced zombie's late spill.
-				cause = CauseZombie
-			}
-			r.c.staleBy[cause]++
+			c.staleUsed++
+			p.effect(effect{kind: effStale, k: k, restored: pre.restored})
 		default:
-			r.c.lost++
-			r.c.lostBy[r.causeOf(k, pre.restored)]++
+			c.lost++
+			p.effect(effect{kind: effLost, k: k, restored: pre.restored})
 		}
 	}
 	p.store.Put(b.part, key, ctxVal{Key: k, Seq: seq})
-	r.fate.inMemory(k, p.index)
-	r.redisGone[k] = 0
+	p.effect(effect{kind: effInMemory, k: k})
+}
+
+// staleCause is why the context key k found was older than its latest.
+func (r *runner) staleCause(k uint32, restored core.Outcome) Cause {
+	if r.fate[k]&fateKind == fateRedis {
+		// The latest context was written to Redis, yet an older one came
+		// back: something overwrote it — an unfenced zombie's late spill.
+		return CauseZombie
+	}
+	return r.causeOf(k, restored)
 }
 
 // causeOf is why key k's latest context was not what the pod had.

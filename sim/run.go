@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,12 +42,35 @@ func Run(ctx context.Context, sc *scenarios.Scenario) (*Result, error) {
 	return res, nil
 }
 
-// RunOne runs one variant or sweep point.
+// RunOne runs one variant or sweep point, with default Options.
 func RunOne(ctx context.Context, run scenarios.Run) (*RunResult, error) {
+	return RunOneWith(ctx, run, Options{})
+}
+
+// Options tune how a run executes, never what it computes: a run's result is
+// byte-identical whatever they are.
+type Options struct {
+	// PodWorkers is how many goroutines the pods work on within each tick
+	// (docs/design.md, "Determinism"); 0: one per processor Go may use
+	// (GOMAXPROCS); 1: serially.
+	PodWorkers int
+	// ParallelMinRecords is the fewest records a tick must bring for the pods
+	// to work in parallel in it: below, handing the work over costs more than it
+	// saves. 0: 64. (Tests set 1, to take the parallel path on small scenarios.)
+	ParallelMinRecords int
+}
+
+// RunOneWith runs one variant or sweep point with opts.
+func RunOneWith(ctx context.Context, run scenarios.Run, opts Options) (*RunResult, error) {
+	n := opts.PodWorkers
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
 	r, err := newRunner(ctx, run.Scenario)
 	if err != nil {
 		return nil, err
 	}
+	r.helpers = newHelpers(n, opts.ParallelMinRecords)
 	defer r.close()
 	if err := r.execute(); err != nil {
 		return nil, err
@@ -81,18 +105,20 @@ type runner struct {
 	redisGone   []uint8      // per key: 1 + the Cause its Redis copy last left by (0: none since its last update)
 	processed   []int64      // highest offset ever processed per partition (replay detection)
 
-	c         counters
-	audit     audit
-	lat       histogram // whole run
-	latWindow histogram // since the last sample
-	events    []Event
-	series    Series
-	lagMax    int64 // largest per-partition lag seen at any tick
-	lagWindow int64 // the same since the last sample
-	lastEmit  time.Duration
-	em        *emitter              // the workload's messages, one tick ahead
-	seenMem   redisnode.MemoryStats // fleet totals at the last tick, to log forks and OOM kills
-	stopErr   error
+	c             counters
+	audit         audit
+	lat           histogram // whole run
+	latWindow     histogram // since the last sample
+	events        []Event
+	series        Series
+	lagMax        int64 // largest per-partition lag seen at any tick
+	lagWindow     int64 // the same since the last sample
+	lastEmit      time.Duration
+	em            *emitter              // the workload's messages, one tick ahead
+	helpers       *helpers              // the goroutines pods work ahead on (ahead.go)
+	aheadMessages int64                 // messages processed ahead, for tests
+	seenMem       redisnode.MemoryStats // fleet totals at the last tick, to log forks and OOM kills
+	stopErr       error
 
 	wantReplicas int
 	// formedAt is when the initial group finished its first rebalance; latency
@@ -168,6 +194,9 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 
 func (r *runner) close() {
 	r.em.close()
+	if r.helpers != nil {
+		r.helpers.close()
+	}
 	for _, p := range r.pods {
 		p.closeClient()
 	}
@@ -232,7 +261,11 @@ func (r *runner) step() {
 	}
 	r.redis.advance()
 	r.watchRedis()
-	for _, p := range r.slotsSorted() {
+	pods := r.slotsSorted()
+	if r.helpers != nil && len(recs) >= r.helpers.minRecords {
+		r.helpers.workAhead(pods, now) // as far as each pod can without Redis or the group, in parallel
+	}
+	for _, p := range pods {
 		p.work(now)
 	}
 	lag := r.lagNow()

@@ -49,9 +49,10 @@ func (r Report) OK() bool { return len(r.Violations) == 0 }
 // Check runs one seed with a background context; see CheckContext.
 func Check(seed uint64) Report { return CheckContext(context.Background(), seed) }
 
-// CheckContext draws the seed's scenario, runs it twice (for replay) and
-// evaluates every invariant. Goroutine counts are process-wide: run seeds one
-// at a time for no-goroutine-leak to mean anything.
+// CheckContext draws the seed's scenario, runs it twice (for replay: serially,
+// then with the pods working in parallel) and evaluates every invariant.
+// Goroutine counts are process-wide: run seeds one at a time for
+// no-goroutine-leak to mean anything.
 func CheckContext(ctx context.Context, seed uint64) Report {
 	y, sc, err := Draw(seed)
 	rep := Report{Seed: seed, Name: fmt.Sprintf("swarm-seed-%d", seed), YAML: y}
@@ -69,13 +70,16 @@ func CheckContext(ctx context.Context, seed uint64) Report {
 	}
 	settle(0)
 	before := runtime.NumGoroutine()
-	first, v := runSafely(ctx, runs[0])
+	// The first run is serial, the replay has the pods on 4 goroutines at every
+	// tick: replay-deterministic then also checks that working in parallel
+	// changes nothing.
+	first, v := runSafely(ctx, runs[0], sim.Options{PodWorkers: 1})
 	if v != nil {
 		rep.Violations = append(rep.Violations, *v)
 		return rep
 	}
 	rep.Violations = append(rep.Violations, Evaluate(sc, first)...)
-	second, v := runSafely(ctx, runs[0])
+	second, v := runSafely(ctx, runs[0], sim.Options{PodWorkers: 4, ParallelMinRecords: 1})
 	if v != nil {
 		rep.Violations = append(rep.Violations, *v)
 		return rep
@@ -91,14 +95,14 @@ func CheckContext(ctx context.Context, seed uint64) Report {
 
 // runSafely runs one scenario run, turning a panic into a no-panic violation
 // (with the head of its stack) and an error into a run-completes violation.
-func runSafely(ctx context.Context, run scenarios.Run) (rr *sim.RunResult, v *Violation) {
+func runSafely(ctx context.Context, run scenarios.Run, opts sim.Options) (rr *sim.RunResult, v *Violation) {
 	defer func() {
 		if p := recover(); p != nil {
 			rr, v = nil, &Violation{Invariant: NameNoPanic, Detail: fmt.Sprintf("panic: %v\n%s", p,
 				stackHead(string(debug.Stack()), 12))}
 		}
 	}()
-	rr, err := sim.RunOne(ctx, run)
+	rr, err := sim.RunOneWith(ctx, run, opts)
 	if err != nil {
 		return nil, &Violation{Invariant: NameRunCompletes, Detail: err.Error()}
 	}
@@ -138,7 +142,7 @@ func replayDeterministic(a, b *sim.RunResult) *Violation {
 	// Detail names only the field (stdout stays the same bytes run after run);
 	// Evidence has the differing text.
 	return &Violation{Invariant: NameReplayDeterministic,
-		Detail:   fmt.Sprintf("two runs of the same scenario differ, first in %s", fieldAt(ja, i)),
+		Detail:   fmt.Sprintf("two runs of the same scenario (serial, parallel) differ, first in %s", fieldAt(ja, i)),
 		Evidence: fmt.Sprintf("at byte %d: %q vs %q", i, snippet(ja, i), snippet(jb, i))}
 }
 

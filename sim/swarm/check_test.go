@@ -73,7 +73,7 @@ func TestSettleWaitsForExitingGoroutines(t *testing.T) {
 
 func TestRunSafelyTurnsPanicIntoViolation(t *testing.T) {
 	// A run without a scenario panics inside the simulator.
-	rr, v := runSafely(context.Background(), scenarios.Run{Label: "default"})
+	rr, v := runSafely(context.Background(), scenarios.Run{Label: "default"}, sim.Options{})
 	if rr != nil || v == nil || v.Invariant != NameNoPanic || !strings.Contains(v.Detail, "panic:") {
 		t.Fatalf("got %v, %+v; want a no-panic violation", rr, v)
 	}
