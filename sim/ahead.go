@@ -181,12 +181,14 @@ const (
 
 // aheadJob is one tick's work ahead: pods taken in turn by whoever is free.
 type aheadJob struct {
-	pods   []*pod
-	now    time.Duration
-	next   atomic.Int32 // the next pod to take
-	active atomic.Int32 // goroutines working on the job
-	mu     sync.Mutex
-	panic  any // the first panic of a helper, re-raised on the simulator's goroutine
+	pods       []*pod
+	now        time.Duration
+	next       atomic.Int32 // the next pod to take
+	active     atomic.Int32 // goroutines working on the job's pods
+	extra      func()       // a task for whoever comes first (the next tick's emission)
+	extraTaken atomic.Bool
+	mu         sync.Mutex
+	panic      any // the first panic of a helper, re-raised on the simulator's goroutine
 }
 
 // defaultMinRecords is Options.ParallelMinRecords's default.
@@ -218,6 +220,7 @@ func (h *helpers) loop() {
 			return
 		}
 		last = j
+		j.runExtra()
 		h.helped.Add(int64(j.work()))
 	}
 }
@@ -248,14 +251,18 @@ func (h *helpers) await(last *aheadJob) *aheadJob {
 	}
 }
 
-// workAhead lets pods work ahead up to now, in parallel; it returns when all have
-// stopped. With one helper, or fewer than two pods, it does nothing: the serial
-// pass does all the work, which gives the same result.
-func (h *helpers) workAhead(pods []*pod, now time.Duration) {
-	if h.n <= 1 || len(pods) < 2 {
-		return
-	}
-	j := &aheadJob{pods: pods, now: now}
+// parallel reports whether a tick with pods and records is worth working on in
+// parallel. When it is not, the serial pass does all the work, which gives the
+// same result.
+func (h *helpers) parallel(pods, records int) bool {
+	return h.n > 1 && pods >= 2 && records >= h.minRecords
+}
+
+// workAhead lets pods work ahead up to now, in parallel, and has extra (when not
+// nil) run once by a helper — or by the caller, at the end, if no helper came.
+// It returns when every pod has stopped; a helper may still be running extra.
+func (h *helpers) workAhead(pods []*pod, now time.Duration, extra func()) {
+	j := &aheadJob{pods: pods, now: now, extra: extra}
 	h.offer.Store(j)
 	for range h.parked.Load() {
 		select {
@@ -264,6 +271,7 @@ func (h *helpers) workAhead(pods []*pod, now time.Duration) {
 		}
 	}
 	j.work()
+	j.runExtra()
 	for i := 1; j.active.Load() > 0; i++ { // a helper is finishing its last pod
 		if i%yieldEvery == 0 {
 			runtime.Gosched()
@@ -272,6 +280,13 @@ func (h *helpers) workAhead(pods []*pod, now time.Duration) {
 	h.offer.Store(nil) // let the job and its pods go
 	if j.panic != nil {
 		panic(j.panic)
+	}
+}
+
+// runExtra runs the job's extra task unless someone has.
+func (j *aheadJob) runExtra() {
+	if j.extra != nil && j.extraTaken.CompareAndSwap(false, true) {
+		j.extra()
 	}
 }
 

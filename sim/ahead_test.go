@@ -171,7 +171,7 @@ func TestWorkAheadPanicReachesTheSimulator(t *testing.T) {
 					t.Fatalf("recovered %v, want the pods' nil pointer panic", v)
 				}
 			}()
-			h.workAhead(broken(), time.Second)
+			h.workAhead(broken(), time.Second, nil)
 			t.Fatal("workAhead returned normally")
 		}()
 	}

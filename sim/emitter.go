@@ -59,15 +59,16 @@ func (e *emitter) window(from, to time.Duration) []emittedRec {
 	return emit(e.wl, from, to, e.spare[:0])
 }
 
-// prefetch starts computing [from, to) on another goroutine. done is the
-// buffer the caller finished with (reused for the next window).
-func (e *emitter) prefetch(from, to time.Duration, done []emittedRec) {
+// prefetch starts computing [from, to) on another goroutine: spawn is given the
+// computation and must run it asynchronously (spawn: go f()). done is the buffer
+// the caller finished with (reused for the next window).
+func (e *emitter) prefetch(from, to time.Duration, done []emittedRec, spawn func(f func())) {
 	if e.ahead {
 		panic("sim: emitter: two windows in flight")
 	}
 	e.ahead, e.from, e.to = true, from, to
 	buf := done[:0]
-	go func() {
+	spawn(func() {
 		var res emitted
 		defer func() {
 			if p := recover(); p != nil {
@@ -76,8 +77,11 @@ func (e *emitter) prefetch(from, to time.Duration, done []emittedRec) {
 			e.results <- res
 		}()
 		res.recs = emit(e.wl, from, to, buf)
-	}()
+	})
 }
+
+// onGoroutine runs f on a goroutine of its own (prefetch's usual spawn).
+func onGoroutine(f func()) { go f() }
 
 // close waits for a window in flight, so that no goroutine outlives the run.
 func (e *emitter) close() {

@@ -38,8 +38,14 @@ func TestEmitterMatchesInPlace(t *testing.T) {
 			t.Fatalf("window %d: %d records differ from the in-place %d", i, len(got), len(want[i]))
 		}
 		total += len(got)
-		if i%7 != 6 { // now and then, no prefetch: the next window is computed in place
-			e.prefetch(to, to+Tick, got)
+		switch {
+		case i%7 == 6: // now and then, no prefetch: the next window is computed in place
+		case i%2 == 0:
+			e.prefetch(to, to+Tick, got, onGoroutine)
+		default: // as a task handed to a helper, run before the next window is asked for
+			var task func()
+			e.prefetch(to, to+Tick, got, func(f func()) { task = f })
+			go task()
 		}
 	}
 	if total == 0 {
@@ -49,7 +55,7 @@ func TestEmitterMatchesInPlace(t *testing.T) {
 
 func TestEmitterRejectsAnotherWindow(t *testing.T) {
 	e := newEmitter(testWorkload(t))
-	e.prefetch(0, Tick, nil)
+	e.prefetch(0, Tick, nil, onGoroutine)
 	defer func() {
 		if recover() == nil {
 			t.Fatal("asking for a window other than the one in flight should panic")
@@ -61,7 +67,7 @@ func TestEmitterRejectsAnotherWindow(t *testing.T) {
 func TestEmitterReraisesPanics(t *testing.T) {
 	e := newEmitter(testWorkload(t))
 	e.window(0, Tick)
-	e.prefetch(5*Tick, 6*Tick, nil) // not contiguous: Workload.Emit panics on the emitter's goroutine
+	e.prefetch(5*Tick, 6*Tick, nil, onGoroutine) // not contiguous: Workload.Emit panics on the emitter's goroutine
 	defer func() {
 		if recover() == nil {
 			t.Fatal("a panic in Emit should reach the simulator's goroutine")

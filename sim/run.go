@@ -254,16 +254,25 @@ func (r *runner) step() {
 		r.log.Append(recs[i].p, recs[i].rec)
 	}
 	r.lastEmit = now
+	pods := r.slotsSorted()
+	parallel := r.helpers != nil && r.helpers.parallel(len(pods), len(recs))
+	// The next tick's messages are computed while the pods work on these: by a
+	// helper taking part in this tick's work when the pods work in parallel, on a
+	// goroutine of their own otherwise.
+	var emitNext func()
 	if next := now + Tick; next <= r.sc.Duration.Std() {
-		r.em.prefetch(now, next, recs) // the next tick's messages, while the pods work on these
+		spawn := onGoroutine
+		if parallel {
+			spawn = func(f func()) { emitNext = f }
+		}
+		r.em.prefetch(now, next, recs, spawn)
 	} else {
 		r.em.spare = recs
 	}
 	r.redis.advance()
 	r.watchRedis()
-	pods := r.slotsSorted()
-	if r.helpers != nil && len(recs) >= r.helpers.minRecords {
-		r.helpers.workAhead(pods, now) // as far as each pod can without Redis or the group, in parallel
+	if parallel {
+		r.helpers.workAhead(pods, now, emitNext) // as far as each pod can without Redis or the group
 	}
 	for _, p := range pods {
 		p.work(now)
