@@ -1,7 +1,7 @@
 # Spillway — run `make help` for the targets.
 GO      ?= go
 PKGS    ?= ./...
-# Every benchmark but BenchmarkSimLarge (600 M messages, ~15 minutes): `make bench BENCH=SimLarge` runs it.
+# Every benchmark but BenchmarkSimLarge (600 M messages, ~10 minutes): `make bench BENCH=SimLarge` runs it.
 BENCH   ?= Benchmark(Store|Spill|Restore|SimScaleIn|Engine|Sweep|Footprint)
 BENCHTIME ?= 1x
 FUZZTIME ?= 10s

@@ -8,7 +8,7 @@
 //	           redis-benchmark-keys/s and ratio), BenchmarkSpillFencing (keys/s, fenced vs plain),
 //	           BenchmarkRestoreBatch/<target>/{keep,take} (keys/s, round-trips/op)
 //	simulator: BenchmarkSimScaleIn (msgs/s, speedup, peak_heap_bytes),
-//	           BenchmarkSimLarge (msgs/s, wall_s, peak_rss_bytes; ~15 minutes: run it alone),
+//	           BenchmarkSimLarge (msgs/s, wall_s, peak_rss_bytes; ~10 minutes: run it alone),
 //	           BenchmarkSweep (speedup of 2 workers over 1, wall1_s, wall2_s, cpu1_s, cpu2_s),
 //	           BenchmarkEngine (events/s of an M/M/1 model on the bare event queue)
 //	memory:    BenchmarkFootprint/{core-store,core-store-sim,miniredis,redisnode,workload} (bytes/key)

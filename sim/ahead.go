@@ -76,7 +76,6 @@ func (p *pod) effect(e effect) {
 		t.lastAudit = e.part
 	}
 	t.effects = append(t.effects, e)
-	t.pending = true
 }
 
 func (p *pod) apply(e effect) {
@@ -99,8 +98,7 @@ func (p *pod) apply(e effect) {
 // latency records one message's latency.
 func (p *pod) latency(d time.Duration) {
 	if p.ahead {
-		p.tally.latencies = append(p.tally.latencies, d)
-		p.tally.pending = true
+		p.tally.latencies = append(p.tally.latencies, d) // process sets pending
 		return
 	}
 	p.r.lat.add(d)

@@ -14,7 +14,9 @@
 // state behind a wide interface.
 //
 // It must not read wall time or the global RNG, and nothing it reports may depend
-// on goroutine order or map iteration.
+// on goroutine order or map iteration. Within a tick the pods work in parallel as
+// far as each can without Redis or the group, then finish one by one in a fixed
+// order (ahead.go): a run's result is the same for any Options.PodWorkers.
 //
 //	sc, _ := scenarios.Open("scale-in")
 //	res, err := sim.Run(ctx, sc)          // every variant and sweep point

@@ -295,7 +295,7 @@ func (p *pod) process(b fetched, pre lookup) {
 	r := p.r
 	c := &r.c
 	if p.ahead {
-		c = &p.tally.c
+		c, p.tally.pending = &p.tally.c, true
 	}
 	c.messages++
 	p.effect(effect{kind: effAudit, part: b.part})
