@@ -20,7 +20,10 @@ const (
 	MemoryOnly
 	// WriteThrough writes every entry Put since the previous Sync when Sync is called
 	// (after each poll batch, before the offset commit): one Redis write per updated
-	// key per batch. Spill then only writes what Sync has not.
+	// key per batch. Spill then only writes what Sync has not, and what Redis no
+	// longer has: it checks first (one EXISTS per batch of clean keys), so copies
+	// lost to a restart, a flush, eviction or a failover are written again, not
+	// dropped (SpillReport.Rewritten).
 	WriteThrough
 	// Checkpoint writes dirty entries when Sync is called and CheckpointEvery has
 	// passed since the last checkpoint, and spills like SpillOnRevoke. A crash loses

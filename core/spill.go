@@ -17,7 +17,8 @@ type SpillReport struct {
 	Partitions     []int32       // partitions asked for, ascending
 	Keys           int           // entries considered
 	Written        int           // entries Redis acknowledged
-	AlreadyWritten int           // clean entries whose Redis copy is current (write-through, checkpoint): not rewritten
+	AlreadyWritten int           // clean entries whose Redis copy is current and still there (write-through, checkpoint): not rewritten
+	Rewritten      int           // clean entries Redis no longer had, or could not confirm it had: written again
 	NotWritten     int           // entries not written; see Failures and Count
 	RawBytes       int64         // payload bytes of the written entries before compression
 	WireBytes      int64         // envelope bytes of the written entries as stored
@@ -173,9 +174,16 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 	rep := &SpillReport{Partitions: partitions}
 	gen := s.gen.Load()
 
+	collected := make([][]workItem[V], len(partitions))
+	for i, p := range partitions {
+		collected[i] = s.collect(p, mode, start)
+	}
+	if mode == modeSpill {
+		rep.Rewritten = s.verifyWritten(ctx, partitions, collected)
+	}
 	var batches []*spillBatch[V]
-	for _, p := range partitions {
-		items := s.collect(p, mode, start)
+	for i, p := range partitions {
+		items := collected[i]
 		rep.Keys += len(items)
 		if s.cfg.strategy == MemoryOnly {
 			for _, it := range items {
@@ -307,6 +315,60 @@ func (s *Store[V]) collect(p int32, mode spillMode, now time.Time) []workItem[V]
 		return 0
 	})
 	return items
+}
+
+// verifyWritten checks, in one round trip, that the entries collect found already
+// written (clean, acknowledged, with more than half their TTL left) are still in
+// Redis: one EXISTS per partition and spill batch. A Redis that restarted without
+// persistence, was flushed, lost writes in a failover or evicted them no longer
+// has them, and dropping them from memory would lose them. A chunk whose count
+// falls short, or that could not be checked (an error, the deadline), is written
+// again whole. It returns how many entries will be written again.
+//
+// EXISTS does not touch the keys (no LRU/LFU update), and the keys of one
+// partition share a hash tag, so each command stays in one Cluster slot.
+func (s *Store[V]) verifyWritten(ctx context.Context, partitions []int32, parts [][]workItem[V]) int {
+	type chunk struct {
+		items []*workItem[V] // the skipped items it checks
+		keys  []string       // their Redis keys
+		cmd   *redis.IntCmd
+	}
+	var chunks []*chunk
+	for pi, items := range parts {
+		prefix := string(s.partPrefix(nil, partitions[pi]))
+		var c *chunk
+		for i := range items {
+			if !items[i].skip {
+				continue
+			}
+			if c == nil || len(c.items) == s.cfg.batch {
+				c = &chunk{}
+				chunks = append(chunks, c)
+			}
+			c.items = append(c.items, &items[i])
+			c.keys = append(c.keys, prefix+items[i].key)
+		}
+	}
+	if len(chunks) == 0 {
+		return 0
+	}
+	_, _ = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for _, c := range chunks {
+			c.cmd = pipe.Exists(ctx, c.keys...)
+		}
+		return nil
+	}) // errors are per command, below
+	rewritten := 0
+	for _, c := range chunks {
+		if n, err := c.cmd.Result(); err == nil && n == int64(len(c.items)) {
+			continue
+		}
+		for _, it := range c.items {
+			it.skip = false
+		}
+		rewritten += len(c.items)
+	}
+	return rewritten
 }
 
 // settle applies a batch's outcome to memory and returns the entries dropped.

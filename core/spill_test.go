@@ -221,6 +221,118 @@ func TestWriteThroughAndCheckpoint(t *testing.T) {
 	}
 }
 
+// TestSpillRewritesCopiesRedisLost: a write-through entry already written is
+// dropped on spill only when Redis still has it. After a FLUSHALL (a restart
+// without persistence) every one is written again; after one key is deleted
+// (evicted), its chunk of SpillBatch keys is; when the check itself fails, nothing
+// is dropped that was not written.
+func TestSpillRewritesCopiesRedisLost(t *testing.T) {
+	for _, be := range backends(t) {
+		cases := []struct {
+			name          string
+			lose          func(ctx context.Context, rdb redis.UniversalClient)
+			rewritten     int
+			already       int
+			failCheckOnly bool
+		}{
+			{name: "nothing lost", lose: func(context.Context, redis.UniversalClient) {}, already: 250},
+			{name: "flushed", lose: func(ctx context.Context, rdb redis.UniversalClient) { rdb.FlushAll(ctx) }, rewritten: 250},
+			{name: "one evicted", lose: func(ctx context.Context, rdb redis.UniversalClient) {
+				rdb.Del(ctx, "spill:{0}:dp:000120") // the second chunk of 100 (keys sorted)
+			}, rewritten: 100, already: 150},
+			{name: "check refused", lose: func(context.Context, redis.UniversalClient) {}, failCheckOnly: true, rewritten: 250},
+		}
+		for _, tc := range cases {
+			t.Run(be.name+"/"+tc.name, func(t *testing.T) {
+				ctx := context.Background()
+				var refuse atomic.Bool
+				rdb := be.client(t, refuseHook{cmd: "exists", on: &refuse})
+				s, _ := newStore(t, rdb, WithStrategy(WriteThrough))
+				if err := s.Assigned(ctx, 1, 0); err != nil {
+					t.Fatal(err)
+				}
+				keys := fill(s, 0, 250, ctxValue)
+				if rep, err := s.Sync(ctx); err != nil || rep.Written != 250 {
+					t.Fatalf("sync: %+v %v", rep, err)
+				}
+				tc.lose(ctx, rdb)
+				refuse.Store(tc.failCheckOnly)
+				rep, err := s.Spill(ctx, 0)
+				if err != nil || rep.Rewritten != tc.rewritten || rep.Written != tc.rewritten ||
+					rep.AlreadyWritten != tc.already || rep.Dropped != 250 {
+					t.Fatalf("spill: Rewritten %d Written %d AlreadyWritten %d Dropped %d (%v); want %d, %d, %d, 250",
+						rep.Rewritten, rep.Written, rep.AlreadyWritten, rep.Dropped, err, tc.rewritten, tc.rewritten, tc.already)
+				}
+				refuse.Store(false)
+				if n := rdb.Exists(ctx, prefixed(0, keys)...).Val(); n != 250 {
+					t.Fatalf("%d of 250 keys in Redis after the spill", n)
+				}
+			})
+		}
+	}
+}
+
+// TestSpillKeepsUnconfirmedCopiesWhenRedisIsDown: the check fails and so do the
+// rewrites: every entry stays in memory and is reported, none is dropped.
+func TestSpillKeepsUnconfirmedCopiesWhenRedisIsDown(t *testing.T) {
+	ctx := context.Background()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), DisableIdentity: true, MaxRetries: -1, MaintNotificationsConfig: noMaint})
+	t.Cleanup(func() { rdb.Close() })
+	s, _ := newStore(t, rdb, WithStrategy(WriteThrough), Fencing(false))
+	fill(s, 0, 50, ctxValue)
+	if rep, err := s.Sync(ctx); err != nil || rep.Written != 50 {
+		t.Fatalf("sync: %+v %v", rep, err)
+	}
+	mr.Close()
+	rep, err := s.Spill(ctx, 0)
+	if err == nil || rep.Dropped != 0 || rep.NotWritten != 50 || s.Len() != 50 || rep.Rewritten != 50 {
+		t.Fatalf("spill with Redis down: %+v %v len=%d", rep, err, s.Len())
+	}
+}
+
+func prefixed(p int32, keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = fmt.Sprintf("spill:{%d}:%s", p, k)
+	}
+	return out
+}
+
+// refuseHook fails every command named cmd while on is set.
+type refuseHook struct {
+	cmd string
+	on  *atomic.Bool
+}
+
+func (h refuseHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h refuseHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, c redis.Cmder) error {
+		if h.on.Load() && c.Name() == h.cmd {
+			c.SetErr(errors.New("ERR refused by the test"))
+			return c.Err()
+		}
+		return next(ctx, c)
+	}
+}
+func (h refuseHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if h.on.Load() {
+			refused := false
+			for _, c := range cmds {
+				if c.Name() == h.cmd {
+					c.SetErr(errors.New("ERR refused by the test"))
+					refused = true
+				}
+			}
+			if refused {
+				return nil
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
 func TestFailureModesAreReportedPerKey(t *testing.T) {
 	tests := []struct {
 		name      string

@@ -15,6 +15,7 @@
 //	spillway_spill_bytes_total{stage}          raw (before compression) | wire (as stored)
 //	spillway_spill_dropped_total               entries removed from memory by spills
 //	spillway_spill_batches_total               script calls or pipelines sent, retries included
+//	spillway_spill_rewritten_total             already-written entries Redis had lost, written again
 //	spillway_restore_keys_total{outcome}       local | restored | missing | stale | corrupt | failed
 //	spillway_restore_undeleted_total           taken keys whose delete was not confirmed
 //	spillway_local_hits_total                  StatsCollector: Get found the key in memory

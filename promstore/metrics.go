@@ -26,6 +26,7 @@ type Metrics struct {
 	spillWire     prometheus.Counter
 	spillDropped  prometheus.Counter
 	spillBatches  prometheus.Counter
+	spillRewrite  prometheus.Counter
 
 	restoreKeys      *prometheus.CounterVec // outcome
 	byOutcome        [len(outcomes)]prometheus.Counter
@@ -88,6 +89,10 @@ func New(opts ...Option) *Metrics {
 			"Entries spills removed from memory (acknowledged by Redis, or memory-only)."),
 		spillBatches: counter("spill", "batches_total",
 			"Script calls or pipelines spills sent to Redis, retries included."),
+		spillRewrite: counter("spill", "rewritten_total",
+			"Entries already written (write-through, checkpoint) that Redis no longer had, or could not confirm it "+
+				"had, when a spill checked: written again (counted in keys_total too). Non-zero means Redis lost "+
+				"copies: a restart without persistence, a flush, eviction, a failover that lost writes."),
 		restoreKeys: vec("restore", "keys_total",
 			"Keys asked of Restore and Warm calls that asked Redis, by outcome (duplicates included).", "outcome"),
 		restoreUndeleted: counter("restore", "undeleted_total",
@@ -127,6 +132,7 @@ func (m *Metrics) ObserveSpill(r *core.SpillReport) {
 	add(m.spillWire, "WireBytes", r.WireBytes)
 	add(m.spillDropped, "Dropped", int64(r.Dropped))
 	add(m.spillBatches, "Batches", int64(r.Batches))
+	add(m.spillRewrite, "Rewritten", int64(r.Rewritten))
 }
 
 // ObserveRestore implements core.Metrics: one histogram observation and the
@@ -153,7 +159,7 @@ func add(c prometheus.Counter, field string, n int64) {
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		m.spillDuration, m.restoreDuration,
-		m.spillKeys, m.spillFailures, m.spillBytes, m.spillDropped, m.spillBatches,
+		m.spillKeys, m.spillFailures, m.spillBytes, m.spillDropped, m.spillBatches, m.spillRewrite,
 		m.restoreKeys, m.restoreUndeleted,
 	}
 }

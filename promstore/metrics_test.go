@@ -192,6 +192,7 @@ func TestObserveRestore(t *testing.T) {
 func TestExposition(t *testing.T) {
 	m := New(DurationBuckets(0.1, 1), ConstLabels(prometheus.Labels{"store": "rates"}))
 	spill := spillReport(1500*time.Millisecond, 3, 1, 300, 120, 3, 2, map[core.Reason]int{core.ReasonReadOnly: 2})
+	spill.Rewritten = 1
 	m.ObserveSpill(&spill)
 	m.ObserveRestore(&core.RestoreReport{Keys: 4, Restored: 2, Missing: 1, Corrupt: 1, Undeleted: 1, Duration: 50 * time.Millisecond})
 	var failures strings.Builder
@@ -233,6 +234,9 @@ spillway_spill_dropped_total{store="rates"} 3
 # HELP spillway_spill_batches_total Script calls or pipelines spills sent to Redis, retries included.
 # TYPE spillway_spill_batches_total counter
 spillway_spill_batches_total{store="rates"} 2
+# HELP spillway_spill_rewritten_total Entries already written (write-through, checkpoint) that Redis no longer had, or could not confirm it had, when a spill checked: written again (counted in keys_total too). Non-zero means Redis lost copies: a restart without persistence, a flush, eviction, a failover that lost writes.
+# TYPE spillway_spill_rewritten_total counter
+spillway_spill_rewritten_total{store="rates"} 1
 # HELP spillway_restore_keys_total Keys asked of Restore and Warm calls that asked Redis, by outcome (duplicates included).
 # TYPE spillway_restore_keys_total counter
 spillway_restore_keys_total{outcome="corrupt",store="rates"} 1
@@ -407,6 +411,7 @@ func TestStoreOverMiniredis(t *testing.T) {
 		{"spill wire bytes", m.spillWire, float64(spill.WireBytes)},
 		{"spill dropped", m.spillDropped, float64(spill.Dropped)},
 		{"spill batches", m.spillBatches, float64(spill.Batches)},
+		{"spill rewritten", m.spillRewrite, float64(spill.Rewritten)},
 		{"restore local", m.restoreKeys.WithLabelValues("local"), float64(rest.Local)},
 		{"restore restored", m.restoreKeys.WithLabelValues("restored"), float64(rest.Restored)},
 		{"restore missing", m.restoreKeys.WithLabelValues("missing"), float64(rest.Missing)},

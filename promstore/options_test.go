@@ -90,8 +90,8 @@ func TestNamespaceAndConstLabelsReachEverySeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mfs) != 9 {
-		t.Fatalf("gathered %d families, want 9", len(mfs))
+	if len(mfs) != 10 {
+		t.Fatalf("gathered %d families, want 10", len(mfs))
 	}
 	for _, mf := range mfs {
 		if !strings.HasPrefix(mf.GetName(), "acme_") {
@@ -107,7 +107,7 @@ func TestNamespaceAndConstLabelsReachEverySeries(t *testing.T) {
 			}
 		}
 	}
-	if n := testutil.CollectAndCount(New(Namespace(""))); n != 2+3+len(core.Reasons())+2+1+1+6+1 {
+	if n := testutil.CollectAndCount(New(Namespace(""))); n != 2+3+len(core.Reasons())+2+1+1+1+6+1 {
 		t.Fatalf("collected %d series, want every series present at 0", n)
 	}
 }

@@ -23,10 +23,10 @@ import (
 type opShape uint8
 
 const (
-	shapeFast opShape = iota // PING, EXPIRE, EXISTS, SCRIPT LOAD...: GET's per-op cost
+	shapeFast opShape = iota // PING, EXPIRE, SCRIPT LOAD...: GET's per-op cost
 	shapeGet
 	shapeSet
-	shapeMGet
+	shapeMGet // MGET; EXISTS: a lookup per key, no value bytes
 	shapeDel
 	shapeGetDel
 	shapeSetMembers // SADD, SREM, SMEMBERS: per member
@@ -69,6 +69,10 @@ func classify(c redis.Cmder) cmdInfo {
 	case "mget":
 		ci.reads, ci.shape = strArgs(args[1:]), shapeMGet
 		ci.keys = len(ci.reads)
+	case "exists":
+		// A lookup per key, like MGET's, but no touch (LOOKUP_NOTOUCH) and no
+		// value in the reply: no reads.
+		ci.shape, ci.keys = shapeMGet, len(args)-1
 	case "getdel", "getex":
 		ci.write, ci.shape, ci.keys = true, shapeGetDel, 1
 		ci.reads, ci.writes = key(1), key(1)

@@ -32,7 +32,7 @@ func TestClassify(t *testing.T) {
 		{name: "EVALSHA", cmd: redis.NewCmd(ctx, "evalsha", "sha", 3, "f", "m", "e", 7, 100, "vvvv"), write: true, denyOOM: true,
 			writes: []string{"f", "m", "e"}, ttl: true, keys: 3, argVals: 1 + 3 + 4},
 		{name: "EVALSHA_RO reads", cmd: redis.NewCmd(ctx, "evalsha_ro", "sha", 1, "f"), reads: []string{"f"}, keys: 1},
-		{name: "EXISTS does not touch", cmd: redis.NewIntCmd(ctx, "exists", "a")},
+		{name: "EXISTS does not touch", cmd: redis.NewIntCmd(ctx, "exists", "a", "b"), keys: 2},
 		{name: "SCRIPT LOAD", cmd: redis.NewStringCmd(ctx, "script", "load", "return 1")},
 	}
 	for _, tt := range tests {
