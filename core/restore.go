@@ -53,8 +53,13 @@ type RestoreReport struct {
 	// confirmed (an error or a lost reply): they may still be in Redis until
 	// their TTL. Always 0 with KeepOnRestore.
 	Undeleted int
-	Outcomes  []Outcome
-	Duration  time.Duration // by the store's clock
+	// Fenced counts keys read from Redis to be taken that were left there:
+	// with fencing, the partition's fence showed a newer consumer-group
+	// generation, so this store is a zombie and the copies belong to the new
+	// owner. Restore then returns an error wrapping ErrFenced.
+	Fenced   int
+	Outcomes []Outcome
+	Duration time.Duration // by the store's clock
 }
 
 func (r *RestoreReport) add(o Outcome) {
@@ -163,16 +168,23 @@ func (s *Store[V]) has(p int32, key string) bool {
 // Redis (counted in RestoreReport.Undeleted) that its TTL removes. Between the
 // two round trips only another owner of the partition could write a key: with
 // fencing an older (zombie) owner's spill is refused; if a newer owner wrote it,
-// this store is the zombie and its UNLINK can remove that write, as its GETDEL
-// could have taken it.
+// this store is the zombie. With fencing, the first pipeline also reads each
+// partition's fence, and a store that finds a newer generation there deletes
+// nothing (RestoreReport.Fenced): a zombie that resumes and restores does not take
+// the copies the new owner is about to restore. What is left is a claim that
+// lands between the two round trips (microseconds; the new owner claims on
+// assignment, before it processes anything).
 func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome []Outcome, now time.Time,
 	rep *RestoreReport) error {
 	type group struct {
-		p    int32
-		idx  []int
-		rkey []string
-		cmd  *redis.SliceCmd
+		p     int32
+		idx   []int
+		rkey  []string
+		cmd   *redis.SliceCmd
+		fence *redis.StringCmd // with fencing, in take mode
 	}
+	checkFence := s.cfg.fencing && !s.cfg.keepOnRestore
+	gen := s.gen.Load()
 	var groups []*group
 	byPart := map[int32]*group{}
 	for _, i := range need {
@@ -193,6 +205,9 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 				g.rkey[j] = string(prefix) + keys[i].Key
 			}
 			g.cmd = pipe.MGet(ctx, g.rkey...)
+			if checkFence {
+				g.fence = pipe.Get(ctx, s.metaKey(g.p, "fence"))
+			}
 		}
 		return nil
 	})
@@ -220,12 +235,21 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 				read = append(read, g.rkey[j])
 			}
 		}
+		if len(read) > 0 && g.fence != nil {
+			if f, err := g.fence.Int64(); err == nil && f > gen {
+				rep.Fenced += len(read) // a newer generation owns the partition: leave its copies
+				continue
+			}
+		}
 		if len(read) > 0 {
 			take = append(take, read)
 		}
 	}
 	if firstErr == nil && perr != nil && !errors.Is(perr, redis.Nil) {
 		firstErr = perr
+	}
+	if rep.Fenced > 0 && firstErr == nil {
+		firstErr = fmt.Errorf("core: restored, but left %d keys in Redis for their new owner: %w", rep.Fenced, ErrFenced)
 	}
 	if s.cfg.keepOnRestore || len(take) == 0 {
 		return firstErr

@@ -165,6 +165,69 @@ func TestFencingRefusesZombie(t *testing.T) {
 	}
 }
 
+// TestZombieRestoreLeavesTheNewOwnersCopies: a zombie (generation 3) that
+// resumes and restores reads the copies but does not take them from Redis once
+// the new owner (generation 4) has claimed the partition; the new owner then
+// restores every one. Without fencing, or with no newer claim, a restore takes.
+func TestZombieRestoreLeavesTheNewOwnersCopies(t *testing.T) {
+	for _, be := range backends(t) {
+		for _, fenced := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/fencing=%v", be.name, fenced), func(t *testing.T) {
+				ctx := context.Background()
+				rdb := be.client(t)
+				prev, _ := newStore(t, rdb, Fencing(fenced))     // the partition's owner before the zombie
+				zombie, _ := newStore(t, rdb, Fencing(fenced))   // owns it in generation 3, then pauses
+				newOwner, _ := newStore(t, rdb, Fencing(fenced)) // gets it in generation 4
+				if err := prev.Assigned(ctx, 2, 7); err != nil {
+					t.Fatal(err)
+				}
+				keys := fill(prev, 7, 120, ctxValue)
+				if _, err := prev.Spill(ctx, 7); err != nil {
+					t.Fatal(err)
+				}
+				if err := zombie.Assigned(ctx, 3, 7); err != nil {
+					t.Fatal(err)
+				}
+				refs := make([]KeyRef, len(keys))
+				for i, k := range keys {
+					refs[i] = KeyRef{7, k}
+				}
+				// The zombie restores the first 20 while it still owns the partition.
+				if rep, err := zombie.Restore(ctx, refs[:20]); err != nil || rep.Restored != 20 || rep.Fenced != 0 {
+					t.Fatalf("owner's restore: %+v %v", rep, err)
+				}
+				if err := newOwner.Assigned(ctx, 4, 7); err != nil {
+					t.Fatal(err)
+				}
+				rep, err := zombie.Restore(ctx, refs[20:])
+				if rep.Restored != 100 {
+					t.Fatalf("zombie's restore: %+v", rep)
+				}
+				wantFenced := 0
+				if fenced {
+					wantFenced = 100
+					if !errors.Is(err, ErrFenced) {
+						t.Fatalf("zombie's restore err = %v, want ErrFenced", err)
+					}
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Fenced != wantFenced {
+					t.Fatalf("Fenced = %d, want %d", rep.Fenced, wantFenced)
+				}
+				rep, err = newOwner.Restore(ctx, refs[20:])
+				if err != nil || rep.Restored != wantFenced || rep.Missing != 100-wantFenced {
+					t.Fatalf("new owner's restore: restored %d missing %d (%v); want %d restored",
+						rep.Restored, rep.Missing, err, wantFenced)
+				}
+				if n := rdb.Exists(ctx, prefixed(7, keys)...).Val(); n != 0 {
+					t.Fatalf("%d keys left in Redis after the new owner took them", n)
+				}
+			})
+		}
+	}
+}
+
 func decodeOrEmpty(s string) []byte {
 	_, p, err := DecodeEnvelope(nil, []byte(s), 1<<20)
 	if err != nil {
@@ -460,8 +523,9 @@ func TestContextDeadlineStopsSpill(t *testing.T) {
 
 // TestRestoreBatchRoundTrips: a batch restore of 500 keys over 5 partitions is one
 // round trip with KeepOnRestore (an MGET per partition) and two in take mode (the
-// MGETs, then an UNLINK per partition of the keys read); a take that reads nothing
-// deletes nothing, and keys already in memory cost no round trip.
+// MGETs with a GET of each partition's fence, then an UNLINK per partition of the
+// keys read); a take that reads nothing deletes nothing, and keys already in memory
+// cost no round trip.
 func TestRestoreBatchRoundTrips(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -472,8 +536,8 @@ func TestRestoreBatchRoundTrips(t *testing.T) {
 		left    int      // data keys in Redis afterwards
 	}{
 		{name: "keep", keep: true, spilled: true, want: []string{"mget×5"}, left: 500},
-		{name: "take", spilled: true, want: []string{"mget×5", "unlink×5"}},
-		{name: "take/all-missing", want: []string{"mget×5"}},
+		{name: "take", spilled: true, want: []string{"mget×5 get×5", "unlink×5"}},
+		{name: "take/all-missing", want: []string{"mget×5 get×5"}},
 		{name: "take/all-local", local: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
