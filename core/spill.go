@@ -18,7 +18,7 @@ type SpillReport struct {
 	Keys           int           // entries considered
 	Written        int           // entries Redis acknowledged
 	AlreadyWritten int           // clean entries whose Redis copy is current and still there (write-through, checkpoint): not rewritten
-	Rewritten      int           // clean entries Redis no longer had, or could not confirm it had: written again
+	Rewritten      int           // clean entries Redis no longer had, or could not confirm it had: written again (in Written, or NotWritten if that failed)
 	NotWritten     int           // entries not written; see Failures and Count
 	RawBytes       int64         // payload bytes of the written entries before compression
 	WireBytes      int64         // envelope bytes of the written entries as stored

@@ -81,6 +81,7 @@ var metrics = func() []metricDef {
 		{"consumer_lag_max", c}, {"rebalances", c}, {"rebalance_pause_total", s},
 		// Extensions.
 		{"spill_failed_keys", c}, {"fenced_writes", c}, {"redis_round_trips", c}, {"crashes", c}, {"commits_failed", c},
+		{"spill_rewritten_keys", c},
 	}...)
 }()
 

@@ -84,6 +84,7 @@ type counters struct {
 	redisMissed, restoreFailed        int64
 	spilledKeys, spillBytes           int64
 	spillFailed, fencedWrites         int64
+	spillRewritten                    int64 // already-written copies Redis had lost, written again
 	spillMax                          time.Duration
 	commitsFailed, crashes            int64
 }

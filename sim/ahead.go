@@ -145,6 +145,7 @@ func (c *counters) add(o *counters) {
 	c.spillBytes += o.spillBytes
 	c.spillFailed += o.spillFailed
 	c.fencedWrites += o.fencedWrites
+	c.spillRewritten += o.spillRewritten
 	c.spillMax = max(c.spillMax, o.spillMax)
 	c.commitsFailed += o.commitsFailed
 	c.crashes += o.crashes

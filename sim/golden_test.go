@@ -19,7 +19,7 @@ var update = flag.Bool("update", false, "rewrite the golden summaries in testdat
 
 // goldenMetrics are the numbers a golden summary pins for each run.
 var goldenMetrics = []string{"messages", "messages_replayed", "context_needed", "context_lost", "context_stale_used",
-	"context_loss_ratio", "restored", "spilled_keys", "spill_bytes", "spill_failed_keys", "fenced_writes",
+	"context_loss_ratio", "restored", "spilled_keys", "spill_bytes", "spill_failed_keys", "spill_rewritten_keys", "fenced_writes",
 	"redis_ops", "redis_used_memory_peak_bytes", "redis_rss_peak_bytes", "redis_cow_peak_bytes",
 	"redis_evicted_keys", "redis_oom_kills", "redis_fork_failures", "redis_rejected_writes", "rebalances"}
 

@@ -407,6 +407,7 @@ func (r *runner) bookSpill(p *pod, rep *core.SpillReport, took time.Duration, he
 	r.c.spillBytes += rep.WireBytes
 	r.c.spillFailed += int64(rep.NotWritten - rep.Count(core.ReasonDisabled))
 	r.c.fencedWrites += int64(rep.Count(core.ReasonFenced))
+	r.c.spillRewritten += int64(rep.Rewritten)
 	r.c.spillMax = max(r.c.spillMax, took)
 	if held == nil {
 		return

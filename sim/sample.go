@@ -87,7 +87,7 @@ func (r *runner) result() *RunResult {
 		"rebalances": float64(r.group.Rebalances()), "rebalance_pause_total": r.group.RebalancePauseTotal().Seconds(),
 		"spill_failed_keys": float64(c.spillFailed), "fenced_writes": float64(c.fencedWrites),
 		"redis_round_trips": float64(ns.RoundTrips), "crashes": float64(c.crashes),
-		"commits_failed": float64(c.commitsFailed),
+		"commits_failed": float64(c.commitsFailed), "spill_rewritten_keys": float64(c.spillRewritten),
 	}
 	for _, cause := range Causes() {
 		values["lost_by_cause."+cause.String()] = float64(c.lostBy[cause])
