@@ -38,6 +38,10 @@ type memoryNeed struct {
 	// in Redis at once (an eager rebalance of the whole group), the upper bound.
 	allKeysBytes int64
 	datapoints   int
+	// rewritten is spill_rewritten_keys: copies already written that Redis had
+	// lost (evicted, or lost with the node) by the time a handoff checked.
+	rewritten float64
+	evicted   bool // the run's Redis evicted keys (else the copies left with the node)
 }
 
 // needBytes is the peak used memory the recommendation is based on: measured
@@ -156,6 +160,8 @@ func memoryNeedOf(cal calibration.Calibration, r runView, strategy string, spill
 	m.allKeysBytes = cal.UsedMemory(int64(m.datapoints), m.keyBytes, value, true)
 	m.measuredUsedBytes = peakOf(r, "redis_used_memory_peak_bytes", colUsedMemory)
 	m.measuredRSSBytes = peakOf(r, "redis_rss_peak_bytes", colRSS)
+	m.rewritten = r.metricOr("spill_rewritten_keys", 0)
+	m.evicted = r.metricOr("redis_evicted_keys", 0) > 0
 	return m
 }
 

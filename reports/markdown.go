@@ -261,6 +261,17 @@ func (v *view) writeCapacity(b *bytes.Buffer) {
 			"If all %s datapoints were in Redis at once (an eager rebalance of the whole group): %s.\n",
 			FormatBytes(m.needBytes()*(1+headroomFraction)), FormatBytes(m.needBytes()),
 			FormatPercent(headroomFraction), FormatCount(float64(m.datapoints)), FormatBytes(float64(m.allKeysBytes)))
+		if m.rewritten > 0 {
+			why, fix := "lost with the node", "persistence or a replica would have kept them"
+			if m.evicted {
+				why, fix = "evicted", "size maxmemory for the context (above), or use noeviction so that a full "+
+					"Redis refuses writes (reported, kept in memory) instead of dropping copies"
+			}
+			w("  Redis had lost **%s** copies already written (%s) when handoffs checked for them; the "+
+				"handoffs tried to write them again (`spill_rewritten_keys`; failed writes are in "+
+				"`spill_failed_keys`), and until then a crash would have found none of them: %s.\n",
+				FormatCount(m.rewritten), why, fix)
+		}
 	}
 	if len(c.memory) > 0 {
 		w("\n")

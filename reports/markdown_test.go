@@ -58,6 +58,34 @@ func TestReportSections(t *testing.T) {
 	}
 }
 
+// TestReportRewrittenCopies: a run whose handoffs found written-through copies
+// gone says so, with the advice that fits why they went (eviction, or the node).
+func TestReportRewrittenCopies(t *testing.T) {
+	for _, tc := range []struct {
+		evicted float64
+		want    string
+	}{
+		{0, "Redis had lost **250** copies already written (lost with the node)"},
+		{3, "Redis had lost **250** copies already written (evicted)"},
+	} {
+		sc, res := fixture(t)
+		r := res.Runs[1] // spill
+		r.Summary = append(r.Summary, sim.Metric{Name: "spill_rewritten_keys", Value: 250},
+			sim.Metric{Name: "redis_evicted_keys", Value: tc.evicted})
+		v, err := newView(sc, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := string(v.markdown(nil))
+		if !strings.Contains(md, tc.want) {
+			t.Errorf("evicted=%v: report lacks %q", tc.evicted, tc.want)
+		}
+		if strings.Count(md, "copies already written") != 1 {
+			t.Errorf("evicted=%v: the note should appear once, for the run that lost copies", tc.evicted)
+		}
+	}
+}
+
 func TestReportEventsTruncated(t *testing.T) {
 	sc, res := fixture(t)
 	var evs []sim.Event
