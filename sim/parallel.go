@@ -43,7 +43,7 @@ func RunParallelFunc(ctx context.Context, sc *scenarios.Scenario, workers int,
 	}
 	results := make([]*RunResult, len(runs))
 	// The runs under way at once share the processors: each run's pods get its share.
-	podWorkers := max(1, runtime.GOMAXPROCS(0)/min(workers, len(runs)))
+	podWorkers := min(max(1, runtime.GOMAXPROCS(0)/min(workers, len(runs))), MaxPodWorkers)
 	f := &firstFailure{at: len(runs), cancels: make([]context.CancelFunc, len(runs)), errs: make([]error, len(runs))}
 	var g errgroup.Group
 	g.SetLimit(workers)

@@ -52,7 +52,7 @@ func RunOne(ctx context.Context, run scenarios.Run) (*RunResult, error) {
 type Options struct {
 	// PodWorkers is how many goroutines the pods work on within each tick
 	// (docs/design.md, "Determinism"); 0: one per processor Go may use
-	// (GOMAXPROCS); 1: serially.
+	// (GOMAXPROCS), at most MaxPodWorkers; 1: serially.
 	PodWorkers int
 	// ParallelMinRecords is the fewest records a tick must bring for the pods
 	// to work in parallel in it: below, handing the work over costs more than it
@@ -60,11 +60,18 @@ type Options struct {
 	ParallelMinRecords int
 }
 
+// MaxPodWorkers caps the default PodWorkers. A tick's serial part (restores,
+// spills, commits, one pod at a time) bounds what more goroutines can gain, and
+// each idle one spins for a while between ticks.
+const MaxPodWorkers = 4
+
+func defaultPodWorkers() int { return min(runtime.GOMAXPROCS(0), MaxPodWorkers) }
+
 // RunOneWith runs one variant or sweep point with opts.
 func RunOneWith(ctx context.Context, run scenarios.Run, opts Options) (*RunResult, error) {
 	n := opts.PodWorkers
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = defaultPodWorkers()
 	}
 	r, err := newRunner(ctx, run.Scenario)
 	if err != nil {
