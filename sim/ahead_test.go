@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"reflect"
 	"runtime"
 	"strings"
@@ -17,32 +18,35 @@ import (
 // judges losses ahead; write-through and checkpoint hold every batch end), restores
 // after every kind of handoff, crashes, a zombie, eviction callbacks for keys other
 // pods are processing, series churn (per-key names written ahead), eager restore.
-var aheadCases = []struct{ name, yaml string }{
-	{"spill-handoffs-eviction", auditScenario},
-	{"memory-only", `log: {partitions: 12, assignor: range}
+var aheadCases = []struct {
+	name, yaml string
+	lifetime   time.Duration // workload.lifetime (series churn); the test base fixes the workload block
+}{
+	{name: "spill-handoffs-eviction", yaml: auditScenario},
+	{name: "memory-only", yaml: `log: {partitions: 12, assignor: range}
 consumers: {replicas: 4}
 state: {strategy: memory-only}
 timeline: [{at: 3m, scale: 2}, {at: 6m, crash: 1}, {at: 8m, rolling_restart: true}]
 `},
-	{"write-through", `log: {partitions: 12, assignor: cooperative-sticky}
+	{name: "write-through", yaml: `log: {partitions: 12, assignor: cooperative-sticky}
 consumers: {replicas: 3}
 state: {strategy: write-through}
 timeline: [{at: 4m, crash: 1}, {at: 7m, scale: 5}]
 `},
-	{"checkpoint", `log: {partitions: 12}
+	{name: "checkpoint", yaml: `log: {partitions: 12}
 consumers: {replicas: 3}
 state: {strategy: checkpoint, checkpoint_every: 20s, restore: eager}
 timeline: [{at: 4m, crash: 1}]
 `},
-	{"zombie", `log: {partitions: 12, assignor: cooperative-sticky}
+	{name: "zombie", yaml: `log: {partitions: 12, assignor: cooperative-sticky}
 consumers: {replicas: 3}
 timeline: [{at: 4m, pause: {pod: 1, for: 90s}}]
 `},
-	{"churn-ttl-expiry", `log: {partitions: 12, assignor: sticky}
+	{name: "churn-ttl-expiry", yaml: `log: {partitions: 12, assignor: sticky}
 consumers: {replicas: 4}
 state: {strategy: spill-on-revoke, ttl: 30s}
 timeline: [{at: 3m, scale: 2}, {at: 5m, scale: 4}]
-`},
+`, lifetime: 5 * time.Minute},
 }
 
 // TestWorkAheadSameResult: the pods working on 1, 2 or 4 goroutines give
@@ -51,9 +55,7 @@ func TestWorkAheadSameResult(t *testing.T) {
 	for _, tc := range aheadCases {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := scenario(t, tc.yaml)
-			if tc.name == "churn-ttl-expiry" {
-				sc.Workload.Lifetime = scenarios.Duration(5 * time.Minute)
-			}
+			sc.Workload.Lifetime = scenarios.Duration(tc.lifetime)
 			var want []byte
 			for _, n := range []int{1, 2, 4} {
 				runs, err := sc.SweepPoints()
@@ -167,7 +169,7 @@ func TestWorkAheadPanicReachesTheSimulator(t *testing.T) {
 	for range 3 {
 		func() {
 			defer func() {
-				if v := recover(); v == nil || !strings.Contains(fmtAny(v), "nil pointer") {
+				if v := recover(); v == nil || !strings.Contains(fmt.Sprint(v), "nil pointer") {
 					t.Fatalf("recovered %v, want the pods' nil pointer panic", v)
 				}
 			}()
@@ -184,12 +186,4 @@ func TestWorkAheadPanicReachesTheSimulator(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > before {
 		t.Fatalf("%d goroutines after close, %d before", n, before)
 	}
-}
-
-func fmtAny(v any) string {
-	if err, ok := v.(error); ok {
-		return err.Error()
-	}
-	s, _ := v.(string)
-	return s
 }
