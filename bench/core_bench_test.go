@@ -60,7 +60,7 @@ func targets(b *testing.B) []target {
 
 func newStore(b *testing.B, rdb redis.UniversalClient, opts ...core.Opt) *core.Store[[]byte] {
 	b.Helper()
-	s, err := core.New[[]byte](rdb, core.BytesCodec{}, opts...)
+	s, err := core.New[[]byte](rdb, core.BytesCodec{}, append([]core.Opt{core.Namespace("spill")}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func BenchmarkFootprint(b *testing.B) {
 		fill func() any
 	}{
 		{"core-store", func() any {
-			s, err := core.New[[]byte](nil, core.BytesCodec{}, core.WithStrategy(core.MemoryOnly))
+			s, err := core.New[[]byte](nil, core.BytesCodec{}, core.Namespace("spill"), core.WithStrategy(core.MemoryOnly))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -69,7 +69,7 @@ func BenchmarkFootprint(b *testing.B) {
 			return s
 		}},
 		{"core-store-sim", func() any {
-			s, err := core.New[simCtx](nil, simCtxCodec{}, core.WithStrategy(core.MemoryOnly))
+			s, err := core.New[simCtx](nil, simCtxCodec{}, core.Namespace("spill"), core.WithStrategy(core.MemoryOnly))
 			if err != nil {
 				b.Fatal(err)
 			}

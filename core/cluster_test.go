@@ -180,9 +180,9 @@ func TestRefreshTopologyCluster(t *testing.T) {
 		}})
 	})
 	var failing atomic.Bool // every read and write of the store times out
-	cc.AddHook(hookFunc{
+	failHook := hookFunc{
 		process: func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
-			if n := cmd.Name(); failing.Load() && (n == "evalsha" || n == "eval" || n == "set" || n == "mget") {
+			if n := cmd.Name(); failing.Load() && (n == "evalsha" || n == "eval" || n == "set" || n == "mget" || n == "watch") {
 				cmd.SetErr(timeoutErr{})
 				return timeoutErr{}
 			}
@@ -197,7 +197,10 @@ func TestRefreshTopologyCluster(t *testing.T) {
 			}
 			return timeoutErr{}
 		},
-	})
+	}
+	cc.AddHook(failHook)
+	// A fenced batch is a transaction on the partition's master's own client.
+	cc.OnNewNode(func(c *redis.Client) { c.AddHook(failHook) })
 	if err := cc.FlushAll(ctx).Err(); err != nil { // first use: the initial slot-map load
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -68,7 +69,10 @@ func zstdCodecs() (*zstd.Encoder, *zstd.Decoder) {
 		if err != nil {
 			panic(fmt.Sprintf("core: zstd encoder: %v", err))
 		}
-		zstdDec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<26))
+		// DecodeAllCapLimit: DecodeAll writes at most cap(dst)-len(dst) bytes, and
+		// decompress gives it exactly the declared length (MaxValueBytes bounds it).
+		zstdDec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxValueLimit),
+			zstd.WithDecodeAllCapLimit(true))
 		if err != nil {
 			panic(fmt.Sprintf("core: zstd decoder: %v", err))
 		}
@@ -103,11 +107,20 @@ func (c *compressor) compress(dst []byte, comp Compression, src []byte) ([]byte,
 	return dst, false
 }
 
-// decompress appends the rawLen bytes that src decompresses to onto dst.
+// lz4MaxRatio bounds how much an LZ4 block can expand (a match of 255+ bytes
+// costs at least one byte per 255): a header claiming more than this for its
+// payload is corrupt, and is refused before anything is allocated.
+const lz4MaxRatio = 255
+
+// decompress appends the rawLen bytes that src decompresses to onto dst. It
+// allocates no more than rawLen, and only once the compressed bytes could hold it.
 func decompress(dst []byte, comp Compression, src []byte, rawLen int) ([]byte, error) {
 	start := len(dst)
 	switch comp {
 	case LZ4:
+		if rawLen > lz4MaxRatio*len(src)+16 {
+			return dst, ErrCompression
+		}
 		dst = grow(dst, rawLen)
 		n, err := lz4.UncompressBlock(src, dst[start:start+rawLen])
 		if err != nil || n != rawLen {
@@ -126,12 +139,25 @@ func decompress(dst []byte, comp Compression, src []byte, rawLen int) ([]byte, e
 		}
 		return dst[:start+rawLen], nil
 	case Zstd:
-		_, dec := zstdCodecs()
-		out, err := dec.DecodeAll(src, dst[:start:start])
-		if err != nil || len(out)-start != rawLen {
+		var zh zstd.Header
+		if err := zh.Decode(src); err != nil || zh.HasFCS && zh.FrameContentSize != uint64(rawLen) {
 			return dst[:start], ErrCompression
 		}
-		return out, nil
+		// The output buffer starts small and doubles up to rawLen only while the
+		// frame really produces more: a forged header cannot make it allocate more
+		// than twice what the frame decompresses to, nor more than rawLen.
+		_, dec := zstdCodecs()
+		for c := min(rawLen, 64<<10); ; c = min(2*c, rawLen) {
+			buf := make([]byte, start, start+c)
+			copy(buf, dst)
+			out, err := dec.DecodeAll(src, buf)
+			if err == nil && len(out)-start == rawLen {
+				return out, nil
+			}
+			if err == nil || c == rawLen || !errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+				return dst[:start], ErrCompression
+			}
+		}
 	}
 	return dst[:start], ErrCompression
 }

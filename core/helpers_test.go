@@ -128,12 +128,11 @@ func (timeoutErr) Error() string   { return "i/o timeout" }
 func (timeoutErr) Timeout() bool   { return true }
 func (timeoutErr) Temporary() bool { return true }
 
-// failWrites answers every write (script or SET) with err and counts calls.
+// failWrites answers every call that writes entries (a pipeline or transaction
+// with SETs) with err and counts those calls. The claims a spill makes first are
+// let through.
 func failWrites(err error, calls *atomic.Int64) redis.Hook {
-	isWrite := func(c redis.Cmder) bool {
-		n := strings.ToLower(c.Name())
-		return n == "evalsha" || n == "eval" || n == "set"
-	}
+	isWrite := func(c redis.Cmder) bool { return strings.ToLower(c.Name()) == "set" }
 	return hookFunc{
 		process: func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
 			if isWrite(cmd) {
@@ -156,4 +155,27 @@ func failWrites(err error, calls *atomic.Int64) redis.Hook {
 			return next(ctx, cmds)
 		},
 	}
+}
+
+// isTx reports a fenced spill's transaction (MULTI ... EXEC) among a pipeline's commands.
+func isTx(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if c.Name() == "exec" {
+			return true
+		}
+	}
+	return false
+}
+
+// setKeys lists the keys a pipeline SETs (a spill batch's entries, and its fence).
+func setKeys(cmds []redis.Cmder) []string {
+	var out []string
+	for _, c := range cmds {
+		if c.Name() == "set" {
+			if k, ok := c.Args()[1].(string); ok && !strings.HasSuffix(k, "#fence") {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }

@@ -43,6 +43,9 @@ type Stats struct {
 	SpillDuration   time.Duration // total time spent in Spill, SpillAll and Sync (by the store's Clock)
 	SpillMax        time.Duration // longest single Spill, SpillAll or Sync
 	RestoreDuration time.Duration // total time spent in Restore and Warm
+	PutsIgnored     uint64        // Puts to a partition the store had released (Revoked, Lost), ignored
+	Discarded       uint64        // entries Revoked removed from memory that Redis does not hold
+	LeftInRedis     uint64        // values a take-mode restore could not read and left in Redis (another format or codec)
 }
 
 type counters struct {
@@ -50,6 +53,7 @@ type counters struct {
 	restored, stale, decodeErrs, redisMisses, restErr   atomic.Uint64
 	spilled, rawBytes, wireBytes, spillErrs, fenced, dr atomic.Uint64
 	spillNanos, spillMax, restoreNanos                  atomic.Int64
+	putsIgnored, discarded, left                        atomic.Uint64
 }
 
 func (c *counters) addSpill(r *SpillReport) {
@@ -59,6 +63,7 @@ func (c *counters) addSpill(r *SpillReport) {
 	c.spillErrs.Add(uint64(r.NotWritten - r.ByReason[ReasonDisabled]))
 	c.fenced.Add(uint64(r.ByReason[ReasonFenced]))
 	c.dr.Add(uint64(r.Dropped))
+	c.discarded.Add(uint64(r.Discarded))
 	d := int64(r.Duration)
 	c.spillNanos.Add(d)
 	for {
@@ -75,6 +80,7 @@ func (c *counters) addRestore(r *RestoreReport) {
 	c.decodeErrs.Add(uint64(r.Corrupt))
 	c.redisMisses.Add(uint64(r.Missing))
 	c.restErr.Add(uint64(r.Failed))
+	c.left.Add(uint64(r.Left))
 	c.restoreNanos.Add(int64(r.Duration))
 }
 
@@ -87,5 +93,6 @@ func (c *counters) snapshot() Stats {
 		SpillErrors: c.spillErrs.Load(), FencedWrites: c.fenced.Load(), Dropped: c.dr.Load(),
 		SpillDuration: time.Duration(c.spillNanos.Load()), SpillMax: time.Duration(c.spillMax.Load()),
 		RestoreDuration: time.Duration(c.restoreNanos.Load()),
+		PutsIgnored:     c.putsIgnored.Load(), Discarded: c.discarded.Load(), LeftInRedis: c.left.Load(),
 	}
 }

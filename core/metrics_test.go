@@ -29,7 +29,7 @@ func TestMetricsSinkAndStats(t *testing.T) {
 	rdb := backends(t)[0].client(t)
 	m := &recordingMetrics{}
 	clk := newFakeClock()
-	s, err := New[[]byte](rdb, BytesCodec{}, WithMetrics(m), WithClock(clk))
+	s, err := New[[]byte](rdb, BytesCodec{}, Namespace("spill"), WithMetrics(m), WithClock(clk))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,11 +74,12 @@ type config struct {
 	maxAttempts     int
 	backoff         time.Duration
 	maxValueBytes   int
+	waitReplicas    int
+	waitTimeout     time.Duration
 }
 
 func defaultConfig() config {
 	return config{
-		namespace:       "spill",
 		compression:     LZ4,
 		ttl:             10 * time.Minute,
 		maxAge:          0,
@@ -96,10 +97,16 @@ func defaultConfig() config {
 	}
 }
 
-// Namespace sets the prefix of every Redis key the store writes (default "spill").
-// Keys are "<ns>:{<partition>}:<key>"; the braces are a Redis Cluster hash tag, so
-// one partition's keys share a slot: a batch is one script call or one MGET.
+// Namespace names the store's keys in Redis. It is required: two consumer groups,
+// or two topics, that share a Redis must not share a namespace, or they fence each
+// other out and read each other's context. Derive it from both, e.g.
+// GroupNamespace(group, topic). Keys are "{<ns>:<partition>}:<key>" (keys.go): the
+// braces are a Redis Cluster hash tag, so one partition's keys share a slot.
 func Namespace(ns string) Opt { return func(c *config) { c.namespace = ns } }
+
+// GroupNamespace is the namespace for a consumer group reading a topic:
+// "<group>/<topic>".
+func GroupNamespace(group, topic string) string { return group + "/" + topic }
 
 // WithCompression sets the payload compression (default LZ4).
 func WithCompression(comp Compression) Opt { return func(c *config) { c.compression = comp } }
@@ -169,13 +176,32 @@ func Retries(attempts int, backoff time.Duration) Opt {
 	return func(c *config) { c.maxAttempts, c.backoff = attempts, backoff }
 }
 
-// MaxValueBytes bounds the payload length a restored envelope may claim (default 16 MiB).
+// MaxValueBytes bounds the payload length a restored envelope may claim (default
+// 16 MiB, at most MaxValueLimit): a corrupt or forged length cannot allocate more.
 func MaxValueBytes(n int) Opt { return func(c *config) { c.maxValueBytes = n } }
+
+// MaxValueLimit is the largest MaxValueBytes: Redis's own limit on a string
+// (proto-max-bulk-len, 512 MiB).
+const MaxValueLimit = 512 << 20
+
+// WaitReplicas makes a spill wait, after each batch Redis acknowledged, until n
+// replicas have it too (Redis WAIT, on the same connection, up to timeout) before
+// the entries leave memory (default 0: a master's acknowledgement is enough). A
+// master that fails over right after acknowledging a spill loses what its
+// replicas had not received; with this option those entries stay in memory and are
+// reported (ReasonNotReplicated) instead. Sync and checkpoints wait as well. It
+// costs one more command per batch and up to timeout of waiting.
+func WaitReplicas(n int, timeout time.Duration) Opt {
+	return func(c *config) { c.waitReplicas, c.waitTimeout = n, timeout }
+}
 
 func (c *config) validate() error {
 	var errs []error
-	if c.namespace == "" || strings.ContainsAny(c.namespace, "{}") {
-		errs = append(errs, fmt.Errorf("namespace %q must be non-empty and free of braces", c.namespace))
+	if c.namespace == "" {
+		errs = append(errs, errors.New("a Namespace is required (e.g. core.Namespace(core.GroupNamespace(group, topic))): "+
+			"stores of two groups or topics on one Redis must not share one"))
+	} else if strings.ContainsAny(c.namespace, "{}") {
+		errs = append(errs, fmt.Errorf("namespace %q must be free of braces", c.namespace))
 	}
 	if c.compression > Zstd {
 		errs = append(errs, fmt.Errorf("unknown compression %d", c.compression))
@@ -213,8 +239,12 @@ func (c *config) validate() error {
 	if c.backoff < 0 {
 		errs = append(errs, fmt.Errorf("Retries back-off %v must not be negative", c.backoff))
 	}
-	if c.maxValueBytes < 1 {
-		errs = append(errs, fmt.Errorf("MaxValueBytes %d must be positive", c.maxValueBytes))
+	if c.maxValueBytes < 1 || c.maxValueBytes > MaxValueLimit {
+		errs = append(errs, fmt.Errorf("MaxValueBytes %d must be in [1, %d]", c.maxValueBytes, MaxValueLimit))
+	}
+	if c.waitReplicas < 0 || c.waitReplicas > 0 && c.waitTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("WaitReplicas(%d, %v): replicas must not be negative, and the timeout "+
+			"must be positive when waiting", c.waitReplicas, c.waitTimeout))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("core: invalid options: %w", errors.Join(errs...))

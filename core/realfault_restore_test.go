@@ -113,7 +113,7 @@ type replyCutter struct {
 func (rc *replyCutter) arm(want, pass int, onCut func()) { rc.armOn("mget", want, pass, onCut) }
 
 // armOn is arm for the next write that carries cmd (lower case, as go-redis
-// sends command names), e.g. "unlink" for a restore's deletes.
+// sends command names), e.g. "evalsha" for a restore's take.
 func (rc *replyCutter) armOn(cmd string, want, pass int, onCut func()) {
 	rc.mu.Lock()
 	rc.cmd = fmt.Appendf(nil, "$%d\r\n%s\r\n", len(cmd), cmd)
@@ -265,7 +265,7 @@ func hasCmd(cmds []redis.Cmder, name string) bool {
 func isRestorePipe(cmds []redis.Cmder) bool { return hasCmd(cmds, "mget") }
 
 // isDeletePipe reports a take-mode restore's delete pipeline (its UNLINKs).
-func isDeletePipe(cmds []redis.Cmder) bool { return hasCmd(cmds, "unlink") }
+func isDeletePipe(cmds []redis.Cmder) bool { return hasCmd(cmds, "evalsha") || hasCmd(cmds, "eval") }
 
 type restoreFault uint8
 
@@ -296,7 +296,7 @@ func TestRedisKilledMidRestore(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		keep    bool
-		stage   string // the pipeline that meets the fault: "mget" (reads) or "unlink" (deletes)
+		stage   string // the pipeline that meets the fault: "mget" (reads) or "evalsha" (the take script's deletes)
 		fault   restoreFault
 		pass    int  // replies delivered before the cut (one per partition: 4)
 		retries int  // go-redis MaxRetries (-1: none, as the store's tests configure it)
@@ -321,14 +321,14 @@ func TestRedisKilledMidRestore(t *testing.T) {
 			restart: true, restored: total},
 		// The server dies between the reads and the deletes: the values are in
 		// memory, every key is still in Redis, and the report says so.
-		{name: "take/delete-before-send", stage: "unlink", fault: faultBeforeSend, retries: -1,
+		{name: "take/delete-before-send", stage: "evalsha", fault: faultBeforeSend, retries: -1,
 			restored: total, undeleted: total, wantErr: true},
 		// Redis executed the UNLINKs but the store cannot know: Undeleted counts
 		// deletes not confirmed, an upper bound of the copies left.
-		{name: "take/delete-reply-lost", stage: "unlink", fault: faultReplyLost, pass: 2, retries: -1,
+		{name: "take/delete-reply-lost", stage: "evalsha", fault: faultReplyLost, pass: 2, retries: -1,
 			restored: total, undeleted: total, wantErr: true, removed: total},
 		// go-redis re-sends the UNLINKs, which find nothing left to delete: confirmed.
-		{name: "take/delete-reply-lost/client-retries", stage: "unlink", fault: faultReplyLost, pass: 2, retries: 3,
+		{name: "take/delete-reply-lost/client-retries", stage: "evalsha", fault: faultReplyLost, pass: 2, retries: 3,
 			restart: true, restored: total, removed: total},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -405,7 +405,7 @@ func TestRedisKilledMidRestore(t *testing.T) {
 			// Undeleted, and expires.
 			check := redistest.Client(srv.addr())
 			defer check.Close()
-			redisKey := func(r KeyRef) string { return fmt.Sprintf("spill:{%d}:%s", r.Partition, r.Key) }
+			redisKey := func(r KeyRef) string { return fmt.Sprintf("{spill:%d}:%s", r.Partition, r.Key) }
 			inRedis := func() map[KeyRef]bool {
 				out := map[KeyRef]bool{}
 				for _, r := range refs {
@@ -502,7 +502,7 @@ func TestRestoreLostReplyLosesNoKey(t *testing.T) {
 		t.Skip("needs redis-server, not -short")
 	}
 	const parts, perPart = 4, 25
-	for _, stage := range []string{"mget", "unlink"} {
+	for _, stage := range []string{"mget", "evalsha"} {
 		for _, retries := range []int{-1, 3} {
 			t.Run(fmt.Sprintf("%s/client-retries=%d", stage, retries), func(t *testing.T) {
 				ctx := context.Background()
@@ -533,7 +533,7 @@ func TestRestoreLostReplyLosesNoKey(t *testing.T) {
 				var lost []string
 				restoredLeft := 0
 				for i, r := range refs {
-					in := check.Exists(ctx, fmt.Sprintf("spill:{%d}:%s", r.Partition, r.Key)).Val() == 1
+					in := check.Exists(ctx, fmt.Sprintf("{spill:%d}:%s", r.Partition, r.Key)).Val() == 1
 					switch restored := rep.Outcomes[i] == OutcomeRestored; {
 					case !restored && !in:
 						lost = append(lost, r.Key)

@@ -48,12 +48,12 @@ func TestRedisKilledMidSpill(t *testing.T) {
 	dir := t.TempDir()
 	srv := startDurable(t, port, dir)
 	var batches atomic.Int64
-	kill := hookFunc{process: func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
-		if _, ok := SpillWorker(ctx); ok && batches.Add(1) == 5 {
+	kill := hookFunc{pipeline: func(ctx context.Context, cmds []redis.Cmder, next redis.ProcessPipelineHook) error {
+		if _, ok := SpillWorker(ctx); ok && isTx(cmds) && batches.Add(1) == 5 {
 			srv.Process.Kill() // the fifth batch meets a dead server
 			srv.Wait()
 		}
-		return next(ctx, cmd)
+		return next(ctx, cmds)
 	}}
 	rdb := redistest.Client(fmt.Sprintf("127.0.0.1:%d", port))
 	rdb.AddHook(kill)
@@ -80,7 +80,7 @@ func TestRedisKilledMidSpill(t *testing.T) {
 	}
 	missing := 0
 	for _, k := range keys {
-		if !kept[k] && check.Exists(context.Background(), "spill:{0}:"+k).Val() != 1 {
+		if !kept[k] && check.Exists(context.Background(), "{spill:0}:"+k).Val() != 1 {
 			missing++
 		}
 	}

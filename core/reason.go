@@ -15,23 +15,25 @@ type Reason uint8
 
 // Reasons, in the order reports list them.
 const (
-	ReasonNone        Reason = iota
-	ReasonDeadline           // the context's deadline (grace period, rebalance timeout) passed first
-	ReasonCanceled           // the context was canceled
-	ReasonFenced             // a newer consumer-group generation owns the partition (zombie write)
-	ReasonOOM                // "OOM command not allowed when used memory > 'maxmemory'"
-	ReasonMisconf            // "MISCONF": a failed BGSAVE with stop-writes-on-bgsave-error
-	ReasonReadOnly           // "READONLY": the node is a replica (failover in progress)
-	ReasonTimeout            // network timeout: the write may or may not have been applied
-	ReasonUnavailable        // connection refused/reset/closed, LOADING, CLUSTERDOWN, TRYAGAIN, MASTERDOWN
-	ReasonEncode             // the codec could not encode the value
-	ReasonDisabled           // strategy memory-only: the store never writes to Redis
-	ReasonOther              // any other error reply
+	ReasonNone          Reason = iota
+	ReasonDeadline             // the context's deadline (grace period, rebalance timeout) passed first
+	ReasonCanceled             // the context was canceled
+	ReasonFenced               // a newer consumer-group generation owns the partition (zombie write)
+	ReasonOOM                  // "OOM command not allowed when used memory > 'maxmemory'"
+	ReasonMisconf              // "MISCONF": a failed BGSAVE with stop-writes-on-bgsave-error
+	ReasonReadOnly             // "READONLY": the node is a replica (failover in progress)
+	ReasonTimeout              // network timeout: the write may or may not have been applied
+	ReasonUnavailable          // connection refused/reset/closed, LOADING, CLUSTERDOWN, TRYAGAIN, MASTERDOWN
+	ReasonEncode               // the codec could not encode the value
+	ReasonDisabled             // strategy memory-only: the store never writes to Redis
+	ReasonOther                // any other error reply
+	ReasonChanged              // the entry was updated (or added) during the spill: its current version was not written
+	ReasonNotReplicated        // written, but fewer replicas than WaitReplicas asked for acknowledged it in time
 	numReasons
 )
 
 var reasonNames = [numReasons]string{"none", "deadline", "canceled", "fenced", "oom", "misconf", "readonly",
-	"timeout", "unavailable", "encode", "disabled", "other"}
+	"timeout", "unavailable", "encode", "disabled", "other", "changed", "not_replicated"}
 
 // String returns the reason's short name as used in reports and metrics labels.
 func (r Reason) String() string {
@@ -88,7 +90,8 @@ func Classify(err error) Reason {
 		case strings.HasPrefix(msg, "READONLY"):
 			return ReasonReadOnly
 		case strings.HasPrefix(msg, "LOADING"), strings.HasPrefix(msg, "CLUSTERDOWN"),
-			strings.HasPrefix(msg, "TRYAGAIN"), strings.HasPrefix(msg, "MASTERDOWN"):
+			strings.HasPrefix(msg, "TRYAGAIN"), strings.HasPrefix(msg, "MASTERDOWN"),
+			strings.HasPrefix(msg, "MOVED"), strings.HasPrefix(msg, "ASK"):
 			return ReasonUnavailable
 		}
 		return ReasonOther

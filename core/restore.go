@@ -27,9 +27,10 @@ const (
 	OutcomeStale                   // found but older than MaxAge: discarded
 	OutcomeCorrupt                 // found but undecodable (corrupt, truncated, unknown format): discarded
 	OutcomeFailed                  // Redis did not answer (error, timeout): the key stays in Redis; treat as a miss
+	OutcomeNotOwned                // the partition was released (Revoked, Lost) and not assigned again: Redis was not asked
 )
 
-var outcomeNames = [...]string{"local", "restored", "missing", "stale", "corrupt", "failed"}
+var outcomeNames = [...]string{"local", "restored", "missing", "stale", "corrupt", "failed", "not_owned"}
 
 // String returns the outcome's short name.
 func (o Outcome) String() string {
@@ -57,7 +58,13 @@ type RestoreReport struct {
 	// with fencing, the partition's fence showed a newer consumer-group
 	// generation, so this store is a zombie and the copies belong to the new
 	// owner. Restore then returns an error wrapping ErrFenced.
-	Fenced   int
+	Fenced int
+	// Left counts values a take-mode restore could not use and left in Redis:
+	// another envelope version, compression, codec or MaxValueBytes than this
+	// store's (a rolling upgrade, another consumer's configuration) may read them.
+	// Only values whose checksum failed or that are truncated or stale are deleted.
+	Left     int
+	NotOwned int
 	Outcomes []Outcome
 	Duration time.Duration // by the store's clock
 }
@@ -77,6 +84,8 @@ func (r *RestoreReport) add(o Outcome) {
 		r.Corrupt++
 	case OutcomeFailed:
 		r.Failed++
+	case OutcomeNotOwned:
+		r.NotOwned++
 	}
 }
 
@@ -102,7 +111,7 @@ func (s *Store[V]) Restore(ctx context.Context, keys []KeyRef) (*RestoreReport, 
 	rep := &RestoreReport{Keys: len(keys), Outcomes: make([]Outcome, 0, len(keys))}
 	// Which keys need Redis, deduplicated; first[i] is the index of key i's first occurrence.
 	first := make([]int, len(keys))
-	var need []int
+	var need, notOwned []int
 	seen := map[KeyRef]int{}
 	for i, k := range keys {
 		if j, dup := seen[k]; dup {
@@ -111,11 +120,17 @@ func (s *Store[V]) Restore(ctx context.Context, keys []KeyRef) (*RestoreReport, 
 		}
 		seen[k] = i
 		first[i] = i
-		if !s.has(k.Partition, k.Key) {
+		switch s.has(k.Partition, k.Key) {
+		case hasNot:
 			need = append(need, i)
+		case hasReleased:
+			notOwned = append(notOwned, i)
 		}
 	}
 	outcome := make([]Outcome, len(keys)) // OutcomeLocal by default
+	for _, i := range notOwned {
+		outcome[i] = OutcomeNotOwned
+	}
 	var err error
 	if len(need) > 0 && s.cfg.strategy != MemoryOnly {
 		err = s.fetch(ctx, keys, need, outcome, start, rep)
@@ -142,56 +157,81 @@ func (s *Store[V]) Restore(ctx context.Context, keys []KeyRef) (*RestoreReport, 
 	return rep, err
 }
 
-func (s *Store[V]) has(p int32, key string) bool {
+type presence uint8
+
+const (
+	hasNot      presence = iota // not in memory: ask Redis
+	hasLocal                    // in memory
+	hasReleased                 // the partition is released: nothing to ask
+)
+
+func (s *Store[V]) has(p int32, key string) presence {
 	pt := s.part(p)
 	if pt == nil {
-		return false
+		return hasNot
 	}
 	pt.mu.Lock()
-	_, ok := pt.m[key]
-	pt.mu.Unlock()
-	return ok
+	defer pt.mu.Unlock()
+	if pt.own == released {
+		return hasReleased
+	}
+	if _, ok := pt.m[key]; ok {
+		return hasLocal
+	}
+	return hasNot
 }
 
 // fetch asks Redis for keys[need] and fills outcome: one MGET per partition (a
-// partition's keys share a hash slot), all in one pipeline. Unless KeepOnRestore
-// is set, a second pipeline then deletes the keys whose values it read.
+// partition's keys share a hash slot), all in one pipeline. When the store takes
+// what it restores (SpillOnRevoke without KeepOnRestore), a second pipeline then
+// deletes the values it read, one takeScript call per partition.
 //
 // Taking is two round trips rather than one GETDEL pipeline on purpose: GETDEL
 // is not idempotent. When its replies are lost (a connection reset, a read
 // timeout, a node killed after it executed), the keys are gone from Redis and
 // never reach memory, and go-redis's own retry of the pipeline (MaxRetries,
 // default 3; a ClusterClient retries a broken node's share regardless) turns
-// that into OutcomeMissing with no error at all. MGET and DEL are both safe to
-// repeat: a lost MGET reply leaves everything in Redis (OutcomeFailed), a lost
-// DEL reply leaves nothing behind, and a failed DEL leaves an extra copy in
-// Redis (counted in RestoreReport.Undeleted) that its TTL removes. Between the
-// two round trips only another owner of the partition could write a key: with
-// fencing an older (zombie) owner's spill is refused; if a newer owner wrote it,
-// this store is the zombie. With fencing, the first pipeline also reads each
-// partition's fence, and a store that finds a newer generation there deletes
-// nothing (RestoreReport.Fenced): a zombie that resumes and restores does not take
-// the copies the new owner is about to restore. What is left is a claim that
-// lands between the two round trips (microseconds; the new owner claims on
-// assignment, before it processes anything).
+// that into OutcomeMissing with no error at all. MGET and the take are both safe
+// to repeat: a lost MGET reply leaves everything in Redis (OutcomeFailed), a lost
+// take reply leaves nothing behind, and a failed take leaves an extra copy in
+// Redis (counted in RestoreReport.Undeleted) that its TTL removes.
+//
+// The take deletes a key only while it holds exactly the bytes the MGET read
+// (same length, same CRC-32C) and no newer generation holds the partition's fence
+// (takeScript): a zombie whose pause fell between the two round trips, or a
+// store whose own newer write landed there, deletes nothing that is not what it
+// read. With fencing, the first pipeline also reads each partition's fence, and a
+// store that already finds a newer generation there sends no take at all
+// (RestoreReport.Fenced).
+//
+// WriteThrough and Checkpoint never take: the copy in Redis is the checkpoint
+// that bounds what a crash loses, so it stays until the next write replaces it.
 func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome []Outcome, now time.Time,
 	rep *RestoreReport) error {
 	type group struct {
 		p     int32
+		gen   int64
 		idx   []int
 		rkey  []string
 		cmd   *redis.SliceCmd
 		fence *redis.StringCmd // with fencing, in take mode
 	}
-	checkFence := s.cfg.fencing && !s.cfg.keepOnRestore
-	gen := s.gen.Load()
+	take := !s.cfg.keepOnRestore && s.cfg.strategy == SpillOnRevoke
+	checkFence := s.cfg.fencing && take
 	var groups []*group
 	byPart := map[int32]*group{}
 	for _, i := range need {
 		p := keys[i].Partition
 		g := byPart[p]
 		if g == nil {
-			g = &group{p: p}
+			g = &group{p: p, gen: s.gen.Load()}
+			if pt := s.part(p); pt != nil {
+				pt.mu.Lock()
+				if pt.own == owned {
+					g.gen = pt.claim
+				}
+				pt.mu.Unlock()
+			}
 			byPart[p] = g
 			groups = append(groups, g)
 		}
@@ -211,11 +251,17 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 		}
 		return nil
 	})
+	type takeGroup struct {
+		g    *group
+		keys []string
+		args []any
+		cmd  *redis.Cmd
+	}
 	var firstErr error
-	var take [][]string // per partition, the Redis keys read (to delete)
+	var takes []*takeGroup
 	for _, g := range groups {
 		vals, err := g.cmd.Result()
-		var read []string
+		tg := &takeGroup{g: g, args: []any{g.gen}}
 		for j, i := range g.idx {
 			var v any
 			if err == nil && j < len(vals) {
@@ -231,78 +277,129 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 				outcome[i] = OutcomeMissing
 			default:
 				str, _ := v.(string)
-				outcome[i] = s.install(keys[i], str, now)
-				read = append(read, g.rkey[j])
+				var deletable bool
+				outcome[i], deletable = s.install(keys[i], str, now)
+				if !deletable {
+					if take {
+						rep.Left++
+					}
+					continue
+				}
+				tg.keys = append(tg.keys, g.rkey[j])
+				tg.args = append(tg.args, len(str), str[max(0, len(str)-crcLen):])
 			}
 		}
-		if len(read) > 0 && g.fence != nil {
-			if f, err := g.fence.Int64(); err == nil && f > gen {
-				rep.Fenced += len(read) // a newer generation owns the partition: leave its copies
+		if len(tg.keys) == 0 || !take {
+			continue
+		}
+		if g.fence != nil {
+			if f, err := g.fence.Int64(); err == nil && f > g.gen {
+				rep.Fenced += len(tg.keys) // a newer generation owns the partition: leave its copies
 				continue
 			}
 		}
-		if len(read) > 0 {
-			take = append(take, read)
-		}
+		takes = append(takes, tg)
 	}
 	if firstErr == nil && perr != nil && !errors.Is(perr, redis.Nil) {
 		firstErr = perr
 	}
-	if rep.Fenced > 0 && firstErr == nil {
-		firstErr = fmt.Errorf("core: restored, but left %d keys in Redis for their new owner: %w", rep.Fenced, ErrFenced)
+	if len(takes) == 0 {
+		return s.fencedErr(rep, firstErr)
 	}
-	if s.cfg.keepOnRestore || len(take) == 0 {
-		return firstErr
+	if !s.scriptsLoaded.Load() && s.loadScripts(ctx) == nil {
+		s.scriptsLoaded.Store(true)
 	}
-	// Stale and corrupt values are deleted too: nobody can use them.
-	dels := make([]*redis.IntCmd, len(take))
-	_, derr := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for j, rk := range take {
-			dels[j] = pipe.Unlink(ctx, rk...)
-		}
-		return nil
-	})
-	for j, rk := range take {
-		if err := dels[j].Err(); err != nil {
-			rep.Undeleted += len(rk)
+	run := func(sha bool) error {
+		_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			for _, tg := range takes {
+				keys := append([]string{s.metaKey(tg.g.p, "fence")}, tg.keys...)
+				if sha {
+					tg.cmd = takeScript.EvalSha(ctx, pipe, keys, tg.args...)
+				} else {
+					tg.cmd = takeScript.Eval(ctx, pipe, keys, tg.args...)
+				}
+			}
+			return nil
+		})
+		return err
+	}
+	if err := run(true); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		_ = run(false)
+	}
+	var derr error
+	for _, tg := range takes {
+		n, err := tg.cmd.Int64()
+		switch {
+		case err != nil:
+			rep.Undeleted += len(tg.keys)
 			if derr == nil {
 				derr = err
 			}
+		case n < 0:
+			rep.Fenced += len(tg.keys)
 		}
 	}
 	if firstErr == nil && derr != nil {
 		firstErr = fmt.Errorf("core: restored, but deleting %d restored keys from Redis was not confirmed "+
 			"(any left expire with their TTL): %w", rep.Undeleted, derr)
 	}
-	return firstErr
+	return s.fencedErr(rep, firstErr)
+}
+
+func (s *Store[V]) fencedErr(rep *RestoreReport, err error) error {
+	if rep.Fenced > 0 && err == nil {
+		return fmt.Errorf("core: restored, but left %d keys in Redis for their new owner: %w", rep.Fenced, ErrFenced)
+	}
+	return err
 }
 
 // install decodes a value found in Redis and puts it in memory unless it is stale,
-// undecodable, or the key was Put meanwhile.
-func (s *Store[V]) install(k KeyRef, raw string, now time.Time) Outcome {
+// undecodable, the key was Put meanwhile, or the partition was released
+// meanwhile. deletable says whether a take may delete the value: it was installed,
+// or it is stale, truncated or fails its checksum (nobody can use it). A value this
+// store cannot read but another might (another envelope version, compression,
+// codec or MaxValueBytes) is left in Redis.
+func (s *Store[V]) install(k KeyRef, raw string, now time.Time) (o Outcome, deletable bool) {
 	h, payload, err := DecodeEnvelope(nil, []byte(raw), s.cfg.maxValueBytes)
 	if err != nil {
-		return OutcomeCorrupt
+		return OutcomeCorrupt, errors.Is(err, ErrChecksum) || errors.Is(err, ErrTruncated)
 	}
-	v, err := s.codec.Decode(payload)
+	v, err := s.decode(payload)
 	if err != nil {
-		return OutcomeCorrupt
+		return OutcomeCorrupt, false
 	}
 	if s.cfg.maxAge > 0 && now.Sub(time.UnixMilli(h.AsOfMillis)) > s.cfg.maxAge {
-		return OutcomeStale
+		return OutcomeStale, true
 	}
 	pt := s.partOrCreate(k.Partition)
 	track := s.cfg.strategy == WriteThrough || s.cfg.strategy == Checkpoint
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
-	if _, ok := pt.m[k.Key]; ok {
-		return OutcomeLocal
+	if pt.own == released {
+		return OutcomeNotOwned, false
 	}
-	pt.m[k.Key] = entry[V]{v: v, asOf: h.AsOfMillis, ver: 1, dirty: true}
+	if _, ok := pt.m[k.Key]; ok {
+		return OutcomeLocal, true
+	}
+	pt.seq++
+	e := entry[V]{v: v, asOf: h.AsOfMillis, ver: pt.seq}
 	if track {
+		// Written again at the next Sync: under this owner's claim, with a fresh TTL.
+		e.listed = true
 		pt.dirty = append(pt.dirty, k.Key)
 	}
-	return OutcomeRestored
+	pt.m[k.Key] = e
+	return OutcomeRestored, true
+}
+
+// decode runs the codec; a panic in the codec becomes an error.
+func (s *Store[V]) decode(b []byte) (v V, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("codec panicked: %v", r)
+		}
+	}()
+	return s.codec.Decode(b)
 }
 
 // Warm restores whole partitions eagerly, on assignment, from the manifests that

@@ -2,28 +2,31 @@ package core
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// SpillReport says what a Spill, SpillAll or Sync did. Lists are in a fixed order
-// (partition, then key), whatever order the workers finished in.
+// SpillReport says what a Spill, SpillAll, Revoked or Sync did. Lists are in a
+// fixed order (partition, then key), whatever order the workers finished in.
 type SpillReport struct {
 	Partitions     []int32       // partitions asked for, ascending
 	Keys           int           // entries considered
-	Written        int           // entries Redis acknowledged
-	AlreadyWritten int           // clean entries whose Redis copy is current and still there (write-through, checkpoint): not rewritten
-	Rewritten      int           // clean entries Redis no longer had, or could not confirm it had: written again (in Written, or NotWritten if that failed)
-	NotWritten     int           // entries not written; see Failures and Count
+	Written        int           // entries whose current version Redis acknowledged
+	AlreadyWritten int           // clean entries Redis holds in exactly their current version (write-through, checkpoint): not rewritten
+	Rewritten      int           // clean entries Redis no longer had in their current version, or could not confirm: written again (in Written, or NotWritten if that failed)
+	NotWritten     int           // entries whose current version is not in Redis; see Failures and Count
 	RawBytes       int64         // payload bytes of the written entries before compression
 	WireBytes      int64         // envelope bytes of the written entries as stored
-	Dropped        int           // entries removed from memory (only acknowledged ones, or memory-only)
-	Batches        int           // script calls or pipelines sent (retries included)
+	Dropped        int           // entries removed from memory after Redis acknowledged them (or memory-only)
+	Discarded      int           // Revoked: entries removed from memory that Redis does not hold (all in Failures)
+	Batches        int           // transactions or pipelines sent (retries included)
 	Duration       time.Duration // by the store's clock
 	Failures       []KeyFailure  // one per entry not written
 	ByReason       [16]int       // NotWritten by Reason (index = Reason)
@@ -34,18 +37,20 @@ type KeyFailure struct {
 	Partition int32
 	Key       string
 	Reason    Reason
-	Err       error // the error of its batch (shared by the batch's failures); nil for ReasonDisabled
+	Err       error // the error of its batch (shared by the batch's failures); nil for ReasonDisabled and ReasonChanged
 }
 
 // Count returns how many entries were not written for reason r.
 func (r *SpillReport) Count(reason Reason) int { return r.ByReason[reason] }
 
-// SpillError is returned by Spill, SpillAll and Sync when some entries were not
-// written. The entries stay in memory; the report lists them.
+// SpillError is returned by Spill, SpillAll, Revoked and Sync when some entries
+// were not written. Spill and SpillAll keep them in memory; Revoked discards them
+// (the partition is no longer this store's); Sync writes them at its next call.
 type SpillError struct {
 	NotWritten int
 	ByReason   [16]int
-	First      error // the first batch error, in batch order
+	First      error   // the first batch error, in batch order
+	Errs       []error // the first error of each reason, in reason order
 }
 
 func (e *SpillError) Error() string {
@@ -61,19 +66,26 @@ func (e *SpillError) Error() string {
 	return msg
 }
 
-// Unwrap returns the first batch error.
-func (e *SpillError) Unwrap() error { return e.First }
+// Unwrap returns the first error of every reason, so that errors.Is(err,
+// ErrFenced) or context.DeadlineExceeded holds whichever batch failed first.
+func (e *SpillError) Unwrap() []error { return e.Errs }
+
+// ErrChanged is the error of entries updated during a spill (ReasonChanged).
+var ErrChanged = errors.New("core: updated during the spill: the version written is not the current one")
 
 type workItem[V any] struct {
-	key  string
-	v    V
-	asOf int64
-	ver  uint32
-	skip bool // already written: drop without writing
+	key    string
+	v      V
+	asOf   int64
+	ver    uint64
+	ackSum uint32 // skip candidates: the checksum of the envelope Redis acknowledged
+	sum    uint32 // the checksum of the envelope written
+	skip   bool   // Redis holds exactly this version: drop without writing
 }
 
 type spillBatch[V any] struct {
 	p      int32
+	gen    int64
 	items  []workItem[V]
 	status []Reason // per item; ReasonNone = written
 	raw    []int
@@ -85,8 +97,9 @@ type spillBatch[V any] struct {
 type spillMode uint8
 
 const (
-	modeSpill spillMode = iota // write, then drop acknowledged entries
-	modeSync                   // write dirty entries, keep them
+	modeSpill  spillMode = iota // write, then drop acknowledged entries
+	modeSync                    // write dirty entries, keep them
+	modeRevoke                  // write, then drop everything and release the partitions
 )
 
 type workerKey struct{}
@@ -101,58 +114,90 @@ func SpillWorker(ctx context.Context) (worker int, ok bool) {
 }
 
 // Spill writes every entry of the given partitions to Redis, then drops the
-// acknowledged ones from memory: call it from the partitions-revoked callback. The
-// context's deadline is the time left (rebalance timeout, grace period): when it
-// passes, workers stop and the rest is reported as not written and kept in memory.
+// acknowledged ones from memory. The context's deadline is the time left: when it
+// passes, workers stop and the rest is reported as not written and kept in memory,
+// as is every entry updated during the spill (ReasonChanged). The partitions stay
+// this store's. From a partitions-revoked callback call Revoked instead, which
+// also discards what could not be written and releases the partitions.
 // A non-nil error is a *SpillError; the report is always returned.
 func (s *Store[V]) Spill(ctx context.Context, partitions ...int32) (*SpillReport, error) {
 	return s.spill(ctx, partitions, modeSpill)
 }
 
-// SpillAll spills every partition in memory: call it from the shutdown hook (SIGTERM)
-// with the termination grace period, minus a margin, as the deadline.
+// Revoked hands the given partitions over: call it from the partitions-revoked
+// callback (Kafka's onPartitionsRevoked), then commit offsets. It spills them like
+// Spill, then drops everything it held of them, written or not, and releases them:
+// until they are assigned again, nothing of them is written, Put ignores them and
+// Get misses. Entries that could not be written are reported (Failures, Discarded),
+// never kept as a live copy that a later owner could not see and a later
+// assignment would serve as stale.
+func (s *Store[V]) Revoked(ctx context.Context, partitions ...int32) (*SpillReport, error) {
+	for _, p := range partitions {
+		if p >= 0 {
+			s.partOrCreate(p) // a revoked partition is released even if it held nothing
+		}
+	}
+	return s.spill(ctx, partitions, modeRevoke)
+}
+
+// SpillAll spills every partition the store holds (owned or unmanaged): call it
+// from the shutdown hook (SIGTERM) with the termination grace period, minus a
+// margin, as the deadline.
 func (s *Store[V]) SpillAll(ctx context.Context) (*SpillReport, error) {
+	return s.spill(ctx, s.heldPartitions(), modeSpill)
+}
+
+// heldPartitions lists the partitions that are not released, ascending.
+func (s *Store[V]) heldPartitions() []int32 {
 	var all []int32
 	for i, pt := range *s.parts.Load() {
-		if pt != nil {
+		if pt == nil {
+			continue
+		}
+		pt.mu.Lock()
+		held := pt.own != released
+		pt.mu.Unlock()
+		if held {
 			all = append(all, int32(i))
 		}
 	}
-	return s.spill(ctx, all, modeSpill)
+	return all
 }
 
+// ErrSyncDeferred is returned (wrapped) by Sync while it backs off after Redis
+// refused a write: nothing was written, the dirty entries wait for a later Sync,
+// and offsets must not be committed as if they were in Redis.
+var ErrSyncDeferred = errors.New("core: sync deferred: Redis refused the last write")
+
 // Sync writes what the strategy says is due: with WriteThrough every entry updated
-// since the last Sync; with Checkpoint every dirty entry once CheckpointEvery has
-// passed since the last checkpoint; nothing otherwise. Call it after each poll batch,
-// before committing offsets. It reports (nil, nil) when nothing was due.
+// and not yet acknowledged; with Checkpoint every such entry once CheckpointEvery
+// has passed since the last checkpoint; nothing otherwise. Call it after each poll
+// batch, before committing offsets. It reports (nil, nil) when nothing was due.
+// An entry counts as written only when Redis acknowledged that exact version: one
+// updated while its write was in flight stays due.
 //
 // When a Sync writes nothing because Redis refuses (down, OOM, MISCONF, read-only),
-// later Syncs are skipped for a back-off that doubles from the Retries back-off up
+// later Syncs are deferred for a back-off that doubles from the Retries back-off up
 // to MaxSyncBackoff, so a consumer does not re-encode and resend its whole dirty
-// set on every poll while Redis is unavailable; the entries stay dirty and are
-// written by the first Sync after it.
+// set on every poll while Redis is unavailable. A deferred Sync returns an error
+// wrapping ErrSyncDeferred (and an empty report): do not commit offsets as if the
+// context were in Redis.
 func (s *Store[V]) Sync(ctx context.Context) (*SpillReport, error) {
-	now := s.cfg.clock.Now().UnixNano()
-	if now < s.syncRetryAt.Load() {
-		return nil, nil
+	now := s.since()
+	if retry := s.syncRetryAt.Load(); now < retry {
+		return &SpillReport{}, fmt.Errorf("core: Sync deferred for %v: %w", time.Duration(retry-now), ErrSyncDeferred)
 	}
 	switch s.cfg.strategy {
 	case WriteThrough:
 	case Checkpoint:
-		if now-s.lastCheckpoint.Load() < int64(s.cfg.checkpointEvery) {
+		if now-s.lastCkpt.Load() < int64(s.cfg.checkpointEvery) {
 			return nil, nil
 		}
-		s.lastCheckpoint.Store(now)
+		s.lastCkpt.Store(now)
 	default:
 		return nil, nil
 	}
-	var all []int32
-	for i, pt := range *s.parts.Load() {
-		if pt != nil {
-			all = append(all, int32(i))
-		}
-	}
-	rep, err := s.spill(ctx, all, modeSync)
+	rep, err := s.spill(ctx, s.heldPartitions(), modeSync)
 	if rep.Written == 0 && rep.NotWritten > 0 && rep.Count(ReasonDeadline)+rep.Count(ReasonCanceled) == 0 {
 		n := min(s.syncFailures.Add(1), 20)
 		d := min(max(s.cfg.backoff, 10*time.Millisecond)<<(n-1), MaxSyncBackoff)
@@ -166,20 +211,80 @@ func (s *Store[V]) Sync(ctx context.Context) (*SpillReport, error) {
 // MaxSyncBackoff caps the pause between Syncs while Redis refuses writes.
 const MaxSyncBackoff = 5 * time.Second
 
+// lockWrites takes the write locks of pts in order (pts is in partition order, so
+// two writers cannot deadlock), waiting at most until ctx is done. It returns the
+// unlock function, or ctx's error with nothing held.
+func lockWrites[V any](ctx context.Context, pts []*partition[V]) (func(), error) {
+	for i, pt := range pts {
+		if pt == nil {
+			continue
+		}
+		select {
+		case pt.wlock <- struct{}{}:
+		default:
+			select {
+			case pt.wlock <- struct{}{}:
+			case <-ctx.Done():
+				unlockWrites(pts[:i])
+				return nil, ctx.Err()
+			}
+		}
+	}
+	return func() { unlockWrites(pts) }, nil
+}
+
+func unlockWrites[V any](pts []*partition[V]) {
+	for _, pt := range pts {
+		if pt != nil {
+			<-pt.wlock
+		}
+	}
+}
+
 func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode) (*SpillReport, error) {
 	start := s.cfg.clock.Now()
 	partitions = slices.Clone(partitions)
 	slices.Sort(partitions)
 	partitions = slices.Compact(partitions)
 	rep := &SpillReport{Partitions: partitions}
-	gen := s.gen.Load()
-
-	collected := make([][]workItem[V], len(partitions))
+	pts := make([]*partition[V], len(partitions))
 	for i, p := range partitions {
-		collected[i] = s.collect(p, mode, start)
+		pts[i] = s.part(p)
 	}
-	if mode == modeSpill {
+	unlock, lerr := lockWrites(ctx, pts)
+	if lerr != nil {
+		// Another writer of these partitions (a Sync in flight) outlasted the deadline.
+		for i, pt := range pts {
+			if pt != nil {
+				for _, it := range s.collect(pt, partitions[i], modeSpill) {
+					rep.fail(partitions[i], it.key, Classify(lerr), lerr)
+				}
+			}
+		}
+		return s.finish(rep, start, lerr)
+	}
+	defer unlock()
+
+	gens := make([]int64, len(partitions))
+	collected := make([][]workItem[V], len(partitions))
+	for i, pt := range pts {
+		if pt == nil {
+			continue
+		}
+		pt.mu.Lock()
+		gen, ok := s.genOf(pt)
+		pt.mu.Unlock()
+		if ok {
+			gens[i] = gen
+			collected[i] = s.collect(pt, partitions[i], mode)
+		}
+	}
+	if mode != modeSync {
 		rep.Rewritten = s.verifyWritten(ctx, partitions, collected)
+	}
+	var fenced map[int32]error
+	if s.cfg.fencing && s.cfg.strategy != MemoryOnly {
+		fenced = s.refreshClaims(ctx, partitions, pts, gens, collected)
 	}
 	var batches []*spillBatch[V]
 	for i, p := range partitions {
@@ -187,24 +292,24 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 		rep.Keys += len(items)
 		if s.cfg.strategy == MemoryOnly {
 			for _, it := range items {
-				rep.Failures = append(rep.Failures, KeyFailure{Partition: p, Key: it.key, Reason: ReasonDisabled})
-			}
-			rep.NotWritten += len(items)
-			rep.ByReason[ReasonDisabled] += len(items)
-			if mode == modeSpill {
-				rep.Dropped += s.Drop(p)
+				rep.fail(p, it.key, ReasonDisabled, nil)
 			}
 			continue
 		}
 		for lo := 0; lo < len(items); lo += s.cfg.batch {
 			hi := min(lo+s.cfg.batch, len(items))
-			batches = append(batches, &spillBatch[V]{p: p, items: items[lo:hi]})
+			b := &spillBatch[V]{p: p, gen: gens[i], items: items[lo:hi]}
+			if err := fenced[p]; err != nil {
+				b.fail(ReasonFenced, err)
+				b.sends = 0
+			}
+			batches = append(batches, b)
 		}
 	}
 
 	if s.cfg.fencing && len(batches) > 0 && !s.scriptsLoaded.Load() {
-		// Load the script before the workers start, so that no worker's first call
-		// depends on which worker happened to load it (a NOSCRIPT round trip).
+		// Load the scripts before the workers start, so that no worker's first call
+		// depends on which worker happened to load them (a NOSCRIPT round trip).
 		if s.loadScripts(ctx) == nil {
 			s.scriptsLoaded.Store(true)
 		}
@@ -223,11 +328,14 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 			var stopErr error
 			for k := w; k < len(batches); k += workers {
 				b := batches[k]
+				if b.status != nil {
+					continue // refused before writing (fenced)
+				}
 				if stopped != ReasonNone {
 					b.fail(stopped, stopErr)
 					continue
 				}
-				buf, scratch = s.writeBatch(wctx, c, buf[:0], scratch[:0], b, gen)
+				buf, scratch = s.writeBatch(wctx, c, buf[:0], scratch[:0], b)
 				for _, st := range b.status {
 					if st.stopsWorker() {
 						stopped, stopErr = st, b.err
@@ -239,172 +347,289 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 	}
 	wg.Wait()
 
-	var first error
 	now := s.cfg.clock.Now()
+	var first error
 	for _, b := range batches {
 		rep.Batches += b.sends
 		if b.err != nil && first == nil {
 			first = b.err
 		}
-		for i, st := range b.status {
-			switch {
-			case st == ReasonNone && b.items[i].skip:
-				rep.AlreadyWritten++
-			case st == ReasonNone:
-				rep.Written++
-				rep.RawBytes += int64(b.raw[i])
-				rep.WireBytes += int64(b.wire[i])
-			default:
-				rep.NotWritten++
-				rep.ByReason[st]++
-				rep.Failures = append(rep.Failures, KeyFailure{Partition: b.p, Key: b.items[i].key, Reason: st, Err: b.err})
+		s.settle(b, mode, now, rep)
+	}
+	if s.cfg.strategy == MemoryOnly && mode != modeSync {
+		for i, pt := range pts {
+			if pt != nil {
+				rep.Dropped += s.drop(partitions[i:i+1], false)
 			}
 		}
-		rep.Dropped += s.settle(b, mode, now)
 	}
+	if mode == modeRevoke {
+		for i, pt := range pts {
+			if pt != nil {
+				s.release(pt, partitions[i], rep)
+			}
+		}
+	}
+	return s.finish(rep, start, first)
+}
+
+// finish stamps the report, counts it and builds the error.
+func (s *Store[V]) finish(rep *SpillReport, start time.Time, first error) (*SpillReport, error) {
 	rep.Duration = s.cfg.clock.Now().Sub(start)
 	s.stats.addSpill(rep)
 	s.cfg.metrics.ObserveSpill(rep)
-	if rep.NotWritten > rep.ByReason[ReasonDisabled] {
-		return rep, &SpillError{NotWritten: rep.NotWritten, ByReason: rep.ByReason, First: first}
+	if rep.NotWritten <= rep.ByReason[ReasonDisabled] {
+		return rep, nil
 	}
-	return rep, nil
+	e := &SpillError{NotWritten: rep.NotWritten, ByReason: rep.ByReason, First: first}
+	var seen [numReasons]bool
+	for _, f := range rep.Failures {
+		if f.Reason == ReasonDisabled || seen[f.Reason] {
+			continue
+		}
+		seen[f.Reason] = true
+		err := f.Err
+		switch {
+		case f.Reason == ReasonChanged:
+			err = ErrChanged
+		case err == nil:
+			err = errors.New("core: " + f.Reason.String())
+		}
+		e.Errs = append(e.Errs, err)
+	}
+	slices.SortStableFunc(e.Errs, func(a, b error) int { return int(Classify(a)) - int(Classify(b)) })
+	if e.First == nil && len(e.Errs) > 0 {
+		e.First = e.Errs[0]
+	}
+	return rep, e
 }
 
-// collect snapshots what partition p has to write, sorted by key.
-func (s *Store[V]) collect(p int32, mode spillMode, now time.Time) []workItem[V] {
-	pt := s.part(p)
-	if pt == nil {
-		return nil
+// fail records one entry not written.
+func (r *SpillReport) fail(p int32, key string, reason Reason, err error) {
+	r.NotWritten++
+	r.ByReason[reason]++
+	r.Failures = append(r.Failures, KeyFailure{Partition: p, Key: key, Reason: reason, Err: err})
+}
+
+// release drops what a revoked partition still holds and releases it. Entries
+// that were not written are already in the report's failures; entries added or
+// updated since the spill collected them are reported as changed.
+func (s *Store[V]) release(pt *partition[V], p int32, rep *SpillReport) {
+	reported := map[string]bool{}
+	for _, f := range rep.Failures {
+		if f.Partition == p {
+			reported[f.Key] = true
+		}
 	}
-	track := s.cfg.strategy == WriteThrough || s.cfg.strategy == Checkpoint
-	nowMs := now.UnixMilli()
 	pt.mu.Lock()
-	defer pt.mu.Unlock()
+	var changed []string
+	for k := range pt.m {
+		if !reported[k] {
+			changed = append(changed, k)
+		}
+	}
+	rep.Discarded += len(pt.m)
+	pt.m = make(map[string]entry[V])
+	pt.dirty = nil
+	pt.own = released
+	pt.mu.Unlock()
+	slices.Sort(changed)
+	for _, k := range changed {
+		rep.fail(p, k, ReasonChanged, nil)
+	}
+}
+
+// collect snapshots what partition pt has to write, sorted by key. Sync takes the
+// listed entries whose current version Redis has not acknowledged and unlists
+// them (a Put from now on lists them again; a failed write lists them again); a
+// spill takes every entry, and marks as skip candidates the entries Redis
+// acknowledged in their current version with more than half their TTL left
+// (verifyWritten then checks Redis still holds exactly that version). TTLFunc is
+// called outside the partition's lock.
+func (s *Store[V]) collect(pt *partition[V], p int32, mode spillMode) []workItem[V] {
+	track := s.cfg.strategy == WriteThrough || s.cfg.strategy == Checkpoint
 	var items []workItem[V]
+	var ackAt []int64
+	pt.mu.Lock()
 	if mode == modeSync {
 		items = make([]workItem[V], 0, len(pt.dirty))
 		for _, k := range pt.dirty {
-			if e, ok := pt.m[k]; ok && e.dirty {
+			e, ok := pt.m[k]
+			if !ok || !e.listed {
+				continue
+			}
+			e.listed = false
+			pt.m[k] = e
+			if e.ackAt == 0 {
 				items = append(items, workItem[V]{key: k, v: e.v, asOf: e.asOf, ver: e.ver})
 			}
 		}
 		pt.dirty = pt.dirty[:0]
-		for _, it := range items { // in flight: a Put from now on re-dirties and re-lists the key
-			e := pt.m[it.key]
-			e.dirty = false
-			pt.m[it.key] = e
-		}
 	} else {
 		items = make([]workItem[V], 0, len(pt.m))
+		if track {
+			ackAt = make([]int64, 0, len(pt.m))
+		}
 		for k, e := range pt.m {
-			// A clean entry whose acknowledged copy still has more than half its TTL
-			// left is already in Redis: drop it without rewriting.
-			skip := track && !e.dirty && e.flushedAt > 0 &&
-				time.Duration(nowMs-e.flushedAt)*time.Millisecond < s.ttlOf(p, k)/2
-			items = append(items, workItem[V]{key: k, v: e.v, asOf: e.asOf, ver: e.ver, skip: skip})
+			items = append(items, workItem[V]{key: k, v: e.v, asOf: e.asOf, ver: e.ver, ackSum: e.ackSum})
+			if track {
+				ackAt = append(ackAt, e.ackAt)
+			}
 		}
 	}
-	slices.SortFunc(items, func(a, b workItem[V]) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
+	pt.mu.Unlock()
+	if ackAt != nil {
+		nowMs := s.cfg.clock.Now().UnixMilli()
+		for i := range items {
+			at := ackAt[i]
+			items[i].skip = at > 0 && time.Duration(nowMs-at)*time.Millisecond < s.ttlOf(p, items[i].key)/2
 		}
-		return 0
-	})
+	}
+	slices.SortFunc(items, func(a, b workItem[V]) int { return strings.Compare(a.key, b.key) })
 	return items
 }
 
-// verifyWritten checks, in one round trip, that the entries collect found already
-// written (clean, acknowledged, with more than half their TTL left) are still in
-// Redis: one EXISTS per partition and spill batch. A Redis that restarted without
-// persistence, was flushed, lost writes in a failover or evicted them no longer
-// has them, and dropping them from memory would lose them. A chunk whose count
-// falls short, or that could not be checked (an error, the deadline), is written
-// again whole. It returns how many entries will be written again.
-//
-// EXISTS does not touch the keys (no LRU/LFU update), and the keys of one
-// partition share a hash tag, so each command stays in one Cluster slot.
+// verifyWritten checks, in one round trip, that Redis still holds exactly the
+// version of each skip candidate that it acknowledged: one GETRANGE of the last
+// four bytes (the envelope's CRC-32C) per key, compared with the checksum of the
+// envelope that was acknowledged. A Redis that restarted without persistence, was
+// flushed, lost writes in a failover, evicted the key, or holds an older or other
+// copy (an RDB reload, a zombie) no longer matches, and dropping the entry from
+// memory would lose it or leave the older copy to the next owner. A key that does
+// not match, or could not be checked (an error, the deadline), is written again.
+// It returns how many entries will be written again. (A different value with the
+// same CRC-32C passes: a chance of 2^-32 per key.)
 func (s *Store[V]) verifyWritten(ctx context.Context, partitions []int32, parts [][]workItem[V]) int {
-	type chunk struct {
-		items []*workItem[V] // the skipped items it checks
-		keys  []string       // their Redis keys
-		cmd   *redis.IntCmd
+	type check struct {
+		it  *workItem[V]
+		cmd *redis.StringCmd
 	}
-	var chunks []*chunk
-	for pi, items := range parts {
-		prefix := string(s.partPrefix(nil, partitions[pi]))
-		var c *chunk
+	var checks []check
+	for _, items := range parts {
 		for i := range items {
-			if !items[i].skip {
-				continue
+			if items[i].skip {
+				checks = append(checks, check{it: &items[i]})
 			}
-			if c == nil || len(c.items) == s.cfg.batch {
-				c = &chunk{}
-				chunks = append(chunks, c)
-			}
-			c.items = append(c.items, &items[i])
-			c.keys = append(c.keys, prefix+items[i].key)
 		}
 	}
-	if len(chunks) == 0 {
+	if len(checks) == 0 {
 		return 0
 	}
+	k := 0
 	_, _ = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for _, c := range chunks {
-			c.cmd = pipe.Exists(ctx, c.keys...)
+		for pi, items := range parts {
+			prefix := string(s.partPrefix(nil, partitions[pi]))
+			for i := range items {
+				if items[i].skip {
+					checks[k].cmd = pipe.GetRange(ctx, prefix+items[i].key, -crcLen, -1)
+					k++
+				}
+			}
 		}
 		return nil
 	}) // errors are per command, below
 	rewritten := 0
-	for _, c := range chunks {
-		if n, err := c.cmd.Result(); err == nil && n == int64(len(c.items)) {
+	for _, c := range checks {
+		if v, err := c.cmd.Result(); err == nil && len(v) == crcLen && binary.BigEndian.Uint32([]byte(v)) == c.it.ackSum {
 			continue
 		}
-		for _, it := range c.items {
-			it.skip = false
-		}
-		rewritten += len(c.items)
+		c.it.skip = false
+		rewritten++
 	}
 	return rewritten
 }
 
-// settle applies a batch's outcome to memory and returns the entries dropped.
-func (s *Store[V]) settle(b *spillBatch[V], mode spillMode, now time.Time) int {
-	pt := s.part(b.p)
-	dropped := 0
-	nowMs := now.UnixMilli()
-	pt.mu.Lock()
-	defer pt.mu.Unlock()
-	for i, it := range b.items {
-		e, ok := pt.m[it.key]
-		if !ok || e.ver != it.ver {
-			continue // updated or removed meanwhile: that version is not the one written
+// refreshClaims claims, in one round trip before any batch is written, the
+// partitions to write whose fence this store has not set to their generation, set
+// more than half its FenceTTL ago, or that an earlier write found gone (fence.go).
+// It returns the partitions a newer generation holds: their batches are refused
+// without being sent.
+func (s *Store[V]) refreshClaims(ctx context.Context, partitions []int32, pts []*partition[V], gens []int64, items [][]workItem[V]) map[int32]error {
+	now := s.since()
+	byGen := map[int64][]int32{}
+	var order []int64
+	for i, pt := range pts {
+		if pt == nil || len(items[i]) == 0 {
+			continue
 		}
-		written := b.status[i] == ReasonNone
+		pt.mu.Lock()
+		due := pt.fenceGen != gens[i] || now-pt.fenceAt > int64(s.cfg.fenceTTL/2) || pt.fenceLost.Load()
+		pt.mu.Unlock()
+		if due {
+			if byGen[gens[i]] == nil {
+				order = append(order, gens[i])
+			}
+			byGen[gens[i]] = append(byGen[gens[i]], partitions[i])
+		}
+	}
+	var out map[int32]error
+	for _, g := range order {
+		for _, r := range s.claimEach(ctx, g, byGen[g]) {
+			if r.err != nil && errors.Is(r.err, errFenced) {
+				if out == nil {
+					out = map[int32]error{}
+				}
+				out[r.p] = r.err
+			}
+		}
+	}
+	return out
+}
+
+// settle applies a batch's outcome to memory and to the report.
+func (s *Store[V]) settle(b *spillBatch[V], mode spillMode, now time.Time, rep *SpillReport) {
+	pt := s.part(b.p)
+	nowMs := now.UnixMilli()
+	dropped := 0
+	pt.mu.Lock()
+	defer func() {
+		if dropped > 0 && len(pt.m) == 0 {
+			pt.m = make(map[string]entry[V]) // a fresh map: no deleted slots left to probe past
+		}
+		pt.mu.Unlock()
+	}()
+	for i, it := range b.items {
+		st := b.status[i]
+		e, ok := pt.m[it.key]
+		current := ok && e.ver == it.ver
+		if st == ReasonNone && !current && ok && mode != modeSync {
+			st = ReasonChanged // an older version was written; the current one was not
+		}
 		switch {
-		case written && mode == modeSpill:
+		case st == ReasonNone && it.skip:
+			rep.AlreadyWritten++
+		case st == ReasonNone:
+			rep.Written++
+			rep.RawBytes += int64(b.raw[i])
+			rep.WireBytes += int64(b.wire[i])
+		case st == ReasonChanged:
+			rep.fail(b.p, it.key, st, nil)
+		default:
+			rep.fail(b.p, it.key, st, b.err)
+		}
+		if !current {
+			continue // updated or removed meanwhile: nothing to settle for this version
+		}
+		switch {
+		case st == ReasonNone && mode != modeSync:
 			delete(pt.m, it.key)
 			dropped++
-		case written:
-			e.flushedAt = nowMs
+		case st == ReasonNone:
+			e.ackAt, e.ackSum = max(nowMs, 1), it.sum
 			pt.m[it.key] = e
-		case mode == modeSync && !e.dirty:
-			e.dirty = true // not written: due again at the next Sync
+		case mode == modeSync && !e.listed:
+			e.listed = true // not written: due again at the next Sync
 			pt.m[it.key] = e
 			pt.dirty = append(pt.dirty, it.key)
 		}
 	}
-	if dropped > 0 && len(pt.m) == 0 {
-		pt.m = make(map[string]entry[V]) // a fresh map: no deleted slots left to probe past
-	}
-	return dropped
+	rep.Dropped += dropped
 }
 
 func (b *spillBatch[V]) fail(r Reason, err error) {
 	b.status = make([]Reason, len(b.items))
+	b.raw = make([]int, len(b.items))
+	b.wire = make([]int, len(b.items))
 	for i := range b.items {
 		if !b.items[i].skip {
 			b.status[i] = r
@@ -413,22 +638,33 @@ func (b *spillBatch[V]) fail(r Reason, err error) {
 	b.err = err
 }
 
+// encode runs the codec on one value; a panic in the codec becomes that value's error.
+func (s *Store[V]) encode(dst []byte, v V) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = dst, fmt.Errorf("codec panicked: %v", r)
+		}
+	}()
+	return s.codec.Append(dst, v)
+}
+
 // writeBatch encodes and writes one batch, retrying retryable failures while the
-// deadline allows. It fills b.status, b.raw, b.wire and b.err.
-func (s *Store[V]) writeBatch(ctx context.Context, c *compressor, buf, scratch []byte, b *spillBatch[V], gen int64) ([]byte, []byte) {
+// deadline allows. It fills b.status, b.raw, b.wire, each item's sum and b.err.
+func (s *Store[V]) writeBatch(ctx context.Context, c *compressor, buf, scratch []byte, b *spillBatch[V]) ([]byte, []byte) {
 	n := len(b.items)
 	b.status = make([]Reason, n)
 	b.raw = make([]int, n)
 	b.wire = make([]int, n)
 	offs := make([]int, n+1)
 	var encErr error
-	for i, it := range b.items {
+	for i := range b.items {
+		it := &b.items[i]
 		offs[i] = len(buf)
 		if it.skip {
 			continue
 		}
 		var err error
-		scratch, err = s.codec.Append(scratch[:0], it.v)
+		scratch, err = s.encode(scratch[:0], it.v)
 		if err != nil {
 			b.status[i] = ReasonEncode
 			if encErr == nil {
@@ -437,7 +673,8 @@ func (s *Store[V]) writeBatch(ctx context.Context, c *compressor, buf, scratch [
 			continue
 		}
 		b.raw[i] = len(scratch)
-		buf = appendEnvelope(buf, c, Header{Compression: s.cfg.compression, Generation: gen, AsOfMillis: it.asOf}, scratch)
+		buf = appendEnvelope(buf, c, Header{Compression: s.cfg.compression, Generation: b.gen, AsOfMillis: it.asOf}, scratch)
+		it.sum = binary.BigEndian.Uint32(buf[len(buf)-crcLen:])
 	}
 	offs[n] = len(buf)
 	pending := make([]int, 0, n)
@@ -457,7 +694,7 @@ func (s *Store[V]) writeBatch(ctx context.Context, c *compressor, buf, scratch [
 			break
 		}
 		b.sends++
-		err := s.send(ctx, b, pending, buf, offs, gen)
+		err := s.send(ctx, b, pending, buf, offs)
 		if err != nil {
 			b.err = err
 		}
@@ -495,106 +732,35 @@ func (s *Store[V]) backoff(ctx context.Context, attempt int) bool {
 	return sl.Sleep(ctx, d) == nil
 }
 
-// send writes the pending items of b once and records each one's status.
-func (s *Store[V]) send(ctx context.Context, b *spillBatch[V], pending []int, buf []byte, offs []int, gen int64) error {
-	prefix := s.partPrefix(nil, b.p)
-	keyOf := func(i int) string { return string(prefix) + b.items[i].key }
-	ttlOf := func(i int) time.Duration { return s.ttlOf(b.p, b.items[i].key) }
-	valOf := func(i int) []byte { return buf[offs[i]:offs[i+1]] }
-	mttl := int64(0)
-	if s.cfg.manifest {
-		for _, i := range pending {
-			mttl = max(mttl, ttlOf(i).Milliseconds())
-		}
-	}
+// send writes the pending items of b once and records each one's status
+// (write.go).
+func (s *Store[V]) send(ctx context.Context, b *spillBatch[V], pending []int, buf []byte, offs []int) error {
+	w := s.newWrite(b, pending, buf, offs)
 	if s.cfg.fencing {
-		keys := make([]string, 0, len(pending)+2)
-		keys = append(keys, s.metaKey(b.p, "fence"), s.metaKey(b.p, "keys"))
-		args := make([]any, 0, 4+2*len(pending))
-		args = append(args, gen, s.cfg.fenceTTL.Milliseconds(), mttl, len(prefix))
-		for _, i := range pending {
-			keys = append(keys, keyOf(i))
-			args = append(args, ttlArg(ttlOf(i)), valOf(i))
-		}
-		res, err := spillScript.Run(ctx, s.rdb, keys, args...).Slice()
-		if err != nil {
-			r := Classify(err)
-			for _, i := range pending {
-				b.status[i] = r
-			}
-			return fmt.Errorf("core: spilling %d keys of partition %d: %w", len(pending), b.p, err)
-		}
-		if len(res) == 0 {
-			return s.badReply(b, pending, res)
-		}
-		if ok, _ := res[0].(int64); ok == 0 {
-			for _, i := range pending {
-				b.status[i] = ReasonFenced
-			}
-			return fmt.Errorf("core: partition %d is held by generation %v > %d: %w", b.p, res[len(res)-1], gen, errFenced)
-		}
-		if len(res)%2 != 1 {
-			return s.badReply(b, pending, res)
-		}
-		var first error
-		for x := 1; x+1 < len(res); x += 2 {
-			idx, _ := res[x].(int64)
-			msg, _ := res[x+1].(string)
-			if idx < 1 || int(idx) > len(pending) {
-				return s.badReply(b, pending, res)
-			}
-			i := pending[idx-1]
-			b.status[i] = replyError(msg)
-			if first == nil {
-				first = fmt.Errorf("core: spilling %q of partition %d: %s", b.items[i].key, b.p, msg)
-			}
-		}
-		return first
+		return s.sendFenced(ctx, w)
 	}
-	cmds := make([]*redis.StatusCmd, len(pending))
-	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for k, i := range pending {
-			cmds[k] = pipe.Set(ctx, keyOf(i), valOf(i), time.Duration(ttlArg(ttlOf(i)))*time.Millisecond)
-		}
-		if s.cfg.manifest {
-			members := make([]any, len(pending))
-			for k, i := range pending {
-				members[k] = b.items[i].key
-			}
-			mk := s.metaKey(b.p, "keys")
-			pipe.SAdd(ctx, mk, members...)
-			pipe.PExpire(ctx, mk, time.Duration(mttl)*time.Millisecond)
-		}
-		return nil
-	})
-	var first error
-	for k, i := range pending {
-		if cerr := cmds[k].Err(); cerr != nil {
-			b.status[i] = Classify(cerr)
-			if first == nil {
-				first = fmt.Errorf("core: spilling %q of partition %d: %w", b.items[i].key, b.p, cerr)
-			}
-		}
-	}
-	if first == nil && err != nil && !errors.Is(err, redis.Nil) {
-		// Only the manifest commands failed: the entries were written.
-		first = fmt.Errorf("core: manifest of partition %d: %w", b.p, err)
-	}
-	return first
+	return s.sendPlain(ctx, w)
 }
 
-// loadScripts loads the spill script on every node that may run it: each shard of
+// loadScripts loads the claim and take scripts on every node that may run it: each shard of
 // a Ring and each master of a Cluster (a plain SCRIPT LOAD through a Ring goes to
 // one shard chosen at random, so the others would answer NOSCRIPT first).
 func (s *Store[V]) loadScripts(ctx context.Context) error {
-	load := func(ctx context.Context, c *redis.Client) error { return spillScript.Load(ctx, c).Err() }
+	load := func(ctx context.Context, c redis.Scripter) error {
+		for _, sc := range []*redis.Script{claimScript, takeScript} {
+			if err := sc.Load(ctx, c).Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	switch c := s.rdb.(type) {
 	case *redis.Ring:
-		return c.ForEachShard(ctx, load)
+		return c.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return load(ctx, c) })
 	case *redis.ClusterClient:
-		return c.ForEachMaster(ctx, load)
+		return c.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return load(ctx, c) })
 	}
-	return spillScript.Load(ctx, s.rdb).Err()
+	return load(ctx, s.rdb)
 }
 
 // ttlArg is a TTL in whole milliseconds for PX: at least 1 ms, or 0 for Persist.
@@ -603,11 +769,4 @@ func ttlArg(d time.Duration) int64 {
 		return 0
 	}
 	return max(d.Milliseconds(), 1)
-}
-
-func (s *Store[V]) badReply(b *spillBatch[V], pending []int, res []any) error {
-	for _, i := range pending {
-		b.status[i] = ReasonOther
-	}
-	return fmt.Errorf("core: unexpected spill script reply of %d elements for %d keys", len(res), len(pending))
 }

@@ -32,7 +32,7 @@ func fill[V any](s *Store[V], p int32, n int, val func(p int32, i int) V) []stri
 func newStore(t *testing.T, rdb redis.UniversalClient, opts ...Opt) (*Store[[]byte], *fakeClock) {
 	t.Helper()
 	clk := newFakeClock()
-	s, err := New[[]byte](rdb, BytesCodec{}, append([]Opt{WithClock(clk), TTL(3 * time.Minute), SpillBatch(100)}, opts...)...)
+	s, err := New[[]byte](rdb, BytesCodec{}, append([]Opt{Namespace("spill"), WithClock(clk), TTL(3 * time.Minute), SpillBatch(100)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestSpillAndRestore(t *testing.T) {
 				if s.PartitionLen(0) != 0 || s.PartitionLen(1) != 10 {
 					t.Fatalf("local after spill: p0=%d p1=%d", s.PartitionLen(0), s.PartitionLen(1))
 				}
-				ttl := rdb.PTTL(ctx, "spill:{0}:dp:000007").Val()
+				ttl := rdb.PTTL(ctx, "{spill:0}:dp:000007").Val()
 				if ttl <= 2*time.Minute || ttl > 3*time.Minute {
 					t.Fatalf("PTTL = %v, want ≈3m", ttl)
 				}
@@ -80,7 +80,7 @@ func TestSpillAndRestore(t *testing.T) {
 				if v, ok := s.Get(0, keys[8]); !ok || !bytes.Equal(v, ctxValue(0, 8)) {
 					t.Fatalf("restored value = %q", v)
 				}
-				if n := rdb.Exists(ctx, "spill:{0}:dp:000007").Val(); n != 0 {
+				if n := rdb.Exists(ctx, "{spill:0}:dp:000007").Val(); n != 0 {
 					t.Fatal("restore did not take the entry (MGET, then UNLINK)")
 				}
 				st := s.Stats()
@@ -102,9 +102,9 @@ func TestRestoreDiscardsStaleAndCorrupt(t *testing.T) {
 			if _, err := s.SpillAll(ctx); err != nil {
 				t.Fatal(err)
 			}
-			good, _ := rdb.Get(ctx, "spill:{2}:"+keys[0]).Bytes()
-			rdb.Set(ctx, "spill:{2}:"+keys[1], "not an envelope", 0)
-			rdb.Set(ctx, "spill:{2}:"+keys[2], good[:len(good)-2], 0)
+			good, _ := rdb.Get(ctx, "{spill:2}:"+keys[0]).Bytes()
+			rdb.Set(ctx, "{spill:2}:"+keys[1], "not an envelope", 0)
+			rdb.Set(ctx, "{spill:2}:"+keys[2], good[:len(good)-2], 0)
 			rr, err := s.Restore(ctx, []KeyRef{{2, keys[0]}, {2, keys[1]}, {2, keys[2]}})
 			if err != nil || !slices.Equal(rr.Outcomes, []Outcome{OutcomeRestored, OutcomeCorrupt, OutcomeCorrupt}) {
 				t.Fatalf("outcomes = %v, err = %v", rr.Outcomes, err)
@@ -152,7 +152,7 @@ func TestFencingRefusesZombie(t *testing.T) {
 			if rep.Count(ReasonFenced) != 250 || rep.Written != 0 || rep.Dropped != 0 || zombie.Len() != 250 {
 				t.Fatalf("zombie report = %+v, len = %d", rep, zombie.Len())
 			}
-			if got := rdb.Get(ctx, "spill:{4}:dp:000001").Val(); !strings.Contains(got, "new") && !strings.Contains(string(decodeOrEmpty(got)), "new") {
+			if got := rdb.Get(ctx, "{spill:4}:dp:000001").Val(); !strings.Contains(got, "new") && !strings.Contains(string(decodeOrEmpty(got)), "new") {
 				t.Fatalf("the newer owner's entry was overwritten: %q", got)
 			}
 			if zombie.Stats().FencedWrites != 250 {
@@ -301,15 +301,21 @@ func TestSpillRewritesCopiesRedisLost(t *testing.T) {
 			{name: "nothing lost", lose: func(context.Context, redis.UniversalClient) {}, already: 250},
 			{name: "flushed", lose: func(ctx context.Context, rdb redis.UniversalClient) { rdb.FlushAll(ctx) }, rewritten: 250},
 			{name: "one evicted", lose: func(ctx context.Context, rdb redis.UniversalClient) {
-				rdb.Del(ctx, "spill:{0}:dp:000120") // the second chunk of 100 (keys sorted)
-			}, rewritten: 100, already: 150},
+				rdb.Del(ctx, "{spill:0}:dp:000120")
+			}, rewritten: 1, already: 249},
+			{name: "older copy", lose: func(ctx context.Context, rdb redis.UniversalClient) {
+				// What an RDB reload or a failover leaves: the key exists, in an older version.
+				c := compressorPool.Get().(*compressor)
+				old := appendEnvelope(nil, c, Header{Compression: LZ4, Generation: 1, AsOfMillis: 1}, []byte("older"))
+				rdb.Set(ctx, "{spill:0}:dp:000007", old, time.Minute)
+			}, rewritten: 1, already: 249},
 			{name: "check refused", lose: func(context.Context, redis.UniversalClient) {}, failCheckOnly: true, rewritten: 250},
 		}
 		for _, tc := range cases {
 			t.Run(be.name+"/"+tc.name, func(t *testing.T) {
 				ctx := context.Background()
 				var refuse atomic.Bool
-				rdb := be.client(t, refuseHook{cmd: "exists", on: &refuse})
+				rdb := be.client(t, refuseHook{cmd: "getrange", on: &refuse})
 				s, _ := newStore(t, rdb, WithStrategy(WriteThrough))
 				if err := s.Assigned(ctx, 1, 0); err != nil {
 					t.Fatal(err)
@@ -357,7 +363,7 @@ func TestSpillKeepsUnconfirmedCopiesWhenRedisIsDown(t *testing.T) {
 func prefixed(p int32, keys []string) []string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
-		out[i] = fmt.Sprintf("spill:{%d}:%s", p, k)
+		out[i] = fmt.Sprintf("{spill:%d}:%s", p, k)
 	}
 	return out
 }
@@ -460,26 +466,40 @@ func TestConnectionRefused(t *testing.T) {
 func budgetHook(perWorker int) redis.Hook {
 	var mu sync.Mutex
 	used := map[int]int{}
-	return hookFunc{process: func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+	over := func(ctx context.Context) (int, bool, bool) {
 		w, ok := SpillWorker(ctx)
-		if !ok || isInit(cmd) {
-			return next(ctx, cmd)
+		if !ok {
+			return 0, false, false
 		}
 		mu.Lock()
-		over := used[w] >= perWorker
-		mu.Unlock()
-		if over {
-			cmd.SetErr(context.DeadlineExceeded)
-			return context.DeadlineExceeded
-		}
-		err := next(ctx, cmd)
-		if !redis.HasErrorPrefix(err, "NOSCRIPT") { // a NOSCRIPT answer is free: the EVAL fallback is the write
-			mu.Lock()
-			used[w]++
-			mu.Unlock()
-		}
-		return err
-	}}
+		defer mu.Unlock()
+		return w, true, used[w] >= perWorker
+	}
+	return hookFunc{
+		process: func(ctx context.Context, cmd redis.Cmder, next redis.ProcessHook) error {
+			if _, _, out := over(ctx); out && !isInit(cmd) {
+				cmd.SetErr(context.DeadlineExceeded)
+				return context.DeadlineExceeded
+			}
+			return next(ctx, cmd)
+		},
+		pipeline: func(ctx context.Context, cmds []redis.Cmder, next redis.ProcessPipelineHook) error {
+			w, ok, out := over(ctx)
+			if out {
+				for _, c := range cmds {
+					c.SetErr(context.DeadlineExceeded)
+				}
+				return context.DeadlineExceeded
+			}
+			err := next(ctx, cmds)
+			if ok && isTx(cmds) { // a batch is its transaction; the WATCH round trip before it is free
+				mu.Lock()
+				used[w]++
+				mu.Unlock()
+			}
+			return err
+		},
+	}
 }
 
 func TestDeadlineCutIsDeterministic(t *testing.T) {
@@ -536,7 +556,7 @@ func TestRestoreBatchRoundTrips(t *testing.T) {
 		left    int      // data keys in Redis afterwards
 	}{
 		{name: "keep", keep: true, spilled: true, want: []string{"mget×5"}, left: 500},
-		{name: "take", spilled: true, want: []string{"mget×5 get×5", "unlink×5"}},
+		{name: "take", spilled: true, want: []string{"mget×5 get×5", "evalsha×5"}},
 		{name: "take/all-missing", want: []string{"mget×5 get×5"}},
 		{name: "take/all-local", local: true},
 	} {
@@ -599,7 +619,7 @@ func TestRestoreBatchRoundTrips(t *testing.T) {
 			}
 			left := 0
 			for _, r := range refs {
-				left += int(rdb.Exists(ctx, fmt.Sprintf("spill:{%d}:%s", r.Partition, r.Key)).Val())
+				left += int(rdb.Exists(ctx, fmt.Sprintf("{spill:%d}:%s", r.Partition, r.Key)).Val())
 			}
 			if left != tc.left {
 				t.Fatalf("%d restored keys left in Redis, want %d", left, tc.left)
@@ -624,7 +644,7 @@ func TestWarmFromManifest(t *testing.T) {
 				if err != nil || rr.Restored != 777 || b.PartitionLen(6) != 777 {
 					t.Fatalf("warm: %+v %v", rr, err)
 				}
-				if rdb.Exists(ctx, "spill:{6}#keys").Val() != 0 {
+				if rdb.Exists(ctx, "{spill:6}#keys").Val() != 0 {
 					t.Fatal("manifest left behind after warm")
 				}
 				c, _ := newStore(t, rdb)
@@ -670,7 +690,7 @@ func TestRealOOMMidBatch(t *testing.T) {
 				t.Fatalf("len = %d, want exactly the %d refused entries", s.Len(), rep.Count(ReasonOOM))
 			}
 			for _, k := range s.Keys(0)[:10] {
-				if rdb.Exists(ctx, "spill:{0}:"+k).Val() != 0 {
+				if rdb.Exists(ctx, "{spill:0}:"+k).Val() != 0 {
 					t.Fatalf("%s is both kept as not written and present in Redis", k)
 				}
 			}
@@ -697,7 +717,7 @@ func usedMemory(t *testing.T, rdb redis.UniversalClient) int64 {
 func TestRetriesNeverOutlastTheDeadline(t *testing.T) {
 	var calls atomic.Int64
 	rdb := backends(t)[0].client(t, failWrites(timeoutErr{}, &calls))
-	s, err := New[[]byte](rdb, BytesCodec{}, Retries(5, time.Hour), SpillBatch(100))
+	s, err := New[[]byte](rdb, BytesCodec{}, Namespace("spill"), Retries(5, time.Hour), SpillBatch(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -729,10 +749,10 @@ func TestPersistWritesWithoutExpiry(t *testing.T) {
 				if _, err := s.Spill(context.Background(), 0); err != nil {
 					t.Fatal(err)
 				}
-				if ttl := rdb.PTTL(context.Background(), "spill:{0}:dp:000001").Val(); ttl != -1 {
+				if ttl := rdb.PTTL(context.Background(), "{spill:0}:dp:000001").Val(); ttl != -1 {
 					t.Fatalf("persisted key PTTL = %v, want -1 (no expiry)", ttl)
 				}
-				if ttl := rdb.PTTL(context.Background(), "spill:{0}:dp:000002").Val(); ttl <= 0 {
+				if ttl := rdb.PTTL(context.Background(), "{spill:0}:dp:000002").Val(); ttl <= 0 {
 					t.Fatalf("other key PTTL = %v, want the store's TTL", ttl)
 				}
 			})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,10 +13,19 @@ import (
 )
 
 // Store keeps per-key context in memory, partitioned as the log is, and hands it
-// over through Redis: Spill on revoke, SpillAll on shutdown, Restore on a miss.
+// over through Redis: Revoked (or Spill) on revoke, SpillAll on shutdown, Restore
+// on a miss.
 //
 // All methods are safe for concurrent use. Get and Put touch only one partition's
 // lock; Spill of one partition does not block processing of another.
+//
+// Ownership. A partition is unmanaged until Assigned claims it (writes then use the
+// store's generation, as set by SetGeneration or the last Assigned). Assigned makes
+// it owned under that call's generation: every write of the partition carries that
+// claim, and the fence refuses it once a newer generation claimed the partition.
+// Revoked and Lost release it: its entries leave memory, and until it is assigned
+// again Put ignores it, Get misses, Restore does not ask Redis and nothing of it is
+// ever written.
 type Store[V any] struct {
 	cfg   config
 	rdb   redis.UniversalClient
@@ -26,14 +34,24 @@ type Store[V any] struct {
 	parts  atomic.Pointer[[]*partition[V]] // indexed by partition number; grown copy-on-write
 	growMu sync.Mutex
 
-	gen            atomic.Int64 // consumer-group generation of this owner
-	scriptsLoaded  atomic.Bool  // SCRIPT LOAD done once; NOSCRIPT (a restarted server) still falls back to EVAL
-	lastCheckpoint atomic.Int64 // Unix nanos of the last checkpoint (Checkpoint strategy)
-	syncRetryAt    atomic.Int64 // Unix nanos before which Sync is skipped (Redis refused the last one)
-	syncFailures   atomic.Int64 // consecutive Syncs that wrote nothing
-	stats          counters
-	topo           refresher // Cluster slot-map reloads after failures
+	gen           atomic.Int64 // generation of unmanaged partitions (SetGeneration, last Assigned)
+	epoch         time.Time    // the clock's reading at New; timers count from it (monotonic with SystemClock)
+	lastCkpt      atomic.Int64 // nanos since epoch of the last checkpoint (Checkpoint strategy)
+	syncRetryAt   atomic.Int64 // nanos since epoch before which Sync is deferred (Redis refused the last one)
+	syncFailures  atomic.Int64 // consecutive Syncs that wrote nothing
+	scriptsLoaded atomic.Bool  // SCRIPT LOAD done once; NOSCRIPT (a restarted server) still falls back to EVAL
+	stats         counters
+	topo          refresher // Cluster slot-map reloads after failures
 }
+
+// ownership is a partition's standing in the store.
+type ownership uint8
+
+const (
+	unmanaged ownership = iota // never assigned nor released: written with the store's generation
+	owned                      // claimed by Assigned: written with its claim
+	released                   // revoked or lost: not held, not written, Put ignored
+)
 
 // partition is one partition's entries. Its mutex is a plain Mutex, not an
 // RWMutex: a partition is read by the goroutine that processes it, so readers
@@ -43,15 +61,38 @@ type partition[V any] struct {
 	mu    sync.Mutex
 	m     map[string]entry[V]
 	hits  uint64   // local hits, counted under mu
-	dirty []string // keys updated since the last write (WriteThrough, Checkpoint), without duplicates
+	dirty []string // keys listed for the next Sync (WriteThrough, Checkpoint), without duplicates
+	seq   uint64   // the last version handed out; never reset, so a version is never reused
+	own   ownership
+	claim int64 // generation of the claim (owned)
+	// What this store last made of the partition's fence (fencing): the generation
+	// it set it to (-1: never), when, and whether a write found it gone since.
+	fenceGen  int64
+	fenceAt   int64 // nanos since epoch
+	fenceLost atomic.Bool
+	// wlock admits one writer (Spill, SpillAll, Revoked, Sync) of the partition at a
+	// time, so that an older version can never reach Redis after a newer one.
+	wlock chan struct{}
 }
 
 type entry[V any] struct {
-	v         V
-	asOf      int64  // Unix millis of the last update
-	flushedAt int64  // Unix millis of the last acknowledged write (0: never written)
-	ver       uint32 // bumped on every update; a write acknowledges one version
-	dirty     bool   // updated since the last acknowledged write
+	v      V
+	asOf   int64  // Unix millis of the last update
+	ver    uint64 // the partition's sequence number of the last update
+	ackAt  int64  // Unix millis when Redis acknowledged exactly ver (0: not acknowledged)
+	ackSum uint32 // checksum of the envelope Redis acknowledged for ver
+	listed bool   // in the partition's dirty list
+}
+
+// MaxGeneration is the largest consumer-group generation the store accepts (the
+// envelope stores it as a varint the decoder bounds to 2^62).
+const MaxGeneration = 1 << 62
+
+func checkGeneration(gen int64) error {
+	if gen < 0 || gen > MaxGeneration {
+		return fmt.Errorf("core: generation %d is outside [0, 2^62]", gen)
+	}
+	return nil
 }
 
 // New builds a store over any go-redis client: *redis.Client, *redis.ClusterClient,
@@ -71,21 +112,33 @@ func New[V any](rdb redis.UniversalClient, codec Codec[V], opts ...Opt) (*Store[
 	if codec == nil {
 		return nil, errors.New("core: a codec is required")
 	}
-	s := &Store[V]{cfg: cfg, rdb: rdb, codec: codec}
+	s := &Store[V]{cfg: cfg, rdb: rdb, codec: codec, epoch: cfg.clock.Now()}
 	empty := []*partition[V]{}
 	s.parts.Store(&empty)
-	s.lastCheckpoint.Store(cfg.clock.Now().UnixNano())
 	return s, nil
 }
 
 // Strategy reports the store's strategy.
 func (s *Store[V]) Strategy() Strategy { return s.cfg.strategy }
 
-// Generation reports the consumer-group generation the store writes with.
+// Generation reports the generation of the last Assigned or SetGeneration: the one
+// unmanaged partitions are written with.
 func (s *Store[V]) Generation() int64 { return s.gen.Load() }
 
-// SetGeneration sets the generation without claiming partitions (Assigned does both).
-func (s *Store[V]) SetGeneration(gen int64) { s.gen.Store(gen) }
+// SetGeneration sets the generation unmanaged partitions are written with, without
+// claiming any (Assigned does both). It refuses a generation outside [0, 2^62].
+func (s *Store[V]) SetGeneration(gen int64) error {
+	if err := checkGeneration(gen); err != nil {
+		return err
+	}
+	s.gen.Store(gen)
+	return nil
+}
+
+// since is the time elapsed since the store was built, by its clock: monotonic
+// with SystemClock (time.Time.Sub uses the monotonic reading), so a wall-clock
+// step cannot stop checkpoints or Sync's back-off.
+func (s *Store[V]) since() int64 { return int64(s.cfg.clock.Now().Sub(s.epoch)) }
 
 // Stats returns a snapshot of the store's counters.
 func (s *Store[V]) Stats() Stats {
@@ -125,7 +178,7 @@ func (s *Store[V]) partOrCreate(p int32) *partition[V] {
 	if int(p) >= len(ps) {
 		ps = append(ps, make([]*partition[V], int(p)+1-len(ps))...)
 	}
-	ps[p] = &partition[V]{m: make(map[string]entry[V])}
+	ps[p] = &partition[V]{m: make(map[string]entry[V]), wlock: make(chan struct{}, 1), fenceGen: -1}
 	s.parts.Store(&ps)
 	return ps[p]
 }
@@ -229,18 +282,25 @@ func (s *Store[V]) Put(p int32, key string, v V) {
 }
 
 // PutAt sets the context of key in partition p, as of asOf (e.g. the message's
-// timestamp). The staleness check on restore compares asOf with MaxAge.
+// timestamp). The staleness check on restore compares asOf with MaxAge. A Put to
+// a partition the store released (Revoked, Lost) and that was not assigned again
+// is ignored and counted (Stats.PutsIgnored): its context belongs to another owner.
 func (s *Store[V]) PutAt(p int32, key string, v V, asOf time.Time) {
 	pt := s.partOrCreate(p)
 	track := s.cfg.strategy == WriteThrough || s.cfg.strategy == Checkpoint
 	pt.mu.Lock()
-	e := pt.m[key]
-	e.v, e.asOf = v, asOf.UnixMilli()
-	e.ver++
-	if track && !e.dirty {
-		pt.dirty = append(pt.dirty, key)
+	if pt.own == released {
+		pt.mu.Unlock()
+		s.stats.putsIgnored.Add(1)
+		return
 	}
-	e.dirty = true
+	e := pt.m[key]
+	pt.seq++
+	e.v, e.asOf, e.ver, e.ackAt = v, asOf.UnixMilli(), pt.seq, 0
+	if track && !e.listed {
+		pt.dirty = append(pt.dirty, key)
+		e.listed = true
+	}
 	pt.m[key] = e
 	pt.mu.Unlock()
 }
@@ -312,38 +372,65 @@ func (s *Store[V]) Keys(p int32) []string {
 }
 
 // Drop removes every entry of the given partitions from memory without writing
-// them: for partitions lost without a chance to spill (Kafka onPartitionsLost after
-// a missed session). It returns the number of entries dropped.
+// them. The partitions stay as they were (owned or unmanaged); Lost also releases
+// them. It returns the number of entries dropped.
 func (s *Store[V]) Drop(partitions ...int32) int {
+	return s.drop(partitions, false)
+}
+
+// Lost drops the given partitions from memory without writing them and releases
+// them: call it from the partitions-lost callback (Kafka's onPartitionsLost, after a
+// missed session: a newer owner has them, and anything written now would be a
+// zombie's write). It returns the number of entries dropped.
+func (s *Store[V]) Lost(partitions ...int32) int {
+	return s.drop(partitions, true)
+}
+
+func (s *Store[V]) drop(partitions []int32, release bool) int {
 	n := 0
 	for _, p := range partitions {
 		pt := s.part(p)
 		if pt == nil {
-			continue
+			if !release || p < 0 {
+				continue
+			}
+			pt = s.partOrCreate(p)
 		}
 		pt.mu.Lock()
 		n += len(pt.m)
 		pt.m = make(map[string]entry[V])
 		pt.dirty = nil
+		if release {
+			pt.own = released
+		}
 		pt.mu.Unlock()
 	}
 	s.stats.dr.Add(uint64(n))
 	return n
 }
 
-// Assigned records the owner's consumer-group generation and claims the partitions:
-// it raises each partition's fence to gen, so that a zombie of an older generation
-// can no longer write them (one pipelined script call per partition, one round
-// trip). Call it from the partitions-assigned callback, before processing. It
-// returns ErrFenced (wrapped) when a newer generation already claimed a partition:
-// this consumer is a zombie.
+// Assigned claims partitions for the owner's consumer-group generation: call it
+// from the partitions-assigned callback, before processing. Each partition becomes
+// owned under gen: the store writes it with that claim, and with fencing raises its
+// fence to gen (one pipelined script call per partition, one round trip), so that a
+// zombie of an older generation can no longer write it. It returns ErrFenced
+// (wrapped) when a newer generation already claimed a partition: this consumer is
+// a zombie (its writes of that partition will be refused). gen must be in [0, 2^62].
 func (s *Store[V]) Assigned(ctx context.Context, gen int64, partitions ...int32) error {
-	if gen < 0 {
-		return fmt.Errorf("core: generation %d must not be negative", gen)
+	if err := checkGeneration(gen); err != nil {
+		return err
 	}
 	s.gen.Store(gen)
 	for _, p := range partitions {
-		s.partOrCreate(p)
+		pt := s.partOrCreate(p)
+		pt.mu.Lock()
+		if pt.own == released {
+			// Whatever a racing Put or restore left after the release is not ours.
+			pt.m = make(map[string]entry[V])
+			pt.dirty = nil
+		}
+		pt.own, pt.claim = owned, gen
+		pt.mu.Unlock()
 	}
 	if !s.cfg.fencing || s.cfg.strategy == MemoryOnly || len(partitions) == 0 {
 		return nil
@@ -351,21 +438,26 @@ func (s *Store[V]) Assigned(ctx context.Context, gen int64, partitions ...int32)
 	return s.claim(ctx, gen, partitions)
 }
 
-// partPrefix appends "<ns>:{<p>}:" to dst.
-func (s *Store[V]) partPrefix(dst []byte, p int32) []byte {
-	dst = append(dst, s.cfg.namespace...)
-	dst = append(dst, ":{"...)
-	dst = strconv.AppendInt(dst, int64(p), 10)
-	return append(dst, "}:"...)
+// genOf returns the generation partition pt is written with; ok is false when the
+// store released it. The caller holds pt.mu.
+func (s *Store[V]) genOf(pt *partition[V]) (gen int64, ok bool) {
+	switch pt.own {
+	case owned:
+		return pt.claim, true
+	case released:
+		return 0, false
+	}
+	return s.gen.Load(), true
 }
 
-// metaKey is "<ns>:{<p>}#<kind>": the hash tag puts it in the partition's slot, and
-// '#' after '}' keeps it apart from every data key, which has ':' there.
+// partPrefix appends "{<ns>:<p>}:" to dst.
+func (s *Store[V]) partPrefix(dst []byte, p int32) []byte {
+	return appendPartPrefix(dst, s.cfg.namespace, p)
+}
+
+// metaKey is "{<ns>:<p>}#<kind>" (keys.go).
 func (s *Store[V]) metaKey(p int32, kind string) string {
-	b := append([]byte(s.cfg.namespace), ":{"...)
-	b = strconv.AppendInt(b, int64(p), 10)
-	b = append(b, "}#"...)
-	return string(append(b, kind...))
+	return MetaKey(s.cfg.namespace, p, kind)
 }
 
 func (s *Store[V]) ttlOf(p int32, key string) time.Duration {

@@ -11,7 +11,7 @@ import (
 
 func newLocal(t *testing.T, opts ...Opt) *Store[[]byte] {
 	t.Helper()
-	s, err := New[[]byte](nil, BytesCodec{}, append([]Opt{WithStrategy(MemoryOnly)}, opts...)...)
+	s, err := New[[]byte](nil, BytesCodec{}, append([]Opt{Namespace("spill"), WithStrategy(MemoryOnly)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,10 +66,13 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"checkpoint without period", []Opt{WithStrategy(Checkpoint), CheckpointEvery(0)}, "CheckpointEvery"},
 		{"no clock", []Opt{WithClock(nil)}, "clock"},
 		{"no attempts", []Opt{Retries(0, 0)}, "attempts"},
+		{"no namespace", []Opt{Namespace("")}, "Namespace is required"},
+		{"huge MaxValueBytes", []Opt{MaxValueBytes(1 << 40)}, "MaxValueBytes"},
+		{"wait without timeout", []Opt{WaitReplicas(1, 0)}, "WaitReplicas"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := New[[]byte](nil, BytesCodec{}, append([]Opt{WithStrategy(MemoryOnly)}, tc.opts...)...)
+			_, err := New[[]byte](nil, BytesCodec{}, append([]Opt{Namespace("spill"), WithStrategy(MemoryOnly)}, tc.opts...)...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}
@@ -78,7 +81,7 @@ func TestNewValidatesOptions(t *testing.T) {
 	if _, err := New[[]byte](nil, BytesCodec{}); err == nil {
 		t.Fatal("nil client accepted for spill-on-revoke")
 	}
-	if _, err := New[[]byte](nil, nil, WithStrategy(MemoryOnly)); err == nil {
+	if _, err := New[[]byte](nil, nil, Namespace("spill"), WithStrategy(MemoryOnly)); err == nil {
 		t.Fatal("nil codec accepted")
 	}
 }
@@ -138,7 +141,7 @@ func TestConcurrentUse(t *testing.T) {
 
 func TestScriptsAreExported(t *testing.T) {
 	got := Scripts()
-	if len(got) != 2 || got[0].Name != "spill" || got[1].Name != "claim" {
+	if len(got) != 2 || got[0].Name != "claim" || got[1].Name != "take" {
 		t.Fatalf("Scripts() = %+v", got)
 	}
 	for _, sc := range got {

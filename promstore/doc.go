@@ -26,7 +26,7 @@
 //
 //	m := promstore.New(promstore.ConstLabels(prometheus.Labels{"store": "rates"}))
 //	reg.MustRegister(m)
-//	store, err := core.New[V](rdb, codec, core.WithMetrics(m))
+//	store, err := core.New[V](rdb, codec, core.Namespace("rates"), core.WithMetrics(m))
 //	...
 //	reg.MustRegister(promstore.NewStatsCollector(store, promstore.ConstLabels(prometheus.Labels{"store": "rates"})))
 //

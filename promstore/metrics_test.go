@@ -362,7 +362,7 @@ func TestStoreOverMiniredis(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), DisableIdentity: true, MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
 	m := New()
-	store, err := core.New[[]byte](rdb, core.BytesCodec{}, core.WithMetrics(m),
+	store, err := core.New[[]byte](rdb, core.BytesCodec{}, core.Namespace("spill"), core.WithMetrics(m),
 		core.WithClock(&stepClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), step: 7 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)

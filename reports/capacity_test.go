@@ -85,8 +85,8 @@ func TestRedisKeyBytes(t *testing.T) {
 		partitions int
 		want       int
 	}{
-		{name: "one partition", partitions: 1, want: len("spill:{0}:dp:00000000")},
-		{name: "twelve", partitions: 12, want: len("spill:{11}:dp:00000000")},
+		{name: "one partition", partitions: 1, want: len("{spill:0}:dp:00000000")},
+		{name: "twelve", partitions: 12, want: len("{spill:11}:dp:00000000")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,10 +14,12 @@ import (
 //     partition is assigned to exactly one member of the new generation, and no
 //     two pods process records of one partition in the same generation (Kafka's
 //     consumer-group guarantee, KIP-429 for the cooperative protocol);
-//   - unacked drops: an entry leaves a pod's memory in a spill only when Redis
-//     acknowledged its write (or the strategy is memory-only): a key the spill
-//     report lists as not written must still be in memory afterwards, and the
-//     entries gone from memory are exactly the report's Dropped;
+//   - unacked drops: an entry leaves a pod's memory in a shutdown spill only when
+//     Redis acknowledged its write (or the strategy is memory-only): a key the
+//     spill report lists as not written must still be in memory afterwards, and
+//     the entries gone from memory are exactly the report's Dropped; a revoke
+//     (Store.Revoked) keeps nothing of its partitions, and what it removed
+//     unwritten is exactly its Discarded, each listed in its failures;
 //   - maxmemory: at every sample each Redis node's used memory is at most
 //     maxmemory (or the empty server's own usage, when that is larger) plus one
 //     spill batch. Redis evicts before each command
@@ -103,11 +105,15 @@ func (r *runner) auditProcess(p *pod, part int32) {
 }
 
 // auditSpill checks what a spill removed from memory against its report. held
-// is every key of the spilled partitions before the spill.
+// is every key of the spilled partitions before the spill. A shutdown spill
+// (parts nil: Store.SpillAll) removes only what Redis acknowledged; a revoke
+// (Store.Revoked) also discards what it could not write, reported one by one in
+// its failures and counted in Discarded, and keeps nothing of the partitions.
 func (r *runner) auditSpill(p *pod, parts []int32, held []string, rep *core.SpillReport) {
 	if rep == nil {
 		return
 	}
+	revoke := parts != nil
 	kept := map[string]bool{}
 	for _, part := range p.store.Partitions() {
 		if parts == nil || slices.Contains(parts, part) {
@@ -115,6 +121,10 @@ func (r *runner) auditSpill(p *pod, parts []int32, held []string, rep *core.Spil
 				kept[k] = true
 			}
 		}
+	}
+	if revoke && len(kept) > 0 {
+		r.audit.unackedDrops += int64(len(kept))
+		r.auditEvent(r.audit.unackedDrops, "%s: %d entries of revoked partitions %v still in memory", p.name, len(kept), parts)
 	}
 	failed := make(map[string]core.Reason, len(rep.Failures))
 	for _, f := range rep.Failures {
@@ -126,16 +136,16 @@ func (r *runner) auditSpill(p *pod, parts []int32, held []string, rep *core.Spil
 			continue
 		}
 		removed++
-		if why, ok := failed[key]; ok && why != core.ReasonDisabled {
+		if why, ok := failed[key]; ok && why != core.ReasonDisabled && !revoke {
 			r.audit.unackedDrops++
 			r.auditEvent(r.audit.unackedDrops, "%s dropped %s from memory although its write failed (%s)", p.name, key, why)
 		}
 	}
-	if removed != rep.Dropped {
-		n := int64(max(removed-rep.Dropped, rep.Dropped-removed))
+	if removed != rep.Dropped+rep.Discarded {
+		n := int64(max(removed-rep.Dropped-rep.Discarded, rep.Dropped+rep.Discarded-removed))
 		r.audit.unackedDrops += n
-		r.auditEvent(r.audit.unackedDrops, "%s: %d entries left memory, the spill report says %d dropped",
-			p.name, removed, rep.Dropped)
+		r.auditEvent(r.audit.unackedDrops, "%s: %d entries left memory, the spill report says %d dropped and %d discarded",
+			p.name, removed, rep.Dropped, rep.Discarded)
 	}
 }
 

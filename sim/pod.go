@@ -117,6 +117,7 @@ func (r *runner) startPod(slot int, delay time.Duration) *pod {
 		return 0 // the store's TTL
 	}
 	opts := []core.Opt{
+		core.Namespace(storeNamespace),
 		core.WithClock(core.ClockFunc(r.eng.Time)),
 		core.WithStrategy(r.strategy),
 		core.WithCompression(r.compression),
@@ -233,32 +234,47 @@ func (p *pod) Revoke(gen int32, parts []int32, done func()) {
 	now := p.r.eng.Now()
 	start := max(now, p.cursor)
 	budget := p.r.group.Config().RebalanceTimeout - (start - now)
-	took := p.spill(parts, max(budget, time.Nanosecond), "revoke")
+	took, rep := p.spill(parts, max(budget, time.Nanosecond), "revoke")
 	p.commit(parts, gen)
 	for _, part := range parts {
 		delete(p.pos, part)
 	}
-	// What the spill could not write is of no use to a consumer that no longer owns
-	// the partitions: drop it (its cause is why the write failed).
-	p.dropAll(parts, CauseRedisUnavailable)
+	// Store.Revoked dropped what the spill could not write and released the
+	// partitions: those contexts are lost (their cause is why the write failed).
+	p.loseDiscarded(rep, CauseRedisUnavailable)
 	p.cursor = start + took
 	p.r.eng.Schedule(p.cursor, done)
 }
 
 // Lost implements broker.Member (onPartitionsLost). Kafka's default implementation
-// calls onPartitionsRevoked: the zombie spills (fencing decides), then drops the
-// rest and rejoins with a new member id.
+// calls onPartitionsRevoked, and so does this consumer: the zombie's Store.Revoked
+// spills (fencing decides), drops the rest and releases the partitions; then it
+// rejoins with a new member id. (core/doc.go's wiring calls Store.Lost instead,
+// which writes nothing.)
 func (p *pod) Lost(parts []int32) {
 	if p.state != podRunning {
 		return
 	}
 	p.r.event("lost", "%s lost %v (session expired)", p.id, parts)
-	p.spill(parts, p.r.group.Config().RebalanceTimeout, "lost")
+	_, rep := p.spill(parts, p.r.group.Config().RebalanceTimeout, "lost")
 	for _, part := range parts {
 		delete(p.pos, part)
 	}
-	p.dropAll(parts, CauseZombie)
+	p.loseDiscarded(rep, CauseZombie)
 	p.rejoin()
+}
+
+// loseDiscarded books the contexts a Store.Revoked discarded unwritten (its
+// failures) that this pod held in their latest version.
+func (p *pod) loseDiscarded(rep *core.SpillReport, cause Cause) {
+	for _, f := range rep.Failures {
+		if f.Reason == core.ReasonDisabled {
+			continue // memory-only: booked by bookSpill
+		}
+		if k, ok := keyID(f.Key); ok && p.r.fate.heldBy(k, p.index) && p.r.isCurrent(k, f.Key) {
+			p.r.fate.lose(k, p.causeOfDrop(f.Key, cause))
+		}
+	}
 }
 
 // rejoin gives the consumer a new member id (Kafka assigns one on rejoin).
@@ -267,8 +283,9 @@ func (p *pod) rejoin() {
 	p.join()
 }
 
-// spill runs Store.Spill with a virtual-time budget and books the outcome.
-func (p *pod) spill(parts []int32, budget time.Duration, why string) time.Duration {
+// spill runs Store.Revoked (revoke, lost) or Store.SpillAll (shutdown: parts nil)
+// with a virtual-time budget and books the outcome.
+func (p *pod) spill(parts []int32, budget time.Duration, why string) (time.Duration, *core.SpillReport) {
 	var held []string
 	for _, part := range p.store.Partitions() {
 		if parts == nil || slices.Contains(parts, part) {
@@ -282,7 +299,7 @@ func (p *pod) spill(parts []int32, budget time.Duration, why string) time.Durati
 	if parts == nil {
 		rep, err = p.store.SpillAll(ctx)
 	} else {
-		rep, err = p.store.Spill(ctx, parts...)
+		rep, err = p.store.Revoked(ctx, parts...)
 	}
 	took := m.Elapsed()
 	p.r.auditSpill(p, parts, held, rep)
@@ -294,7 +311,7 @@ func (p *pod) spill(parts []int32, budget time.Duration, why string) time.Durati
 		}
 		p.r.event("spill", "%s", msg)
 	}
-	return took
+	return took, rep
 }
 
 func firstReason(rep *core.SpillReport) core.Reason {
@@ -339,7 +356,7 @@ func (p *pod) terminate() {
 	budget := grace - (start - now)
 	var took time.Duration
 	if budget > 0 && !p.paused {
-		took = p.spill(nil, budget, "shutdown")
+		took, _ = p.spill(nil, budget, "shutdown")
 		p.commit(nil, p.gen)
 	}
 	end := start + took

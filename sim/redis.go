@@ -17,6 +17,11 @@ import (
 // eviction, persistence and latency settings; a redis_nodes event changes the
 // ring's membership (new nodes start empty; removed nodes keep their data,
 // unreachable), and the keys that now hash elsewhere are misses (cause ring_moved).
+// storeNamespace is the namespace of every pod's store: one group on one topic.
+// Keys are core.RedisKey("spill", p, key): "{spill:<p>}:<key>", the same length as
+// the "spill:{<p>}:<key>" of the format before it.
+const storeNamespace = "spill"
+
 type redisFleet struct {
 	r      *runner
 	rng    *rand.Rand // node RNGs are drawn from it, in node order

@@ -364,7 +364,7 @@ func (r *runner) onRedisRemove(key string, why redisnode.Removal) {
 }
 
 // keyID parses the datapoint id of a key or Redis key: the digits after its last
-// "dp:" ("spill:{3}:dp:00012345", or "dp:00012345.4" for a churned series).
+// "dp:" ("{spill:3}:dp:00012345", or "dp:00012345.4" for a churned series).
 func keyID(key string) (uint32, bool) {
 	i := strings.LastIndex(key, "dp:")
 	if i < 0 {

@@ -3,7 +3,7 @@
 //
 // It starts its own redis-server (persistence off, debug commands on) on a free
 // loopback port in a temporary directory, and measures, in this order:
-//   - used_memory per key: 24-byte keys like spill:{12}:dp:0000012345 at several value
+//   - used_memory per key: 24-byte keys like {spill:12}:dp:0000012345 at several value
 //     sizes, with and without a TTL, one FLUSHALL'ed load of -keys keys each;
 //   - the loopback round trip of PING and the server CPU per pipelined command of GET,
 //     SET .. PX, MGET, DEL and EVALSHA of a multi-key SET script;

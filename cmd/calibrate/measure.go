@@ -20,7 +20,7 @@ import (
 
 // keyFormat gives the 24-byte keys of the used-memory and COW datasets, shaped like
 // the core's spill keys.
-const keyFormat = "spill:{12}:dp:%010d"
+const keyFormat = "{spill:12}:dp:%010d"
 
 // ttlMillis is the TTL of keys written with one: long enough that nothing expires
 // during a calibration.

@@ -16,7 +16,7 @@ func TestKeyShape(t *testing.T) {
 			t.Fatalf("key(%d) = %q has %d bytes, want 24", i, k, len(k))
 		}
 	}
-	if key(12345) != "spill:{12}:dp:0000012345" {
+	if key(12345) != "{spill:12}:dp:0000012345" {
 		t.Fatalf("key(12345) = %q", key(12345))
 	}
 }

@@ -15,7 +15,7 @@ func TestSlot(t *testing.T) {
 	}{
 		// Values from CLUSTER KEYSLOT on redis-server 7.0.
 		{name: "plain", key: "foo", want: 12182},
-		{name: "hash tag", key: "spill:{0}:dp:000001", want: 13907},
+		{name: "hash tag", key: "{spill:0}:dp:000001", want: 13907},
 		{name: "tag alone", key: "0", want: 13907},
 		{name: "empty tag hashes the whole key", key: "a{}b", want: 13694},
 		{name: "first tag only", key: "{user1000}.following{x}", want: 3443},
@@ -44,7 +44,7 @@ func TestClusterWithReplicas(t *testing.T) {
 	if err != nil || len(masters) != 3 {
 		t.Fatalf("masters %v, %v", masters, err)
 	}
-	for _, key := range []string{"foo", "spill:{0}:a", "spill:{7}:b"} {
+	for _, key := range []string{"foo", "{spill:0}:a", "{spill:7}:b"} {
 		m, err := c.MasterOf(ctx, key)
 		if err != nil || !slices.Contains(masters, m) {
 			t.Fatalf("MasterOf(%q) = %q, %v; masters %v", key, m, err, masters)

@@ -8,7 +8,7 @@
 //	addr, ok := redistest.Shared(t) // ok false: redis-server missing, already logged
 //
 //	c := redistest.StartClusterWithReplicas(t, 3, 1) // 6 nodes, cluster-node-timeout 1 s
-//	m, _ := c.MasterOf(ctx, "spill:{0}:k")
+//	m, _ := c.MasterOf(ctx, "{spill:0}:k")
 //	reps, _ := c.ReplicasOf(ctx, m)
 //	c.Kill(m)                                   // or c.Failover(ctx, reps[0])
 //	err := c.WaitMaster(ctx, reps[0], 15*time.Second)

@@ -16,7 +16,12 @@ import (
 // "DENYOOM"; GETDEL, DEL, EXPIRE are writes but not deny-oom). EVAL/EVALSHA are
 // treated as a write and deny-oom at their first write (script.c
 // scriptVerifyWriteCommandAllow / scriptVerifyOOM): every KEYS argument counts as
-// written. Commands the core never sends and that are not listed are treated as
+// written; the core's take script (GET and UNLINK) is a write but not deny-oom.
+// A transaction (MULTI ... EXEC, the core's fenced spill) is all or nothing: when
+// any command queued in it is refused (OOM, MISCONF), Redis answers EXECABORT and
+// runs none (server.c processCommand rejects commands queued while over
+// maxmemory; multi.c execCommand aborts a flagged transaction); WATCH, MULTI and
+// EXEC are charged as fast commands. Commands the core never sends and that are not listed are treated as
 // touching no key. EXISTS, TTL and PTTL do not touch LRU (LOOKUP_NOTOUCH).
 
 // opShape is the calibrated cost shape a command is charged as (latency.go).
@@ -130,6 +135,11 @@ func classify(c redis.Cmder) cmdInfo {
 		}
 		if name == "eval" || name == "evalsha" {
 			ci.write, ci.denyOOM, ci.ttl = true, true, true
+			if scriptOf(c) == "take" {
+				// GETs and UNLINKs: a write, but not deny-oom (its first write is
+				// UNLINK), and no TTL.
+				ci.denyOOM, ci.ttl = false, false
+			}
 		} else {
 			ci.reads, ci.writes = ci.writes, nil
 		}

@@ -21,7 +21,7 @@ func Example() {
 
 	rdb := n.NewClient(1)
 	m := &redisnode.Meter{Start: eng.Now()}
-	rdb.Set(redisnode.WithMeter(context.Background(), m), "spill:{0}:dp:1", "context", time.Minute)
+	rdb.Set(redisnode.WithMeter(context.Background(), m), "{spill:0}:dp:1", "context", time.Minute)
 	ms := n.Memory()
 	fmt.Println(ms.Keys, ms.VolatileKeys, m.Calls(), m.Elapsed() > 0)
 
@@ -30,6 +30,6 @@ func Example() {
 	fmt.Println(n.Keys())
 	// Output:
 	// 1 1 1 true
-	// expired spill:{0}:dp:1
+	// expired {spill:0}:dp:1
 	// 0
 }

@@ -141,13 +141,23 @@ func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next 
 	written := map[string]int64{} // sizes this call's earlier commands gave keys
 	var svc time.Duration
 	var delta int64
+	txBase := int64(-1) // inside MULTI ... EXEC: the memory before the transaction (txAbort)
 	for i, c := range cmds {
 		ci := classify(c)
 		infos[i] = ci
+		name := c.Name()
+		if name == "multi" {
+			txBase = est
+		}
+		queued := txBase >= 0 && name != "multi" && name != "exec"
 		switch {
 		case ci.write && n.misconf():
 			rejects[i] = ErrMisconf
-		case ci.denyOOM && n.overMaxmemory(est):
+		case queued && n.overMaxmemory(txBase):
+			// Nothing runs before EXEC, so every queued command meets the memory the
+			// transaction started with; inside MULTI, Redis refuses any command then.
+			rejects[i] = ErrOOM
+		case !queued && ci.denyOOM && n.overMaxmemory(est):
 			rejects[i] = ErrOOM
 		default:
 			d := n.estimateDelta(&ci, written)
@@ -155,7 +165,11 @@ func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next 
 			delta += d
 			svc += n.serviceTime(&ci, n.readBytes(&ci), argBytes(c))
 		}
+		if name == "exec" {
+			txBase = -1
+		}
 	}
+	txAbort(cmds, rejects)
 	laneAt := mn.laneAt[lane]
 	var wait time.Duration
 	switch {
@@ -212,6 +226,34 @@ func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next 
 		return firstErr(cmds)
 	}
 	return err
+}
+
+// txAbort makes a transaction all or nothing: when a command queued between
+// MULTI and EXEC is refused, every command of the transaction is (EXECABORT; the
+// refused one's reason is what the client classifies), and none runs.
+func txAbort(cmds []redis.Cmder, rejects []error) {
+	for i := 0; i < len(cmds); i++ {
+		if cmds[i].Name() != "multi" {
+			continue
+		}
+		j := i + 1
+		for j < len(cmds) && cmds[j].Name() != "exec" {
+			j++
+		}
+		var why error
+		for k := i; k <= j && k < len(cmds); k++ {
+			if rejects[k] != nil {
+				why = rejects[k]
+				break
+			}
+		}
+		if why != nil {
+			for k := i; k <= j && k < len(cmds); k++ {
+				rejects[k] = why
+			}
+		}
+		i = j
+	}
 }
 
 // fail answers every command with err.

@@ -71,7 +71,7 @@ func TestPipelineAdmitsCommandByCommand(t *testing.T) {
 	}
 }
 
-func TestScriptRejectedWholeWhenOverMaxmemory(t *testing.T) {
+func TestTransactionRejectedWholeWhenOverMaxmemory(t *testing.T) {
 	eng, n := newNode(t, Config{MaxMemory: 1_116_088 + 20_000, Policy: NoEviction})
 	s := newStore(t, eng, n.NewClient(2))
 	r := rand.New(rand.NewPCG(1, 2))
@@ -83,8 +83,9 @@ func TestScriptRejectedWholeWhenOverMaxmemory(t *testing.T) {
 		s.Put(1, string(rune('a'+i%26))+string(rune('a'+i/26)), v)
 	}
 	rep, err := s.Spill(context.Background(), 1)
-	// One batch of 50 keys (~20 kB) starts under maxmemory: Redis checks a script at its
-	// first write only, so the batch is written whole and may overshoot.
+	// One batch of 50 keys (~20 kB) starts under maxmemory: its transaction's commands
+	// are queued, and checked, before any of them runs, so the batch is written whole
+	// and may overshoot.
 	if err != nil || rep.Written != 50 {
 		t.Fatalf("first batch: %+v %v", rep, err)
 	}

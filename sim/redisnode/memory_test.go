@@ -143,7 +143,7 @@ func TestSetMembersGrowMemory(t *testing.T) {
 		for j := range members {
 			members[j] = fmt.Sprintf("dp:%05d", i*100+j)
 		}
-		rdb.SAdd(ctx, "spill:{1}#keys", members...)
+		rdb.SAdd(ctx, "{spill:1}#keys", members...)
 		used := n.Memory().UsedBytes
 		if used <= prev {
 			t.Fatalf("%d members: used %d, not above %d", i*100, used, prev)
@@ -151,7 +151,7 @@ func TestSetMembersGrowMemory(t *testing.T) {
 		prev = used
 	}
 	// 400 members of 8 bytes: a dictEntry (32) and an SDS (16) each, plus the table.
-	e := n.ks.get("spill:{1}#keys")
+	e := n.ks.get("{spill:1}#keys")
 	if e == nil || e.members != 400 || e.bytes < 400*48 || e.bytes > 400*48+8192 {
 		t.Fatalf("set entry %+v", e)
 	}
@@ -159,7 +159,7 @@ func TestSetMembersGrowMemory(t *testing.T) {
 
 func TestExpiryReducesMemory(t *testing.T) {
 	eng, n := newNode(t, Config{})
-	s := newStore(t, eng, n.NewClient(4), core.TTL(30*time.Second))
+	s := newStore(t, eng, n.NewClient(9), core.TTL(30*time.Second)) // a pod's pool: spill parallelism (8) + 1
 	for i := 0; i < 2000; i++ {
 		s.Put(int32(i%8), fmt.Sprintf("dp:%05d", i), make([]byte, 64))
 	}

@@ -38,7 +38,7 @@ func newNodeOn(t *testing.T, eng *engine.Engine, cfg Config) *Node {
 func newStore(t *testing.T, eng *engine.Engine, rdb redis.UniversalClient, opts ...core.Opt) *core.Store[[]byte] {
 	t.Helper()
 	s, err := core.New[[]byte](rdb, core.BytesCodec{},
-		append([]core.Opt{core.WithClock(core.ClockFunc(eng.Time)), core.TTL(time.Minute), core.SpillBatch(100)}, opts...)...)
+		append([]core.Opt{core.Namespace("spill"), core.WithClock(core.ClockFunc(eng.Time)), core.TTL(time.Minute), core.SpillBatch(100)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestExpiryInVirtualTime(t *testing.T) {
 	}
 	eng.RunUntil(61 * time.Second)
 	n.Advance()
-	if n.Keys() != 1 || len(*rm) != 250 || (*rm)[0] != (removed{"spill:{0}:k000", Expired}) {
+	if n.Keys() != 1 || len(*rm) != 250 || (*rm)[0] != (removed{"{spill:0}:k000", Expired}) {
 		t.Fatalf("after TTL: keys=%d removed=%d first=%v", n.Keys(), len(*rm), (*rm)[:1])
 	}
 	if st := n.Stats(); st.ExpiredKeys != 250 {
@@ -128,7 +128,9 @@ func TestMeterChargesLanesAndCutsAtBudget(t *testing.T) {
 	for i := 0; i < 2000; i++ {
 		s.Put(int32(i%2), fmt.Sprintf("k%04d", i), []byte("v"))
 	}
-	m := &Meter{Budget: 3500 * time.Microsecond, Workers: 4} // 3 batches of ~1 ms per worker fit
+	// A fenced batch is two round trips (WATCH+GET, then MULTI..EXEC): 3 batches of
+	// ~2 ms per worker fit.
+	m := &Meter{Budget: 6500 * time.Microsecond, Workers: 4}
 	rep, err := s.SpillAll(WithMeter(context.Background(), m))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
@@ -137,7 +139,7 @@ func TestMeterChargesLanesAndCutsAtBudget(t *testing.T) {
 	if rep.Written != 1200 || rep.Count(core.ReasonDeadline) != 800 {
 		t.Fatalf("written %d, deadline %d", rep.Written, rep.Count(core.ReasonDeadline))
 	}
-	if m.Elapsed() != 3500*time.Microsecond {
+	if m.Elapsed() != 6500*time.Microsecond {
 		t.Fatalf("elapsed %v, want the budget", m.Elapsed())
 	}
 }

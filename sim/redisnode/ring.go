@@ -15,7 +15,7 @@ import (
 // Behavior: several nodes behind go-redis's client-side consistent hashing
 // (redis.Ring, like Twemproxy in UrbanClap's write-up (docs/design.md)). A key maps to a shard by
 // go-redis's own hash (rendezvous hashing of the key's hash tag over the shard
-// names, ring.go newRendezvous), so the core's keys "spill:{p}:..." move as a whole
+// names, ring.go newRendezvous), so the core's keys "{spill:p}:..." move as a whole
 // partition. Changing the node set (SetNodes, the `redis_nodes` timeline event)
 // calls Ring.SetAddrs on every client: keys whose owner changed are misses from then
 // on; they stay on their old node, unreachable, until they expire or are evicted,

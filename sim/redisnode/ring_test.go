@@ -37,9 +37,9 @@ func TestRingRemovingOneOfFourMovesAQuarter(t *testing.T) {
 	before := make([]*Node, parts)
 	perNode := map[*Node]int{}
 	for p := range parts {
-		before[p] = r.NodeFor(fmt.Sprintf("spill:{%d}:dp:1", p))
+		before[p] = r.NodeFor(fmt.Sprintf("{spill:%d}:dp:1", p))
 		perNode[before[p]]++
-		if r.NodeFor(fmt.Sprintf("spill:{%d}:dp:2", p)) != before[p] {
+		if r.NodeFor(fmt.Sprintf("{spill:%d}:dp:2", p)) != before[p] {
 			t.Fatal("keys of one partition map to different nodes")
 		}
 	}
@@ -53,7 +53,7 @@ func TestRingRemovingOneOfFourMovesAQuarter(t *testing.T) {
 	}
 	moved := 0
 	for p := range parts {
-		after := r.NodeFor(fmt.Sprintf("spill:{%d}:dp:1", p))
+		after := r.NodeFor(fmt.Sprintf("{spill:%d}:dp:1", p))
 		if after != before[p] {
 			moved++
 			if before[p] != nodes[3] {

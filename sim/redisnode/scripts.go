@@ -12,29 +12,30 @@ import (
 	"github.com/spillway-sim/spillway/core"
 )
 
-// Behavior: native execution of the core's two Lua scripts (core.Scripts: "spill"
-// and "claim"). miniredis builds a fresh Lua VM for every EVAL/EVALSHA (~100–300 µs)
+// Behavior: native execution of the core's two Lua scripts (core.Scripts: "claim"
+// and "take"). miniredis builds a fresh Lua VM for every EVAL/EVALSHA (~100–300 µs)
 // and interprets every redis.call in gopher-lua, which made a write-through run
 // spend most of its wall time in Lua. The node recognises the scripts by SHA1 (or,
 // for the NOSCRIPT fallback, by source) and performs exactly what the Lua does —
-// fence check, fence SET with PX, one SET per entry with its PX (none for a TTL of
-// 0), manifest SADD and PEXPIRE — through miniredis's direct API, and replies as
-// the script would. Only the wall time changes: the modelled service time is the
+// claim: fence check, fence SET with PX; through miniredis's direct API, and replies as
+// the script would (take: the fence check, then per entry a GET, a compare of the
+// value's length and last four bytes with the arguments, and an UNLINK of each
+// that matches). Only the wall time changes: the modelled service time is the
 // calibrated EVALSHA cost either way, and the model hooks see the same command.
 // Config.RunLua turns this off (the equivalence test runs both and compares).
 //
 // Any other script goes to miniredis's Lua as usual.
 
 var (
-	spillSHA, claimSHA       string
-	spillSource, claimSource string
+	takeSHA, claimSHA       string
+	takeSource, claimSource string
 )
 
 func init() {
 	for _, s := range core.Scripts() {
 		switch s.Name {
-		case "spill":
-			spillSHA, spillSource = s.SHA1, s.Source
+		case "take":
+			takeSHA, takeSource = s.SHA1, s.Source
 		case "claim":
 			claimSHA, claimSource = s.SHA1, s.Source
 		}
@@ -51,15 +52,15 @@ func scriptOf(c redis.Cmder) string {
 	switch c.Name() {
 	case "evalsha":
 		switch ref {
-		case spillSHA:
-			return "spill"
+		case takeSHA:
+			return "take"
 		case claimSHA:
 			return "claim"
 		}
 	case "eval":
 		switch ref {
-		case spillSource:
-			return "spill"
+		case takeSource:
+			return "take"
 		case claimSource:
 			return "claim"
 		}
@@ -151,27 +152,22 @@ func (n *Node) runScript(s string, c redis.Cmder) error {
 		cmd.SetVal(gen)
 		return nil
 	}
+	// take
 	if exists && curGen > gen {
-		cmd.SetVal([]any{int64(0), cur})
+		cmd.SetVal(int64(-1))
 		return nil
 	}
-	setPX(mr, keys[0], text(0), num(1))
-	mttl, plen := num(2), int(num(3))
-	var members []string
-	for i := 2; i < len(keys); i++ {
-		j := 4 + 2*(i-2)
-		setPX(mr, keys[i], text(j+1), num(j))
-		if mttl > 0 && plen <= len(keys[i]) {
-			members = append(members, keys[i][plen:])
+	deleted := int64(0)
+	for i := 1; i < len(keys); i++ {
+		j := 1 + 2*(i-1)
+		v, err := mr.Get(keys[i])
+		if err != nil || int64(len(v)) != num(j) || len(v) < 4 && v != text(j+1) || len(v) >= 4 && v[len(v)-4:] != text(j+1) {
+			continue
 		}
+		mr.Del(keys[i])
+		deleted++
 	}
-	if len(members) > 0 {
-		mr.SetAdd(keys[1], members...)
-		if t := mr.TTL(keys[1]); t < time.Duration(mttl)*time.Millisecond {
-			mr.SetTTL(keys[1], time.Duration(mttl)*time.Millisecond)
-		}
-	}
-	cmd.SetVal([]any{int64(1)})
+	cmd.SetVal(deleted)
 	return nil
 }
 

@@ -40,7 +40,7 @@ func TestNativeScriptsMatchLua(t *testing.T) {
 		}
 		defer n.Close()
 		newStore := func(opts ...core.Opt) *core.Store[[]byte] {
-			s, err := core.New[[]byte](n.NewClient(4), core.BytesCodec{}, append([]core.Opt{
+			s, err := core.New[[]byte](n.NewClient(4), core.BytesCodec{}, append([]core.Opt{core.Namespace("spill"),
 				core.WithClock(core.ClockFunc(eng.Time)), core.SpillBatch(7), core.SpillParallelism(3),
 				core.Manifest(true), core.TTLFunc(func(p int32, k string) time.Duration {
 					if k == "k003" {
