@@ -8,8 +8,8 @@ import (
 )
 
 func TestCapacity(t *testing.T) {
-	sc, res := fixture(t)
-	v, err := newView(sc, res)
+	_, res := fixture(t)
+	v, err := newView(res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestCapacity(t *testing.T) {
 }
 
 func TestCapacityWithoutData(t *testing.T) {
-	sc, res := fixture(t)
+	_, res := fixture(t)
 	for _, r := range res.Runs {
 		r.Summary = nil
 		r.Series.Columns = []string{"t_s"}
@@ -70,7 +70,7 @@ func TestCapacityWithoutData(t *testing.T) {
 			r.Series.Rows[i] = r.Series.Rows[i][:1]
 		}
 	}
-	v, err := newView(sc, res)
+	v, err := newView(res)
 	if err != nil {
 		t.Fatal(err)
 	}

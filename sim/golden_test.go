@@ -81,7 +81,7 @@ func TestGoldenSummaries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := Run(context.Background(), sc)
+			res, err := runAll(t, context.Background(), sc, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
