@@ -78,21 +78,3 @@ func TestCapacityWithoutData(t *testing.T) {
 		t.Errorf("recommendations without data: %+v", c)
 	}
 }
-
-func TestRedisKeyBytes(t *testing.T) {
-	tests := []struct {
-		name       string
-		partitions int
-		want       int
-	}{
-		{name: "one partition", partitions: 1, want: len("spill:{0}:dp:00000000")},
-		{name: "twelve", partitions: 12, want: len("spill:{11}:dp:00000000")},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := redisKeyBytes(tt.partitions); got != tt.want {
-				t.Errorf("redisKeyBytes(%d) = %d, want %d", tt.partitions, got, tt.want)
-			}
-		})
-	}
-}

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/spillway-sim/spillway/sim/redisnode"
+	"github.com/spillway-sim/spillway/sim/workload"
 )
 
 // Behavior: the run's Redis — one node, or a client-side consistent-hash ring of
@@ -177,7 +177,7 @@ func (f *redisFleet) corrupt(n int, rng *rand.Rand) int {
 	var owner []*redisnode.Node
 	for _, node := range f.active {
 		for _, k := range node.Miniredis().Keys() {
-			if strings.Contains(k, ":dp:") {
+			if workload.IsRedisDataKey(k) {
 				keys = append(keys, k)
 				owner = append(owner, node)
 			}

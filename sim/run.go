@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spillway-sim/spillway/core"
@@ -353,23 +351,9 @@ func (r *runner) onRedisRemove(key string, why redisnode.Removal) {
 	}
 }
 
-// keyID parses the datapoint id of a key or Redis key: the digits after its last
-// "dp:" ("spill:{3}:dp:00012345", or "dp:00012345.4" for a churned series).
-func keyID(key string) (uint32, bool) {
-	i := strings.LastIndex(key, "dp:")
-	if i < 0 {
-		return 0, false
-	}
-	j := i + 3
-	for j < len(key) && key[j] >= '0' && key[j] <= '9' {
-		j++
-	}
-	if j == i+3 || (j < len(key) && key[j] != '.') {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(key[i+3:j], 10, 32)
-	return uint32(v), err == nil
-}
+// keyID is the datapoint id of a store key or Redis key (workload.ParseKey,
+// the one owner of the key format).
+func keyID(key string) (uint32, bool) { return workload.ParseKey(key) }
 
 // epoch is the series of datapoint k that message seq belongs to (workload.lifetime).
 func (r *runner) epoch(k, seq uint32) uint32 {
@@ -410,7 +394,7 @@ func (r *runner) nameOf(k, seq uint32) string {
 	if c := &r.seriesNames[k]; c.name != "" && c.epoch == e {
 		return c.name
 	}
-	name := r.keyNames[k] + "." + strconv.FormatUint(uint64(e), 10)
+	name := workload.SeriesKey(r.keyNames[k], e)
 	r.seriesNames[k] = seriesName{epoch: e, name: name}
 	return name
 }

@@ -309,27 +309,6 @@ variants:
 	}
 }
 
-func TestKeyID(t *testing.T) {
-	tests := []struct {
-		in   string
-		want uint32
-		ok   bool
-	}{
-		{"spill:{3}:dp:00012345", 12345, true},
-		{"dp:00000007", 7, true},
-		{"spill:{3}#fence", 0, false},
-		{"spill:{3}:dp:00012345.4", 12345, true},
-		{"dp:00000009.12", 9, true},
-		{"spill:{3}:x:12", 0, false},
-	}
-	for _, tc := range tests {
-		got, ok := keyID(tc.in)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("keyID(%q) = %d, %v", tc.in, got, ok)
-		}
-	}
-}
-
 func TestHistogramQuantiles(t *testing.T) {
 	var h histogram
 	for i := 1; i <= 1000; i++ {
