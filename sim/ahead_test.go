@@ -91,7 +91,7 @@ func TestWorkAheadTakesItsShare(t *testing.T) {
 	if r.c.messages == 0 || r.aheadMessages*2 < r.c.messages {
 		t.Fatalf("%d of %d messages processed ahead, want most", r.aheadMessages, r.c.messages)
 	}
-	if r.helpers.helped.Load() == 0 {
+	if r.helpers.pool.Helped() == 0 {
 		t.Fatal("the helper goroutine never worked on a pod")
 	}
 }
