@@ -82,7 +82,11 @@ func BenchmarkSimScaleIn(b *testing.B) {
 func runEach(b *testing.B, sc *scenarios.Scenario, check func(sim.Summary)) float64 {
 	var msgs float64
 	for i := 0; i < b.N; i++ {
-		res, err := sim.Run(context.Background(), sc)
+		plan, err := sc.Plan()
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := sim.Run(context.Background(), plan, sim.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

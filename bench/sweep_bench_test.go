@@ -39,9 +39,13 @@ sweep:
 func sweepOnce(b *testing.B, sc *scenarios.Scenario, workers int) ([]byte, time.Duration, time.Duration) {
 	b.Helper()
 	runtime.GC() // each timing starts from the same heap
+	plan, err := sc.Plan()
+	if err != nil {
+		b.Fatal(err)
+	}
 	cpu0, _ := processCPU()
 	start := time.Now()
-	res, err := sim.RunParallel(context.Background(), sc, workers)
+	res, err := sim.Run(context.Background(), plan, sim.Options{Parallel: workers})
 	wall := time.Since(start)
 	cpu1, _ := processCPU()
 	if err != nil {
@@ -83,7 +87,7 @@ func processCPU() (time.Duration, bool) {
 	return time.Duration(utime+stime) * 10 * time.Millisecond, true
 }
 
-// BenchmarkSweep runs a 16-point sweep with sim.RunParallel one run at a time
+// BenchmarkSweep runs a 16-point sweep with sim.Run one run at a time
 // and two at a time, checks both give byte-identical results.json, and reports
 // the wall times per sweep (wall1_s, wall2_s) and their ratio (speedup,
 // wall1/wall2; 2 is perfect on two idle cores). Each iteration times both, in

@@ -147,7 +147,7 @@ func (v *view) capacity() capacity {
 
 func memoryNeedOf(cal calibration.Calibration, r runView, strategy string, spilled float64) memoryNeed {
 	m := memoryNeed{run: r.Label, strategy: strategy, ttl: ttlText(r.sc.State),
-		keyBytes: redisKeyBytes(r.sc.Log.Partitions), datapoints: r.sc.Workload.Datapoints}
+		keyBytes: workload.RedisKeyLen(r.sc.Log.Partitions), datapoints: r.sc.Workload.Datapoints}
 	m.meanValueBytes = r.metricOr("spill_bytes", 0) / spilled
 	if keys := r.col(colRedisKeys); len(keys) > 0 {
 		m.peakKeys, _ = stats.Max(keys)
@@ -175,13 +175,6 @@ func peakOf(r runView, metric, col string) float64 {
 		return m
 	}
 	return 0
-}
-
-// redisKeyBytes is the length of a key the core writes: "<namespace>:{<p>}:<key>"
-// with the core's default namespace "spill" and the workload's key names, for
-// the widest partition number.
-func redisKeyBytes(partitions int) int {
-	return len("spill:{") + len(strconv.Itoa(max(0, partitions-1))) + len("}:") + workload.KeyLen
 }
 
 func ttlText(st scenarios.State) string {

@@ -8,8 +8,8 @@ import (
 )
 
 func TestCapacity(t *testing.T) {
-	sc, res := fixture(t)
-	v, err := newView(sc, res)
+	_, res := fixture(t)
+	v, err := newView(res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestCapacity(t *testing.T) {
 }
 
 func TestCapacityWithoutData(t *testing.T) {
-	sc, res := fixture(t)
+	_, res := fixture(t)
 	for _, r := range res.Runs {
 		r.Summary = nil
 		r.Series.Columns = []string{"t_s"}
@@ -70,29 +70,11 @@ func TestCapacityWithoutData(t *testing.T) {
 			r.Series.Rows[i] = r.Series.Rows[i][:1]
 		}
 	}
-	v, err := newView(sc, res)
+	v, err := newView(res)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c := v.capacity(); len(c.memory)+len(c.grace)+len(c.loss)+len(c.fork) != 0 {
 		t.Errorf("recommendations without data: %+v", c)
-	}
-}
-
-func TestRedisKeyBytes(t *testing.T) {
-	tests := []struct {
-		name       string
-		partitions int
-		want       int
-	}{
-		{name: "one partition", partitions: 1, want: len("{spill:0}:dp:00000000")},
-		{name: "twelve", partitions: 12, want: len("{spill:11}:dp:00000000")},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := redisKeyBytes(tt.partitions); got != tt.want {
-				t.Errorf("redisKeyBytes(%d) = %d, want %d", tt.partitions, got, tt.want)
-			}
-		})
 	}
 }

@@ -47,9 +47,9 @@ func TestFiguresFollowTheData(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sc, res := fixture(t)
+			_, res := fixture(t)
 			tt.mutate(res)
-			v, err := newView(sc, res)
+			v, err := newView(res)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,9 +81,11 @@ func dropColumns(r *sim.RunResult, names ...string) {
 }
 
 func TestRedisMemoryTiles(t *testing.T) {
-	sc, res := fixture(t)
-	res.Runs = append(res.Runs, fixtureRun("third", true))
-	v, err := newView(sc, res)
+	_, res := fixture(t)
+	third := fixtureRun("third", true)
+	third.Run = res.Runs[1].Run
+	res.Runs = append(res.Runs, third)
+	v, err := newView(res)
 	if err != nil {
 		t.Fatal(err)
 	}

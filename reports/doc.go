@@ -28,9 +28,10 @@
 //
 // Usage:
 //
-//	res, _ := sim.Run(ctx, sc)
-//	files, err := reports.Write("out/"+sc.Name, sc, res)
-//	for _, o := range reports.Failures(reports.CheckExpectations(sc, res)) {
+//	plan, _ := sc.Plan()
+//	res, _ := sim.Run(ctx, plan, sim.Options{})
+//	files, err := reports.Write("out/"+sc.Name, res) // res carries the plan: every run's own scenario
+//	for _, o := range reports.Failures(reports.CheckExpectations(res)) {
 //		fmt.Println("FAIL", o) // scale-in: run spill: context_loss_ratio = 0.03 is above max 0.01
 //	}
 //	fmt.Println("report:", files.Report)

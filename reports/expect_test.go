@@ -9,8 +9,8 @@ import (
 )
 
 func TestCheckExpectations(t *testing.T) {
-	sc, res := fixture(t)
-	got := CheckExpectations(sc, res)
+	_, res := fixture(t)
+	got := CheckExpectations(res)
 	type row struct {
 		run, metric, bound string
 		pass               bool
@@ -54,7 +54,8 @@ expect:
 	}
 	res := &sim.Result{Scenario: "x", Runs: []*sim.RunResult{{Label: "default", Variant: "default",
 		Summary: sim.Summary{{Name: "context_lost", Value: 3}}}}}
-	got := CheckExpectations(sc, res)
+	planned(t, sc, res)
+	got := CheckExpectations(res)
 	if len(got) != 2 {
 		t.Fatalf("%d outcomes: %+v", len(got), got)
 	}
@@ -64,7 +65,32 @@ expect:
 	if got[1].Pass || got[1].Bound != "min 5" || got[1].Value != 3 {
 		t.Errorf("below min: %+v", got[1])
 	}
-	if CheckExpectations(nil, res) != nil || CheckExpectations(sc, nil) != nil {
+	if CheckExpectations(&sim.Result{Runs: res.Runs}) != nil || CheckExpectations(nil) != nil {
 		t.Error("nil input gave outcomes")
+	}
+}
+
+// TestCheckExpectationsPoint: an expectation limited to a sweep point is
+// checked against that point's run alone, and fails when that run misses it.
+func TestCheckExpectationsPoint(t *testing.T) {
+	sc, res := sweepFixture(t)
+	tests := []struct {
+		name string
+		max  float64
+		pass bool
+	}{
+		{name: "failing", max: 0.01, pass: false},
+		{name: "passing", max: 0.5, pass: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc.Expect = []scenarios.Expectation{{Variant: "lru", Point: "256MiB", Metric: "context_loss_ratio",
+				Max: &scenarios.Bound{Value: tt.max}}}
+			got := CheckExpectations(res)
+			if len(got) != 1 || got[0].Run != "lru/redis.maxmemory=256MiB" || got[0].Pass != tt.pass ||
+				got[0].Value != 0.2/3 {
+				t.Fatalf("outcomes %+v", got)
+			}
+		})
 	}
 }

@@ -97,8 +97,27 @@ func fixture(t testing.TB) (*scenarios.Scenario, *sim.Result) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sc, &sim.Result{Scenario: sc.Name, Seed: sc.Seed,
+	res := &sim.Result{Scenario: sc.Name, Seed: sc.Seed,
 		Runs: []*sim.RunResult{fixtureRun("memory-only", false), fixtureRun("spill", true)}}
+	planned(t, sc, res)
+	return sc, res
+}
+
+// planned gives a hand-made result what sim.Run gives a real one: the plan,
+// and each run its planned Run (by position, as sim.Run returns them).
+func planned(t testing.TB, sc *scenarios.Scenario, res *sim.Result) {
+	t.Helper()
+	plan, err := sc.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Runs) != len(res.Runs) {
+		t.Fatalf("the fixture has %d runs, its scenario %d", len(res.Runs), len(plan.Runs))
+	}
+	res.Plan = plan
+	for i, rr := range res.Runs {
+		rr.Run = plan.Runs[i]
+	}
 }
 
 // sweepFixture returns the sweep scenario with one run per sweep point, whose
@@ -128,5 +147,6 @@ func sweepFixture(t testing.TB) (*scenarios.Scenario, *sim.Result) {
 		}
 		res.Runs = append(res.Runs, rr)
 	}
+	planned(t, sc, res)
 	return sc, res
 }

@@ -39,7 +39,7 @@ func (v *view) markdown(plots []Plot) []byte {
 		w("> %s\n\n", d)
 	}
 	v.writeSetup(&b)
-	outcomes := CheckExpectations(sc, v.res)
+	outcomes := CheckExpectations(v.res)
 	if len(outcomes) > 0 {
 		failed := len(Failures(outcomes))
 		if failed == 0 {

@@ -33,8 +33,8 @@ func firstDiff(want, got string) string {
 func itoa(i int) string { return FormatCount(float64(i)) }
 
 func TestReportSections(t *testing.T) {
-	sc, res := fixture(t)
-	v, err := newView(sc, res)
+	_, res := fixture(t)
+	v, err := newView(res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +68,11 @@ func TestReportRewrittenCopies(t *testing.T) {
 		{0, "Redis had lost **250** copies already written (lost with the node)"},
 		{3, "Redis had lost **250** copies already written (evicted)"},
 	} {
-		sc, res := fixture(t)
+		_, res := fixture(t)
 		r := res.Runs[1] // spill
 		r.Summary = append(r.Summary, sim.Metric{Name: "spill_rewritten_keys", Value: 250},
 			sim.Metric{Name: "redis_evicted_keys", Value: tc.evicted})
-		v, err := newView(sc, res)
+		v, err := newView(res)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,14 +87,14 @@ func TestReportRewrittenCopies(t *testing.T) {
 }
 
 func TestReportEventsTruncated(t *testing.T) {
-	sc, res := fixture(t)
+	_, res := fixture(t)
 	var evs []sim.Event
 	for i := 0; i < maxEventRows+5; i++ {
 		evs = append(evs, sim.Event{At: sim.Duration(time.Duration(i) * time.Second), Kind: "pod", Detail: itoa(i)})
 	}
 	res.Runs[0].Events = evs
 	res.Runs[1].Events = evs[:3]
-	v, err := newView(sc, res)
+	v, err := newView(res)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ var (
 )
 
 // view is what the report is computed from: the scenario, the result, and each
-// run beside its own scenario (overrides applied).
+// run beside its own scenario (overrides applied), as the run carries it.
 type view struct {
 	sc   *scenarios.Scenario
 	res  *sim.Result
@@ -46,33 +46,25 @@ type view struct {
 // runView is one run of the result.
 type runView struct {
 	*sim.RunResult
-	// sc is the run's scenario (variant and sweep overrides applied), or the base
-	// scenario when the run's label is not one of its runs.
+	// sc is the run's scenario (variant and sweep overrides applied): RunResult.Run.Scenario.
 	sc *scenarios.Scenario
 	// index is the run's position, which picks its colour.
 	index int
 }
 
-func newView(sc *scenarios.Scenario, res *sim.Result) (*view, error) {
-	if sc == nil || res == nil {
-		return nil, fmt.Errorf("reports: nil scenario or result")
+func newView(res *sim.Result) (*view, error) {
+	if res == nil || res.Plan == nil || res.Plan.Scenario == nil {
+		return nil, fmt.Errorf("reports: no result, or a result without its plan (run it with sim.Run)")
 	}
-	byLabel := map[string]*scenarios.Scenario{}
-	if pts, err := sc.SweepPoints(); err == nil {
-		for _, p := range pts {
-			byLabel[p.Label] = p.Scenario
-		}
-	}
-	v := &view{sc: sc, res: res}
+	v := &view{sc: res.Plan.Scenario, res: res}
 	for i, r := range res.Runs {
 		if r == nil {
 			return nil, fmt.Errorf("reports: %s: run %d is nil", res.Scenario, i)
 		}
-		rs := byLabel[r.Label]
-		if rs == nil {
-			rs = sc
+		if r.Run.Scenario == nil {
+			return nil, fmt.Errorf("reports: %s: run %s carries no scenario", res.Scenario, r.Label)
 		}
-		v.runs = append(v.runs, runView{RunResult: r, sc: rs, index: i})
+		v.runs = append(v.runs, runView{RunResult: r, sc: r.Run.Scenario, index: i})
 	}
 	return v, nil
 }

@@ -9,7 +9,7 @@ import (
 
 func TestNewView(t *testing.T) {
 	sc, res := sweepFixture(t)
-	v, err := newView(sc, res)
+	v, err := newView(res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,16 +23,21 @@ func TestNewView(t *testing.T) {
 	if got := string(v.runs[3].sc.Redis.MaxMemoryPolicy); got != "noeviction" {
 		t.Errorf("run 3 policy %s", got)
 	}
-	// A label the scenario does not know falls back to the base scenario.
-	res.Runs[0].Label = "elsewhere"
-	if v, err = newView(sc, res); err != nil || v.runs[0].sc != sc {
-		t.Errorf("unknown label: err %v", err)
+	// The run's own scenario, not one found by label: a relabelled run keeps it.
+	res.Runs[1].Label = "elsewhere"
+	if v, err = newView(res); err != nil || v.runs[1].sc != res.Plan.Runs[1].Scenario || v.runs[1].sc == sc {
+		t.Errorf("relabelled run: err %v", err)
+	}
+	// A run without its scenario is an error, not a silent fallback.
+	res.Runs[1].Run.Scenario = nil
+	if _, err := newView(res); err == nil {
+		t.Error("a run without its scenario was accepted")
 	}
 }
 
 func TestViewHelpers(t *testing.T) {
-	sc, res := fixture(t)
-	v, err := newView(sc, res)
+	_, res := fixture(t)
+	v, err := newView(res)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/spillway-sim/spillway/scenarios"
 	"github.com/spillway-sim/spillway/sim"
 )
 
@@ -45,16 +44,17 @@ type Plot struct {
 	PNG, SVG string
 }
 
-// Write writes a run's report into dir (created if needed): results.json,
+// Write writes a result's report into dir (created if needed): results.json,
 // scenario.resolved.yaml, report.md and every plot the data supports as PNG and
 // SVG. Plot files of a previous report in dir that this one does not produce
 // are removed, so the directory always holds one consistent report. The same
 // scenario and result give the same bytes in every file.
-func Write(dir string, sc *scenarios.Scenario, res *sim.Result) (Files, error) {
-	v, err := newView(sc, res)
+func Write(dir string, res *sim.Result) (Files, error) {
+	v, err := newView(res)
 	if err != nil {
 		return Files{}, err
 	}
+	sc := v.sc
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Files{}, fmt.Errorf("reports: %w", err)
 	}

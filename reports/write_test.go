@@ -40,7 +40,7 @@ func TestWriteFiles(t *testing.T) {
 			if *keepDir != "" {
 				dir = filepath.Join(*keepDir, tt.name)
 			}
-			files, err := Write(dir, sc, res)
+			files, err := Write(dir, res)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,9 +86,9 @@ func TestWriteFiles(t *testing.T) {
 				return
 			}
 			// Determinism: a second write of an identical result, same bytes.
-			sc2, res2 := tt.load(t)
+			_, res2 := tt.load(t)
 			again := t.TempDir()
-			if _, err := Write(again, sc2, res2); err != nil {
+			if _, err := Write(again, res2); err != nil {
 				t.Fatal(err)
 			}
 			fa, fb := listDir(t, dir), listDir(t, again)
@@ -138,14 +138,14 @@ func TestWriteRemovesStalePlots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sc, res := fixture(t)
+	_, res := fixture(t)
 	for _, r := range res.Runs {
 		r.Series.Columns = r.Series.Columns[:len(r.Series.Columns)-5]
 		for i := range r.Series.Rows {
 			r.Series.Rows[i] = r.Series.Rows[i][:len(r.Series.Columns)]
 		}
 	}
-	files, err := Write(dir, sc, res)
+	files, err := Write(dir, res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,25 +165,28 @@ func TestWriteRemovesStalePlots(t *testing.T) {
 }
 
 func TestWriteErrors(t *testing.T) {
-	sc, res := fixture(t)
+	_, res := fixture(t)
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	unplanned := *res.Runs[0]
+	unplanned.Run = scenarios.Run{}
 	tests := []struct {
 		name string
 		dir  string
-		sc   *scenarios.Scenario
 		res  *sim.Result
 	}{
-		{name: "nil result", dir: t.TempDir(), sc: sc},
-		{name: "nil scenario", dir: t.TempDir(), res: res},
-		{name: "dir is a file", dir: filepath.Join(file, "sub"), sc: sc, res: res},
-		{name: "nil run", dir: t.TempDir(), sc: sc, res: &sim.Result{Scenario: "x", Runs: []*sim.RunResult{nil}}},
+		{name: "nil result", dir: t.TempDir()},
+		{name: "no plan", dir: t.TempDir(), res: &sim.Result{Scenario: res.Scenario, Runs: res.Runs}},
+		{name: "dir is a file", dir: filepath.Join(file, "sub"), res: res},
+		{name: "nil run", dir: t.TempDir(), res: &sim.Result{Scenario: "x", Plan: res.Plan, Runs: []*sim.RunResult{nil}}},
+		{name: "run without its scenario", dir: t.TempDir(),
+			res: &sim.Result{Scenario: "x", Plan: res.Plan, Runs: []*sim.RunResult{&unplanned}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Write(tt.dir, tt.sc, tt.res); err == nil {
+			if _, err := Write(tt.dir, tt.res); err == nil {
 				t.Error("no error")
 			}
 		})

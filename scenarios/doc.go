@@ -39,9 +39,9 @@
 //	s, err := scenarios.Open("scale-in")       // or a path: "my/run.yaml"
 //	if err != nil { ... }                      // "scale-in.yaml:14: consumers.termination_grace: ..."
 //	resolved, _ := s.Resolved()                // write beside the report
-//	runs, _ := s.SweepPoints()                 // every run: variants x sweep values
-//	for _, r := range runs { result := sim.Run(ctx, r.Scenario) ... }
-//	failures, _ := s.Check(func(run, metric string) (float64, bool) { ... })
+//	plan, _ := s.Plan()                        // every run, once: variants x sweep values
+//	res, _ := sim.Run(ctx, plan, sim.Options{}) // each result carries its Run
+//	outcomes := scenarios.Evaluate(s.Name, plan.Runs, s.Expect, func(i int, metric string) (float64, bool) { ... })
 //
 //	quick, err := s.With(map[string]any{"redis.maxmemory": "3GiB", "state.strategy": "memory-only"})
 package scenarios

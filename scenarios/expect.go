@@ -135,29 +135,79 @@ func (f Failure) String() string {
 		dir, f.Bound)
 }
 
-// Check tests every expectation against every run it applies to (all runs, or
-// those of its variant), in run order then expectation order. lookup returns a
-// run's metric by run label and metric name, false if the run did not report it.
-func Check(scenario string, runs []Run, expect []Expectation, lookup func(run, metric string) (float64, bool)) []Failure {
-	var out []Failure
-	for _, r := range runs {
+// Outcome is one expectation checked against one run: a pass or a failure.
+type Outcome struct {
+	// Scenario is the scenario's name.
+	Scenario string
+	// Run is the run's label; Variant and Point its variant and sweep value.
+	Run, Variant, Point string
+	// Metric is the bounded metric.
+	Metric string
+	// Bound is the bound as written ("max 0.01", "min 0, max 5"); for a
+	// failure, only the violated bound.
+	Bound string
+	// Value is the metric's value (0 when Missing).
+	Value float64
+	// Missing is true when the run did not report the metric (a failure).
+	Missing bool
+	// Pass is true when the run met the expectation.
+	Pass bool
+}
+
+// Failure returns the outcome as a Failure (meaningful when !Pass).
+func (o Outcome) Failure() Failure {
+	return Failure{Scenario: o.Scenario, Run: o.Run, Metric: o.Metric, Bound: o.Bound, Value: o.Value,
+		Missing: o.Missing}
+}
+
+// Evaluate is the expectation checker: it tests every expectation against
+// every run it applies to — all runs, those of its variant, those at its sweep
+// point, or both — in run order then expectation order, and returns every
+// outcome, passes included. lookup returns run i's metric (runs[i]), false if
+// the run did not report it. A run's Point must be set for an expectation that
+// names a point to apply to it.
+func Evaluate(scenario string, runs []Run, expect []Expectation, lookup func(run int, metric string) (float64, bool)) []Outcome {
+	var out []Outcome
+	for i, r := range runs {
 		for _, e := range expect {
-			if e.Variant != "" && e.Variant != r.Variant || e.Point != "" && !samePoint(e.Point, r.Point) {
+			if !e.appliesTo(r) {
 				continue
 			}
-			v, ok := lookup(r.Label, e.Metric)
-			fail := func(bound string) {
-				out = append(out, Failure{Scenario: scenario, Run: r.Label, Metric: e.Metric, Bound: bound, Value: v,
-					Missing: !ok})
-			}
+			v, ok := lookup(i, e.Metric)
+			o := Outcome{Scenario: scenario, Run: r.Label, Variant: r.Variant, Point: r.Point, Metric: e.Metric,
+				Bound: boundText(e), Value: v, Missing: !ok, Pass: true}
 			switch {
 			case !ok:
-				fail(boundText(e))
+				o.Pass, o.Value = false, 0
 			case e.Min != nil && (v < e.Min.Value || math.IsNaN(v)):
-				fail("min " + e.Min.String())
+				o.Pass, o.Bound = false, "min "+e.Min.String()
 			case e.Max != nil && (v > e.Max.Value || math.IsNaN(v)):
-				fail("max " + e.Max.String())
+				o.Pass, o.Bound = false, "max "+e.Max.String()
 			}
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// appliesTo reports whether the expectation bounds run r: its variant (or any)
+// and its sweep point (or any).
+func (e Expectation) appliesTo(r Run) bool {
+	if e.Variant != "" && e.Variant != r.Variant {
+		return false
+	}
+	return e.Point == "" || samePoint(e.Point, r.Point)
+}
+
+// Check returns the failures Evaluate finds, in its order; lookup takes the
+// run's label.
+func Check(scenario string, runs []Run, expect []Expectation, lookup func(run, metric string) (float64, bool)) []Failure {
+	var out []Failure
+	for _, o := range Evaluate(scenario, runs, expect, func(i int, metric string) (float64, bool) {
+		return lookup(runs[i].Label, metric)
+	}) {
+		if !o.Pass {
+			out = append(out, o.Failure())
 		}
 	}
 	return out
@@ -180,15 +230,6 @@ func samePoint(want, got string) bool {
 	a, err1 := strconv.ParseFloat(want, 64)
 	b, err2 := strconv.ParseFloat(got, 64)
 	return err1 == nil && err2 == nil && a == b
-}
-
-// Check tests the scenario's expectations against its runs (SweepPoints).
-func (s *Scenario) Check(lookup func(run, metric string) (float64, bool)) ([]Failure, error) {
-	runs, err := s.SweepPoints()
-	if err != nil {
-		return nil, err
-	}
-	return Check(s.Name, runs, s.Expect, lookup), nil
 }
 
 func boundText(e Expectation) string {

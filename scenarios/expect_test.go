@@ -43,12 +43,12 @@ func TestMetricNamesAreTheContract(t *testing.T) {
 	}
 }
 
-// TestMetricNamesMatchDesign re-reads the list from docs/design.md when the shared
-// directory sits beside the repository.
+// TestMetricNamesMatchDesign re-reads the contract's list from docs/design.md
+// ("Scenario contract") in the repository.
 func TestMetricNamesMatchDesign(t *testing.T) {
-	data, err := os.ReadFile("../../shared/DESIGN.md")
+	data, err := os.ReadFile("../docs/design.md")
 	if err != nil {
-		t.Skip("docs/design.md not beside the repository")
+		t.Fatal(err)
 	}
 	text := string(data)
 	i := strings.Index(text, "Summary metric names")
@@ -116,10 +116,11 @@ func TestCheck(t *testing.T) {
 		v, ok := values[run+"|"+metric]
 		return v, ok
 	}
-	got, err := s.Check(lookup)
+	plan, err := s.Plan()
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := Check(s.Name, plan.Runs, s.Expect, lookup)
 	var msgs []string
 	for _, f := range got {
 		msgs = append(msgs, f.String())
@@ -198,6 +199,45 @@ func TestExpectationPointSelectsASweepValue(t *testing.T) {
 	bad := strings.Replace(string(mustRead(t, "grace-period.yaml")), "point: 500ms", "point: 7s", 1)
 	if _, err := Parse("grace-period.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "point \"7s\" is not one of") {
 		t.Fatalf("unknown point: %v", err)
+	}
+}
+
+// TestEvaluatePointExpectation: an expectation naming a sweep point bounds the
+// run at that point only — it fails there when the value is out of bounds, and
+// passes there (once) when it is not. (A checker that lost the run's point once
+// skipped such expectations everywhere, so they could never fail.)
+func TestEvaluatePointExpectation(t *testing.T) {
+	s, err := Open("grace-period")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := s.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := []Expectation{{Variant: "parallelism-1", Point: "500ms", Metric: "context_lost", Max: &Bound{Value: 0}}}
+	const at = "parallelism-1/consumers.termination_grace=500ms"
+	tests := []struct {
+		name  string
+		value float64
+		pass  bool
+	}{
+		{name: "failing", value: 7, pass: false},
+		{name: "passing", value: 0, pass: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Evaluate(s.Name, plan.Runs, exp, func(i int, metric string) (float64, bool) {
+				return tt.value, true
+			})
+			if len(got) != 1 || got[0].Run != at || got[0].Point != "500ms" || got[0].Pass != tt.pass {
+				t.Fatalf("outcomes %+v, want one for %s with pass=%v", got, at, tt.pass)
+			}
+			fails := Check(s.Name, plan.Runs, exp, func(string, string) (float64, bool) { return tt.value, true })
+			if (len(fails) == 1) == tt.pass || !tt.pass && fails[0].Run != at {
+				t.Fatalf("Check failures %v", fails)
+			}
+		})
 	}
 }
 

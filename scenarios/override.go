@@ -119,6 +119,27 @@ func (s *Scenario) SweepPoints() ([]Run, error) {
 	return runs, nil
 }
 
+// Plan is a scenario expanded once into every run its report holds. From
+// there on the runs travel with their results: the simulator runs exactly these,
+// each result carries its Run (label, variant, point and resolved Scenario), and
+// expectations and reports read them from the result, never by expanding the
+// scenario again or matching labels.
+type Plan struct {
+	// Scenario is the scenario as loaded (its Resolved form goes beside a report).
+	Scenario *Scenario
+	// Runs are SweepPoints: variants in file order, sweep values within each.
+	Runs []Run
+}
+
+// Plan expands the scenario into its runs (SweepPoints).
+func (s *Scenario) Plan() (*Plan, error) {
+	runs, err := s.SweepPoints()
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{Scenario: s, Runs: runs}, nil
+}
+
 // expand builds and validates the runs; errors are labelled with their run and
 // located at the override that caused them.
 func (s *Scenario) expand(withSweep bool) ([]Run, []*FieldError) {

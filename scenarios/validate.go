@@ -33,6 +33,10 @@ const maxContextBytes = 512 * MiB
 
 var reName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
+// The schema's enum values. Each list is also declared by the package that
+// implements it (core's strategies and codecs, broker.Assignors,
+// redisnode.Policies); enums_test.go asserts they are equal, since this package
+// must not import the simulator or core.
 var (
 	assignors = []string{string(AssignorRange), string(AssignorRoundRobin), string(AssignorSticky),
 		string(AssignorCooperativeSticky)}

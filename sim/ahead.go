@@ -2,12 +2,10 @@ package sim
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/spillway-sim/spillway/core"
+	"github.com/spillway-sim/spillway/sim/internal/pool"
 )
 
 // Working ahead: each tick, the pods first work on helper goroutines, in
@@ -151,176 +149,40 @@ func (c *counters) add(o *counters) {
 	c.crashes += o.crashes
 }
 
-// helpers runs the pods' work ahead on n goroutines (the caller's included).
-//
-// A tick's work ahead is short (tens of microseconds per pod), shorter than it
-// takes to wake a parked goroutine, so a helper that has finished a tick spins
-// for a while (yielding to anything else runnable) waiting for the next one, and
-// parks only when none comes. Which goroutine works on which pod does not matter
-// to the result.
+// helpers runs the pods' work ahead on a pool of goroutines (sim/internal/pool,
+// which knows nothing of pods) and decides which ticks are worth it.
 type helpers struct {
-	n          int
-	minRecords int                      // Options.ParallelMinRecords
-	offer      atomic.Pointer[aheadJob] // the latest tick's job
-	parked     atomic.Int32             // helpers parked on wake
-	wake       chan struct{}
-	quit       atomic.Bool
-	helped     atomic.Int64   // pods worked on by helpers (not the simulator's goroutine), for tests
-	wg         sync.WaitGroup // the goroutines, for close
-}
-
-// An idle helper checks for the next tick's job spinChecks times before it
-// parks — at a few ns per check, somewhat longer than a tick's serial part — and
-// yields the processor every yieldEvery checks. (Yielding on every check costs
-// more: each yield takes the scheduler's global lock.)
-const (
-	spinChecks = 1 << 17
-	yieldEvery = 256
-)
-
-// aheadJob is one tick's work ahead: pods taken in turn by whoever is free.
-type aheadJob struct {
-	pods       []*pod
-	now        time.Duration
-	next       atomic.Int32 // the next pod to take
-	active     atomic.Int32 // goroutines working on the job's pods
-	extra      func()       // a task for whoever comes first (the next tick's emission)
-	extraTaken atomic.Bool
-	mu         sync.Mutex
-	panic      any // the first panic of a helper, re-raised on the simulator's goroutine
+	pool       *pool.Pool
+	minRecords int // Options.ParallelMinRecords
 }
 
 // defaultMinRecords is Options.ParallelMinRecords's default.
 const defaultMinRecords = 64
 
-// newHelpers starts n-1 goroutines (n ≤ 1: none; the pods work serially).
+// newHelpers starts a pool of n goroutines, the caller's included (n ≤ 1: none;
+// the pods work serially).
 func newHelpers(n, minRecords int) *helpers {
 	if minRecords <= 0 {
 		minRecords = defaultMinRecords
 	}
-	h := &helpers{n: n, minRecords: minRecords}
-	if n <= 1 {
-		return h
-	}
-	h.wake = make(chan struct{}, n-1)
-	h.wg.Add(n - 1)
-	for range n - 1 {
-		go h.loop()
-	}
-	return h
-}
-
-func (h *helpers) loop() {
-	defer h.wg.Done()
-	var last *aheadJob
-	for {
-		j := h.await(last)
-		if j == nil {
-			return
-		}
-		last = j
-		j.runExtra()
-		h.helped.Add(int64(j.work()))
-	}
-}
-
-// await returns the job on offer once it is not last; nil when closing.
-func (h *helpers) await(last *aheadJob) *aheadJob {
-	for i := 0; ; i++ {
-		if h.quit.Load() {
-			return nil
-		}
-		if j := h.offer.Load(); j != nil && j != last {
-			return j
-		}
-		if i < spinChecks {
-			if i%yieldEvery == yieldEvery-1 {
-				runtime.Gosched() // let the emitter or the GC have the processor
-			}
-			continue
-		}
-		// Park. The offer is checked again after announcing it, so an offer
-		// made in between either is seen here or sees this helper parked.
-		h.parked.Add(1)
-		if j := h.offer.Load(); (j == nil || j == last) && !h.quit.Load() {
-			<-h.wake
-		}
-		h.parked.Add(-1)
-		i = 0
-	}
+	return &helpers{pool: pool.New(n), minRecords: minRecords}
 }
 
 // parallel reports whether a tick with pods and records is worth working on in
 // parallel. When it is not, the serial pass does all the work, which gives the
 // same result.
 func (h *helpers) parallel(pods, records int) bool {
-	return h.n > 1 && pods >= 2 && records >= h.minRecords
+	return h.pool.Size() > 1 && pods >= 2 && records >= h.minRecords
 }
 
 // workAhead lets pods work ahead up to now, in parallel, and has extra (when not
-// nil) run once by a helper — or by the caller, at the end, if no helper came.
-// It returns when every pod has stopped; a helper may still be running extra.
+// nil) run once by a helper or by the caller. It returns when every pod has
+// stopped; a panic of a pod's work is raised again here.
 func (h *helpers) workAhead(pods []*pod, now time.Duration, extra func()) {
-	j := &aheadJob{pods: pods, now: now, extra: extra}
-	h.offer.Store(j)
-	for range h.parked.Load() {
-		select {
-		case h.wake <- struct{}{}:
-		default:
-		}
-	}
-	j.work()
-	j.runExtra()
-	for i := 1; j.active.Load() > 0; i++ { // a helper is finishing its last pod
-		if i%yieldEvery == 0 {
-			runtime.Gosched()
-		}
-	}
-	h.offer.Store(nil) // let the job and its pods go
-	if j.panic != nil {
-		panic(j.panic)
-	}
+	h.pool.Run(len(pods), func(i int) { pods[i].poll(now, true) }, extra)
 }
 
-// runExtra runs the job's extra task unless someone has.
-func (j *aheadJob) runExtra() {
-	if j.extra != nil && j.extraTaken.CompareAndSwap(false, true) {
-		j.extra()
-	}
-}
-
-// work takes pods until none is left and returns how many it took; run by every
-// goroutine taking part, the simulator's included. A helper that comes late finds
-// none: the job is done.
-func (j *aheadJob) work() (took int) {
-	j.active.Add(1) // before taking a pod, so workAhead waits for it
-	defer j.active.Add(-1)
-	defer func() {
-		if v := recover(); v != nil {
-			j.mu.Lock()
-			if j.panic == nil {
-				j.panic = v
-			}
-			j.mu.Unlock()
-			j.next.Store(int32(len(j.pods))) // the others stop too
-		}
-	}()
-	for {
-		i := int(j.next.Add(1)) - 1
-		if i >= len(j.pods) {
-			return
-		}
-		j.pods[i].poll(j.now, true)
-		took++
-	}
-}
-
-func (h *helpers) close() {
-	if h.n > 1 && !h.quit.Swap(true) {
-		close(h.wake)
-		h.wg.Wait()
-	}
-}
+func (h *helpers) close() { h.pool.Close() }
 
 // held is the step a pod working ahead stopped before, left for the serial pass.
 type held uint8

@@ -58,15 +58,11 @@ func TestWorkAheadSameResult(t *testing.T) {
 			sc.Workload.Lifetime = scenarios.Duration(tc.lifetime)
 			var want []byte
 			for _, n := range []int{1, 2, 4} {
-				runs, err := sc.SweepPoints()
+				res, err := runAll(t, context.Background(), sc, Options{PodWorkers: n, ParallelMinRecords: 1})
 				if err != nil {
 					t.Fatal(err)
 				}
-				rr, err := RunOneWith(context.Background(), runs[0], Options{PodWorkers: n, ParallelMinRecords: 1})
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := encode(t, &Result{Runs: []*RunResult{rr}})
+				got := encode(t, &Result{Runs: res.Runs[:1]})
 				if n == 1 {
 					want = got
 					continue
@@ -95,7 +91,7 @@ func TestWorkAheadTakesItsShare(t *testing.T) {
 	if r.c.messages == 0 || r.aheadMessages*2 < r.c.messages {
 		t.Fatalf("%d of %d messages processed ahead, want most", r.aheadMessages, r.c.messages)
 	}
-	if r.helpers.helped.Load() == 0 {
+	if r.helpers.pool.Helped() == 0 {
 		t.Fatal("the helper goroutine never worked on a pod")
 	}
 }

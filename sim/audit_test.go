@@ -134,6 +134,7 @@ func TestAuditSpill(t *testing.T) {
 		name   string
 		remove []string // what the "spill" removed from memory
 		rep    core.SpillReport
+		revoke bool // Store.Revoked of partition 0, not a shutdown spill
 		want   int64
 	}{
 		{name: "acknowledged drops", remove: []string{"a", "b"},
@@ -147,6 +148,14 @@ func TestAuditSpill(t *testing.T) {
 				Failures: []core.KeyFailure{{Partition: 0, Key: "a", Reason: core.ReasonDisabled}}}},
 		{name: "report undercounts drops", remove: []string{"a", "b"}, rep: core.SpillReport{Written: 2, Dropped: 1},
 			want: 1},
+		{name: "revoke discards what it reports", remove: []string{"a", "b", "c"}, revoke: true,
+			rep: core.SpillReport{Written: 2, NotWritten: 1, Dropped: 2, Discarded: 1,
+				Failures: []core.KeyFailure{{Partition: 0, Key: "c", Reason: core.ReasonOOM}}}},
+		{name: "revoke keeps an entry", remove: []string{"a", "b"}, revoke: true,
+			rep: core.SpillReport{Written: 2, NotWritten: 1, Dropped: 2,
+				Failures: []core.KeyFailure{{Partition: 0, Key: "c", Reason: core.ReasonOOM}}}, want: 1},
+		{name: "revoke discards more than it reports", remove: []string{"a", "b", "c"}, revoke: true,
+			rep: core.SpillReport{Written: 2, Dropped: 2}, want: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,7 +164,11 @@ func TestAuditSpill(t *testing.T) {
 				p.store.Delete(0, k)
 			}
 			r.audit.unackedDrops = 0
-			r.auditSpill(p, []int32{0}, held, &tc.rep)
+			var parts []int32 // a shutdown spill: every partition
+			if tc.revoke {
+				parts = []int32{0}
+			}
+			r.auditSpill(p, parts, held, &tc.rep)
 			if r.audit.unackedDrops != tc.want {
 				t.Fatalf("unacked drops = %d, want %d", r.audit.unackedDrops, tc.want)
 			}

@@ -19,6 +19,7 @@
 // order (ahead.go): a run's result is the same for any Options.PodWorkers.
 //
 //	sc, _ := scenarios.Open("scale-in")
-//	res, err := sim.Run(ctx, sc)          // every variant and sweep point
+//	plan, _ := sc.Plan()                          // every variant and sweep point, once
+//	res, err := sim.Run(ctx, plan, sim.Options{}) // Options: Parallel, OnRun, PodWorkers
 //	lost, _ := res.Runs[0].Summary.Get("context_lost")
 package sim

@@ -68,8 +68,9 @@ func spark(v []float64, width int) string {
 
 // TestGoldenSummaries runs every shipped scenario and compares its summary with
 // testdata/golden/<name>.txt. Run with -update and inspect the diff; commit it
-// only when you understand what changed it. Skipped under -race and -short (the
-// shipped library takes a minute or two; CI runs it with make golden).
+// only when you understand what changed it. Not built under -race and skipped
+// under -short (the shipped library takes a minute or two): make test and make
+// golden run it in a separate step without -race.
 func TestGoldenSummaries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
@@ -81,7 +82,7 @@ func TestGoldenSummaries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := Run(context.Background(), sc)
+			res, err := runAll(t, context.Background(), sc, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

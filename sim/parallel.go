@@ -3,7 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
-	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -11,44 +11,56 @@ import (
 	"github.com/spillway-sim/spillway/scenarios"
 )
 
-// RunParallel runs every variant and sweep point of the scenario, up to workers
-// at once, and returns exactly what Run returns: the results in the scenario's
-// order, whatever order the runs finish in. Each run has its own engine, seed
-// and Redis, and shares nothing with the others, so a run's result does not
-// depend on workers. workers below 1 is an error.
+// Run runs every run of the plan — its variants and sweep points — up to
+// opts.Parallel at once, and returns their results in the plan's order,
+// whatever order they finish in. It is the one way to run the simulator. Each
+// result carries its planned Run (label, variant, point and resolved
+// scenario), so expectations and reports need nothing else. A run's result does
+// not depend on opts.
 //
-// On failure the error is the one Run would return: that of the first failing
-// run in the scenario's order. Runs after it are cancelled or never started;
-// runs before it, all already started, finish first (one of them may fail too).
-func RunParallel(ctx context.Context, sc *scenarios.Scenario, workers int) (*Result, error) {
-	return RunParallelFunc(ctx, sc, workers, nil)
-}
-
-// RunParallelFunc is RunParallel calling done(i, rr) as soon as run i (in the
-// scenario's order) has finished successfully, e.g. to draw a progress bar.
-// done may be nil. It is called from the runs' goroutines, possibly at the same
-// time from several, so it must be safe for concurrent use; it must not modify rr.
-func RunParallelFunc(ctx context.Context, sc *scenarios.Scenario, workers int,
-	done func(i int, rr *RunResult)) (*Result, error) {
+// On failure the error is that of the first failing run in the plan's order.
+// Runs after it are cancelled or never started; runs before it, all already
+// started, finish first (one of them may fail too).
+func Run(ctx context.Context, plan *scenarios.Plan, opts Options) (*Result, error) {
+	if plan == nil || plan.Scenario == nil {
+		return nil, fmt.Errorf("sim: no plan")
+	}
+	sc := plan.Scenario
+	workers := opts.Parallel
+	if workers == 0 {
+		workers = 1
+	}
 	if workers < 1 {
 		return nil, fmt.Errorf("sim: %s: %d workers: need at least 1", sc.Name, workers)
 	}
-	runs, err := sc.SweepPoints()
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{Scenario: sc.Name, Seed: sc.Seed}
+	runs := plan.Runs
+	res := &Result{Scenario: sc.Name, Seed: sc.Seed, Plan: plan}
 	if len(runs) == 0 {
-		return res, nil // Run leaves Runs nil too
+		return res, nil
 	}
 	results := make([]*RunResult, len(runs))
-	// The runs under way at once share the processors: each run's pods get its share.
-	podWorkers := min(max(1, runtime.GOMAXPROCS(0)/min(workers, len(runs))), MaxPodWorkers)
+	podWorkers := opts.podWorkers(workers, len(runs))
+	if workers == 1 {
+		// One at a time, on the caller's goroutine: a panic reaches the caller
+		// with its own stack (the swarm's no-panic invariant reads it).
+		for i, r := range runs {
+			rr, err := runOne(ctx, r, podWorkers, opts.ParallelMinRecords)
+			if err != nil {
+				return nil, fmt.Errorf("sim: %s/%s: %w", sc.Name, r.Label, err)
+			}
+			results[i] = rr
+			if opts.OnRun != nil {
+				opts.OnRun(i, rr)
+			}
+		}
+		res.Runs = results
+		return res, nil
+	}
 	f := &firstFailure{at: len(runs), cancels: make([]context.CancelFunc, len(runs)), errs: make([]error, len(runs))}
 	var g errgroup.Group
 	g.SetLimit(workers)
 	// g.Go blocks while workers runs are under way, so runs start in the
-	// scenario's order: when run i fails, every run before i has started.
+	// plan's order: when run i fails, every run before i has started.
 	for i, r := range runs {
 		rctx, ok := f.start(ctx, i)
 		if !ok {
@@ -56,19 +68,23 @@ func RunParallelFunc(ctx context.Context, sc *scenarios.Scenario, workers int,
 		}
 		g.Go(func() error {
 			defer f.finish(i)
-			rr, err := RunOneWith(rctx, r, Options{PodWorkers: podWorkers})
+			defer f.recover(i)
+			rr, err := runOne(rctx, r, podWorkers, opts.ParallelMinRecords)
 			if err != nil {
 				f.fail(i, fmt.Errorf("sim: %s/%s: %w", sc.Name, r.Label, err))
 				return nil
 			}
 			results[i] = rr
-			if done != nil {
-				done(i, rr)
+			if opts.OnRun != nil {
+				opts.OnRun(i, rr)
 			}
 			return nil
 		})
 	}
 	_ = g.Wait() // the goroutines report through f, never through the group
+	if f.panicked != nil {
+		panic(f.panicked) // on the caller's goroutine, as a serial run's would be
+	}
 	if err := f.err(); err != nil {
 		return nil, err
 	}
@@ -83,6 +99,24 @@ type firstFailure struct {
 	at      int // index of the earliest failed run; len(runs) while none has
 	cancels []context.CancelFunc
 	errs    []error
+	// panicked is the first panic of a run (with the run's stack), re-raised
+	// by Run on the caller's goroutine.
+	panicked any
+}
+
+// recover turns a panic of run i into a failure and keeps it for Run to re-raise.
+func (f *firstFailure) recover(i int) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	p := fmt.Sprintf("%v\n\nrun %d's goroutine:\n%s", v, i, debug.Stack())
+	f.fail(i, fmt.Errorf("sim: run %d panicked", i))
+	f.mu.Lock()
+	if f.panicked == nil {
+		f.panicked = p
+	}
+	f.mu.Unlock()
 }
 
 // start returns run i's context, or false when an earlier run has failed.

@@ -44,6 +44,15 @@ func parseParallel(t *testing.T) *scenarios.Scenario {
 	return sc
 }
 
+func planOf(t *testing.T, sc *scenarios.Scenario) *scenarios.Plan {
+	t.Helper()
+	plan, err := sc.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
 func marshal(t *testing.T, res *sim.Result) []byte {
 	t.Helper()
 	b, err := reports.MarshalResult(res)
@@ -57,8 +66,8 @@ func marshal(t *testing.T, res *sim.Result) []byte {
 // and as the same results.json bytes, in the scenario's order even when the
 // runs finish out of order.
 func TestRunParallelMatchesRun(t *testing.T) {
-	sc := parseParallel(t)
-	want, err := sim.Run(context.Background(), sc)
+	plan := planOf(t, parseParallel(t))
+	want, err := sim.Run(context.Background(), plan, sim.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +96,7 @@ func TestRunParallelMatchesRun(t *testing.T) {
 				finished[i] = make(chan struct{})
 			}
 			close(finished[4])
-			got, err := sim.RunParallelFunc(context.Background(), sc, tt.workers, func(i int, rr *sim.RunResult) {
+			got, err := sim.Run(context.Background(), plan, sim.Options{Parallel: tt.workers, OnRun: func(i int, rr *sim.RunResult) {
 				if tt.reversed { // all four run at once; i reports after i+1 has
 					<-finished[i+1]
 				}
@@ -96,7 +105,7 @@ func TestRunParallelMatchesRun(t *testing.T) {
 				order = append(order, i)
 				mu.Unlock()
 				close(finished[i])
-			})
+			}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,13 +133,10 @@ func TestRunParallelMatchesRun(t *testing.T) {
 // TestRunParallelErrors: bad input is an error, and a failure reports the first
 // failing run in the scenario's order, as Run does, whatever the workers.
 func TestRunParallelErrors(t *testing.T) {
-	sc := parseParallel(t)
+	plan := planOf(t, parseParallel(t))
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	runs, err := sc.SweepPoints()
-	if err != nil {
-		t.Fatal(err)
-	}
+	runs := plan.Runs
 	tests := []struct {
 		name    string
 		ctx     context.Context
@@ -138,7 +144,7 @@ func TestRunParallelErrors(t *testing.T) {
 		want    string
 		is      error
 	}{
-		{name: "no-workers", ctx: context.Background(), workers: 0, want: "0 workers: need at least 1"},
+		{name: "negative-workers", ctx: context.Background(), workers: -1, want: "-1 workers: need at least 1"},
 		{name: "canceled/workers=1", ctx: canceled, workers: 1, want: "sim: parallel/" + runs[0].Label + ":",
 			is: context.Canceled},
 		{name: "canceled/workers=4", ctx: canceled, workers: 4, want: "sim: parallel/" + runs[0].Label + ":",
@@ -147,7 +153,7 @@ func TestRunParallelErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls atomic.Int32
-			res, err := sim.RunParallelFunc(tt.ctx, sc, tt.workers, func(int, *sim.RunResult) { calls.Add(1) })
+			res, err := sim.Run(tt.ctx, plan, sim.Options{Parallel: tt.workers, OnRun: func(int, *sim.RunResult) { calls.Add(1) }})
 			if err == nil || res != nil {
 				t.Fatalf("got result %v, error %v; want an error", res, err)
 			}
@@ -157,7 +163,7 @@ func TestRunParallelErrors(t *testing.T) {
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("error %q is not %v", err, tt.is)
 			}
-			if _, serr := sim.Run(tt.ctx, sc); tt.workers > 0 && serr.Error() != err.Error() {
+			if _, serr := sim.Run(tt.ctx, plan, sim.Options{}); tt.workers > 0 && serr.Error() != err.Error() {
 				t.Errorf("error %q, Run's %q", err, serr)
 			}
 			if n := calls.Load(); n != 0 {

@@ -61,22 +61,30 @@ type pod struct {
 	lastCommit time.Duration
 	failed     map[string]core.Reason // why the last spills could not write a key still in memory
 	crashed    bool
-	lookups    []lookup      // reused per batch
-	refs       []core.KeyRef // reused per batch
-	refIdx     []int         // reused per batch
-	want       []core.KeyRef // reused per batch: the keys that need context
-	runs       []int         // reused per batch: where each partition's records end
-	merged     []fetched     // reused per batch: the batch in time order
-	wantIdx    []int         // reused per batch
-	vals       []ctxVal      // reused per batch
-	found      []bool        // reused per batch
-	batch      []fetched     // reused per batch
-	ahead      bool          // working ahead (ahead.go): shared effects go to tally
-	tally      tally         // what working ahead deferred, for the serial pass
-	held       held          // the step working ahead stopped before
-	heldBatch  []fetched     // held == heldRestore: the batch whose restore was left
-	onReady    func()        // rolling restart: continue when this pod is ready
-	onExit     func()        // rolling restart: continue when this pod has exited
+	scratch              // the poll loop's buffers, reused per batch
+	ahead      bool      // working ahead (ahead.go): shared effects go to tally
+	tally      tally     // what working ahead deferred, for the serial pass
+	held       held      // the step working ahead stopped before
+	heldBatch  []fetched // held == heldRestore: the batch whose restore was left
+	onReady    func()    // rolling restart: continue when this pod is ready
+	onExit     func()    // rolling restart: continue when this pod has exited
+}
+
+// scratch is a pod's per-batch working memory: buffers the poll loop reuses
+// from one batch to the next, so a batch allocates nothing. Nothing in it
+// outlives a batch, except while a restore is held for the serial pass
+// (ahead.go): then lookups, refs and refIdx are the held batch's.
+type scratch struct {
+	lookups []lookup      // what each record of the batch found
+	refs    []core.KeyRef // the keys to restore from Redis
+	refIdx  []int         // refs[i]'s record in the batch
+	want    []core.KeyRef // the keys that need context
+	wantIdx []int         // want[i]'s record in the batch
+	runs    []int         // where each partition's records end in batch
+	merged  []fetched     // the batch in time order
+	vals    []ctxVal      // GetBatch's values
+	found   []bool        // GetBatch's hits
+	batch   []fetched     // the fetched records
 }
 
 // ctxVal is the per-key context the simulated consumer keeps: which message of

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/spillway-sim/spillway/sim/redisnode"
+	"github.com/spillway-sim/spillway/sim/workload"
 )
 
 // Behavior: the run's Redis — one node, or a client-side consistent-hash ring of
@@ -19,8 +19,8 @@ import (
 // unreachable), and the keys that now hash elsewhere are misses (cause ring_moved).
 // storeNamespace is the namespace of every pod's store: one group on one topic.
 // Keys are core.RedisKey("spill", p, key): "{spill:<p>}:<key>", the same length as
-// the "spill:{<p>}:<key>" of the format before it.
-const storeNamespace = "spill"
+// the "spill:{<p>}:<key>" of the format before it (workload.RedisKey).
+const storeNamespace = workload.SpillNamespace
 
 type redisFleet struct {
 	r      *runner
@@ -182,7 +182,7 @@ func (f *redisFleet) corrupt(n int, rng *rand.Rand) int {
 	var owner []*redisnode.Node
 	for _, node := range f.active {
 		for _, k := range node.Miniredis().Keys() {
-			if strings.Contains(k, ":dp:") {
+			if workload.IsRedisDataKey(k) {
 				keys = append(keys, k)
 				owner = append(owner, node)
 			}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/spillway-sim/spillway/scenarios"
 )
 
 // Result is everything a run produced: plain data, ready for reports. Encoded as
@@ -13,6 +15,8 @@ type Result struct {
 	Scenario string       `json:"scenario"`
 	Seed     uint64       `json:"seed"`
 	Runs     []*RunResult `json:"runs"`
+	// Plan is what was run (not in JSON).
+	Plan *scenarios.Plan `json:"-"`
 }
 
 // RunResult is one variant (or sweep point) of a scenario.
@@ -24,6 +28,10 @@ type RunResult struct {
 	Series  Series     `json:"series"`
 	Events  []Event    `json:"events"`
 	Latency []CDFPoint `json:"latency_cdf"`
+	// Run is the planned run this result is of: its label, variant, sweep
+	// point and resolved scenario (not in JSON; Label, Variant and Point repeat
+	// it there).
+	Run scenarios.Run `json:"-"`
 }
 
 // Metric is one summary metric. Names are docs/design.md's contract.

@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spillway-sim/spillway/core"
@@ -24,40 +22,26 @@ import (
 // when the pod is free, whichever is later), so latencies are not rounded to Tick.
 const Tick = 100 * time.Millisecond
 
-// Run runs every variant and sweep point of the scenario, one after the other,
-// and returns their results in the scenario's order.
-func Run(ctx context.Context, sc *scenarios.Scenario) (*Result, error) {
-	runs, err := sc.SweepPoints()
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{Scenario: sc.Name, Seed: sc.Seed}
-	for _, r := range runs {
-		rr, err := RunOne(ctx, r)
-		if err != nil {
-			return nil, fmt.Errorf("sim: %s/%s: %w", sc.Name, r.Label, err)
-		}
-		res.Runs = append(res.Runs, rr)
-	}
-	return res, nil
-}
-
-// RunOne runs one variant or sweep point, with default Options.
-func RunOne(ctx context.Context, run scenarios.Run) (*RunResult, error) {
-	return RunOneWith(ctx, run, Options{})
-}
-
-// Options tune how a run executes, never what it computes: a run's result is
+// Options tune how Run executes, never what it computes: a run's result is
 // byte-identical whatever they are.
 type Options struct {
-	// PodWorkers is how many goroutines the pods work on within each tick
-	// (docs/design.md, "Determinism"); 0: one per processor Go may use
-	// (GOMAXPROCS), at most MaxPodWorkers; 1: serially.
+	// Parallel is how many runs of the plan execute at once; 0: 1 (one after
+	// the other). Each run has its own engine, seed and Redis and shares nothing
+	// with the others.
+	Parallel int
+	// PodWorkers is how many goroutines a run's pods work on within each tick
+	// (docs/design.md, "Determinism"); 1: serially; 0: the processors Go may use
+	// (GOMAXPROCS) shared among the runs under way, at most MaxPodWorkers.
 	PodWorkers int
 	// ParallelMinRecords is the fewest records a tick must bring for the pods
 	// to work in parallel in it: below, handing the work over costs more than it
 	// saves. 0: 64. (Tests set 1, to take the parallel path on small scenarios.)
 	ParallelMinRecords int
+	// OnRun, when not nil, is called as soon as run i of the plan has finished
+	// successfully, e.g. to draw a progress bar. It is called from the runs'
+	// goroutines, possibly from several at once, so it must be safe for
+	// concurrent use; it must not modify rr.
+	OnRun func(i int, rr *RunResult)
 }
 
 // MaxPodWorkers caps the default PodWorkers. A tick's serial part (restores,
@@ -65,24 +49,28 @@ type Options struct {
 // each idle one spins for a while between ticks.
 const MaxPodWorkers = 4
 
-func defaultPodWorkers() int { return min(runtime.GOMAXPROCS(0), MaxPodWorkers) }
-
-// RunOneWith runs one variant or sweep point with opts.
-func RunOneWith(ctx context.Context, run scenarios.Run, opts Options) (*RunResult, error) {
-	n := opts.PodWorkers
-	if n <= 0 {
-		n = defaultPodWorkers()
+// podWorkers is opts.PodWorkers, or the processors shared among the runs
+// under way at once.
+func (o Options) podWorkers(parallel, runs int) int {
+	if o.PodWorkers > 0 {
+		return o.PodWorkers
 	}
+	return min(max(1, runtime.GOMAXPROCS(0)/max(1, min(parallel, runs))), MaxPodWorkers)
+}
+
+// runOne runs one planned run.
+func runOne(ctx context.Context, run scenarios.Run, podWorkers, minRecords int) (*RunResult, error) {
 	r, err := newRunner(ctx, run.Scenario)
 	if err != nil {
 		return nil, err
 	}
-	r.helpers = newHelpers(n, opts.ParallelMinRecords)
+	r.helpers = newHelpers(podWorkers, minRecords)
 	defer r.close()
 	if err := r.execute(); err != nil {
 		return nil, err
 	}
 	rr := r.result()
+	rr.Run = run
 	rr.Label, rr.Variant, rr.Point = run.Label, run.Variant, run.Point
 	return rr, nil
 }
@@ -363,23 +351,9 @@ func (r *runner) onRedisRemove(key string, why redisnode.Removal) {
 	}
 }
 
-// keyID parses the datapoint id of a key or Redis key: the digits after its last
-// "dp:" ("{spill:3}:dp:00012345", or "dp:00012345.4" for a churned series).
-func keyID(key string) (uint32, bool) {
-	i := strings.LastIndex(key, "dp:")
-	if i < 0 {
-		return 0, false
-	}
-	j := i + 3
-	for j < len(key) && key[j] >= '0' && key[j] <= '9' {
-		j++
-	}
-	if j == i+3 || (j < len(key) && key[j] != '.') {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(key[i+3:j], 10, 32)
-	return uint32(v), err == nil
-}
+// keyID is the datapoint id of a store key or Redis key (workload.ParseKey,
+// the one owner of the key format).
+func keyID(key string) (uint32, bool) { return workload.ParseKey(key) }
 
 // epoch is the series of datapoint k that message seq belongs to (workload.lifetime).
 func (r *runner) epoch(k, seq uint32) uint32 {
@@ -420,7 +394,7 @@ func (r *runner) nameOf(k, seq uint32) string {
 	if c := &r.seriesNames[k]; c.name != "" && c.epoch == e {
 		return c.name
 	}
-	name := r.keyNames[k] + "." + strconv.FormatUint(uint64(e), 10)
+	name := workload.SeriesKey(r.keyNames[k], e)
 	r.seriesNames[k] = seriesName{epoch: e, name: name}
 	return name
 }

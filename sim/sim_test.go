@@ -30,6 +30,16 @@ workload: {datapoints: 3000, interval: 60s, jitter: 5s, context_bytes: 64, count
 	return sc
 }
 
+// runAll runs every run of sc through the public entry point.
+func runAll(t testing.TB, ctx context.Context, sc *scenarios.Scenario, opts Options) (*Result, error) {
+	t.Helper()
+	plan, err := sc.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Run(ctx, plan, opts)
+}
+
 // run runs one scenario (no variants) white-box, with hooks scheduled before it starts.
 func run(t testing.TB, sc *scenarios.Scenario, before func(r *runner)) (*runner, *RunResult) {
 	t.Helper()
@@ -280,43 +290,22 @@ variants:
   - {name: spill, set: {state.strategy: spill-on-revoke}}
 `
 	sc := scenario(t, yaml)
-	a, err := Run(context.Background(), sc)
+	a, err := runAll(t, context.Background(), sc, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := Run(context.Background(), sc)
+	b, _ := runAll(t, context.Background(), sc, Options{})
 	if !bytes.Equal(encode(t, a), encode(t, b)) {
 		t.Fatal("same seed, different results")
 	}
 	sc2 := scenario(t, yaml)
 	sc2.Seed = 4
-	c, _ := Run(context.Background(), sc2)
+	c, _ := runAll(t, context.Background(), sc2, Options{})
 	if bytes.Equal(encode(t, a), encode(t, c)) {
 		t.Fatal("different seeds, identical results")
 	}
 	if len(a.Runs) != 2 || a.Runs[0].Label != "memory-only" {
 		t.Fatalf("runs %v", a.Runs)
-	}
-}
-
-func TestKeyID(t *testing.T) {
-	tests := []struct {
-		in   string
-		want uint32
-		ok   bool
-	}{
-		{"{spill:3}:dp:00012345", 12345, true},
-		{"dp:00000007", 7, true},
-		{"{spill:3}#fence", 0, false},
-		{"{spill:3}:dp:00012345.4", 12345, true},
-		{"dp:00000009.12", 9, true},
-		{"{spill:3}:x:12", 0, false},
-	}
-	for _, tc := range tests {
-		got, ok := keyID(tc.in)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("keyID(%q) = %d, %v", tc.in, got, ok)
-		}
 	}
 }
 

@@ -16,11 +16,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/spillway-sim/spillway/sim/calibration"
+	"github.com/spillway-sim/spillway/sim/workload"
 )
-
-// keyFormat gives the 24-byte keys of the used-memory and COW datasets, shaped like
-// the core's spill keys.
-const keyFormat = "{spill:12}:dp:%010d"
 
 // ttlMillis is the TTL of keys written with one: long enough that nothing expires
 // during a calibration.
@@ -31,7 +28,9 @@ const spillScript = `local ttl = ARGV[#ARGV]
 for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i], 'PX', ttl) end
 return #KEYS`
 
-func key(i int64) string { return fmt.Sprintf(keyFormat, i) }
+// key gives the 24-byte keys of the used-memory and COW datasets, shaped like
+// the core's spill keys (workload.RedisKey) with 10 digits: "{spill:12}:dp:0000012345".
+func key(i int64) string { return workload.RedisKey(12, workload.WideKey(uint64(i), 10)) }
 
 // bench runs the measurements against one server.
 type bench struct {

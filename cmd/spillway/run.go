@@ -41,7 +41,7 @@ func (a *app) runFlags() (*flag.FlagSet, *runOptions) {
 type planned struct {
 	arg     string
 	sc      *scenarios.Scenario
-	runs    []scenarios.Run
+	plan    *scenarios.Plan // the scenario expanded, once: its runs go to sim.Run and come back in its result
 	workers int
 	dir     string
 }
@@ -81,18 +81,18 @@ func (a *app) cmdRun(args []string) int {
 			fmt.Fprintf(a.stderr, "spillway run: %s: %v\n", p.sc.Name, err)
 			return exitUsage
 		}
-		files, err := reports.Write(p.dir, p.sc, res)
+		files, err := reports.Write(p.dir, res)
 		if err != nil {
 			fmt.Fprintf(a.stderr, "spillway run: %s: %v\n", p.sc.Name, err)
 			return exitUsage
 		}
-		outcomes := reports.CheckExpectations(p.sc, res)
+		outcomes := reports.CheckExpectations(res)
 		failures := reports.Failures(outcomes)
 		if !o.quiet {
 			a.printSummary(p, res, files, outcomes, elapsed)
 		}
 		for _, f := range failures {
-			fmt.Fprintf(a.stderr, "FAIL %s (variant %s)\n", f.Failure, f.Variant)
+			fmt.Fprintf(a.stderr, "FAIL %s (variant %s)\n", f, f.Variant)
 		}
 		if len(failures) > 0 {
 			code = exitExpect
@@ -118,7 +118,7 @@ func (a *app) plan(args []string, o *runOptions) ([]planned, bool) {
 		if o.seedSet {
 			sc.Seed = o.seed
 		}
-		runs, err := sc.SweepPoints()
+		plan, err := sc.Plan()
 		if err != nil {
 			printLoadError(a.stderr, arg, err)
 			ok = false
@@ -132,7 +132,7 @@ func (a *app) plan(args []string, o *runOptions) ([]planned, bool) {
 			continue
 		}
 		dirs[dir] = arg
-		workers := min(o.parallel, len(runs))
+		workers := min(o.parallel, len(plan.Runs))
 		if est := scenarios.EstimateFootprint(sc); haveMem && est > 0 {
 			switch fit := avail / est; {
 			case fit < 1 && !o.force:
@@ -150,7 +150,7 @@ func (a *app) plan(args []string, o *runOptions) ([]planned, bool) {
 				workers = int(fit)
 			}
 		}
-		plans = append(plans, planned{arg: arg, sc: sc, runs: runs, workers: max(1, workers), dir: dir})
+		plans = append(plans, planned{arg: arg, sc: sc, plan: plan, workers: max(1, workers), dir: dir})
 	}
 	return plans, ok
 }
@@ -167,13 +167,13 @@ func printLoadError(w io.Writer, arg string, err error) {
 	}
 }
 
-// execute runs every run of a scenario, up to p.workers at once, with
-// sim.RunParallelFunc: the results come in the scenario's order, so they do not
-// depend on the parallelism or on which run finishes first.
+// execute runs every run of the plan, up to p.workers at once, with sim.Run:
+// the results come in the plan's order, so they do not depend on the
+// parallelism or on which run finishes first.
 func (a *app) execute(p planned, o *runOptions) (*sim.Result, time.Duration, error) {
 	start := time.Now()
-	bar := startProgress(a.stderr, !o.quiet && a.isTerminal(a.stderr), p.sc.Name, len(p.runs))
-	res, err := sim.RunParallelFunc(a.ctx, p.sc, p.workers, func(int, *sim.RunResult) { bar.inc() })
+	bar := startProgress(a.stderr, !o.quiet && a.isTerminal(a.stderr), p.sc.Name, len(p.plan.Runs))
+	res, err := sim.Run(a.ctx, p.plan, sim.Options{Parallel: p.workers, OnRun: func(int, *sim.RunResult) { bar.inc() }})
 	bar.finish()
 	if err != nil {
 		return nil, 0, err

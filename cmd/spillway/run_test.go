@@ -59,6 +59,39 @@ func TestRunExpectationFailure(t *testing.T) {
 	}
 }
 
+// TestRunPointExpectation: an expectation limited to a sweep point is checked
+// on that point's run, and only there: failing, it makes the run exit 1;
+// passing, it is counted once.
+func TestRunPointExpectation(t *testing.T) {
+	tests := []struct {
+		name, file string
+		code       int
+		stdout     string
+		stderr     string
+	}{
+		{name: "failing", file: "point-failing.yaml", code: exitExpect, stdout: "expectations: 1 of 1 failed",
+			stderr: "FAIL point-failing: run memory-only/consumers.termination_grace=30s: context_loss_ratio = "},
+		{name: "passing", file: "point-passing.yaml", code: exitOK, stdout: "expectations: all 1 passed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := cli(t, "run", "-out", t.TempDir(), testdata(tt.file))
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout, stderr)
+			}
+			if !strings.Contains(stdout, tt.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tt.stdout, stdout)
+			}
+			if tt.stderr == "" && stderr != "" || !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr %q, want %q", stderr, tt.stderr)
+			}
+			if n := strings.Count(stderr, "FAIL"); tt.code == exitExpect && n != 1 {
+				t.Errorf("%d failures, want 1:\n%s", n, stderr)
+			}
+		})
+	}
+}
+
 // TestRunParallelMatchesSerial: -parallel changes how runs are scheduled,
 // never what they produce.
 func TestRunParallelMatchesSerial(t *testing.T) {

@@ -15,7 +15,7 @@ func TestSlot(t *testing.T) {
 	}{
 		// Values from CLUSTER KEYSLOT on redis-server 7.0.
 		{name: "plain", key: "foo", want: 12182},
-		{name: "hash tag", key: "{spill:0}:dp:000001", want: 13907},
+		{name: "hash tag", key: "spill:{0}:dp:000001", want: 13907},
 		{name: "tag alone", key: "0", want: 13907},
 		{name: "empty tag hashes the whole key", key: "a{}b", want: 13694},
 		{name: "first tag only", key: "{user1000}.following{x}", want: 3443},

@@ -26,6 +26,7 @@
 //
 // Not modelled: rack-aware assignment (KIP-881), subscriptions to several
 // topics, and a leader that runs a different assignor than the others.
+
 package broker
 
 import (

@@ -16,6 +16,7 @@
 // Not modelled: commit metadata, offsets.retention.minutes (offsets are kept
 // forever), transactional commits, and commit latency (a commit takes effect
 // at the virtual instant it is called).
+
 package broker
 
 import (

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -19,6 +20,10 @@ const (
 	// kgo.CooperativeStickyBalancer), incremental.
 	AssignorCooperativeSticky = "cooperative-sticky"
 )
+
+// Assignors lists every assignor name GroupConfig.Assignor accepts, in a fixed
+// order (the scenario schema's log.assignor values are tested against it).
+var Assignors = []string{AssignorRange, AssignorRoundRobin, AssignorSticky, AssignorCooperativeSticky}
 
 // NoDelay sets RebalanceTime or InitialRebalanceDelay to zero explicitly
 // (their zero value means "use the default").
@@ -94,9 +99,7 @@ func (c GroupConfig) resolve() (GroupConfig, error) {
 	if c.Assignor == "" {
 		c.Assignor = DefaultAssignor
 	}
-	switch c.Assignor {
-	case AssignorRange, AssignorRoundRobin, AssignorSticky, AssignorCooperativeSticky:
-	default:
+	if !slices.Contains(Assignors, c.Assignor) {
 		return c, fmt.Errorf("broker: unknown assignor %q (want range, round-robin, sticky or cooperative-sticky)", c.Assignor)
 	}
 	if c.SessionTimeout == 0 {

@@ -35,6 +35,7 @@
 // (MEMBER_ID_REQUIRED), coordinator failover and group.max.size. Simplified: at
 // the rebalance timeout Kafka keeps static members that have not rejoined until
 // their session expires; here they are removed like dynamic ones.
+
 package broker
 
 import (

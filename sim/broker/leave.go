@@ -9,6 +9,7 @@
 //
 // Not modelled: the admin API's removal of static members (KIP-345
 // RemoveMembersFromConsumerGroup) and KIP-1092's leave reasons.
+
 package broker
 
 // Leave is the graceful LeaveGroup of a member that has shut down (its own

@@ -12,6 +12,7 @@
 // the caller calls Trim. Fetching out of range is an invariant violation here
 // (the simulated consumer always knows its position), not an
 // OFFSET_OUT_OF_RANGE reply followed by auto.offset.reset.
+
 package broker
 
 import (

@@ -15,6 +15,7 @@
 // Not modelled: the poll loop (callbacks are delivered as engine events at the
 // current virtual time, not at the member's next poll), exceptions thrown by
 // callbacks, and consumers that subscribe to only part of the topic.
+
 package broker
 
 import (

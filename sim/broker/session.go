@@ -20,6 +20,7 @@
 // the instant the member stopped, not from its last heartbeat before that, so
 // expiry can come up to one heartbeat interval later than in Kafka), network
 // partitions between member and coordinator, and coordinator failover.
+
 package broker
 
 import "fmt"

@@ -26,6 +26,7 @@
 // the same virtual time), the leader election, and assignment errors (the
 // balancers cannot fail on the metadata this package builds; if they do, that
 // is a bug and it panics).
+
 package broker
 
 import (

@@ -62,10 +62,14 @@ func CheckContext(ctx context.Context, seed uint64) Report {
 		return rep
 	}
 	rep.Faults = Faults(sc)
-	runs, err := sc.SweepPoints()
-	if err != nil || len(runs) != 1 {
+	plan, err := sc.Plan()
+	if err != nil || len(plan.Runs) != 1 {
+		n := 0
+		if plan != nil {
+			n = len(plan.Runs)
+		}
 		rep.Violations = append(rep.Violations, Violation{Invariant: "draw-valid",
-			Detail: fmt.Sprintf("want one run, got %d (%v)", len(runs), err)})
+			Detail: fmt.Sprintf("want one run, got %d (%v)", n, err)})
 		return rep
 	}
 	settle(0)
@@ -73,13 +77,13 @@ func CheckContext(ctx context.Context, seed uint64) Report {
 	// The first run is serial, the replay has the pods on 4 goroutines at every
 	// tick: replay-deterministic then also checks that working in parallel
 	// changes nothing.
-	first, v := runSafely(ctx, runs[0], sim.Options{PodWorkers: 1})
+	first, v := runSafely(ctx, plan, sim.Options{PodWorkers: 1})
 	if v != nil {
 		rep.Violations = append(rep.Violations, *v)
 		return rep
 	}
 	rep.Violations = append(rep.Violations, Evaluate(sc, first)...)
-	second, v := runSafely(ctx, runs[0], sim.Options{PodWorkers: 4, ParallelMinRecords: 1})
+	second, v := runSafely(ctx, plan, sim.Options{PodWorkers: 4, ParallelMinRecords: 1})
 	if v != nil {
 		rep.Violations = append(rep.Violations, *v)
 		return rep
@@ -93,20 +97,20 @@ func CheckContext(ctx context.Context, seed uint64) Report {
 	return rep
 }
 
-// runSafely runs one scenario run, turning a panic into a no-panic violation
+// runSafely runs the plan's one run, turning a panic into a no-panic violation
 // (with the head of its stack) and an error into a run-completes violation.
-func runSafely(ctx context.Context, run scenarios.Run, opts sim.Options) (rr *sim.RunResult, v *Violation) {
+func runSafely(ctx context.Context, plan *scenarios.Plan, opts sim.Options) (rr *sim.RunResult, v *Violation) {
 	defer func() {
 		if p := recover(); p != nil {
 			rr, v = nil, &Violation{Invariant: NameNoPanic, Detail: fmt.Sprintf("panic: %v\n%s", p,
 				stackHead(string(debug.Stack()), 12))}
 		}
 	}()
-	rr, err := sim.RunOneWith(ctx, run, opts)
+	res, err := sim.Run(ctx, plan, opts)
 	if err != nil {
 		return nil, &Violation{Invariant: NameRunCompletes, Detail: err.Error()}
 	}
-	return rr, nil
+	return res.Runs[0], nil
 }
 
 // stackHead keeps the first n lines of a stack trace after the panic machinery.

@@ -73,7 +73,8 @@ func TestSettleWaitsForExitingGoroutines(t *testing.T) {
 
 func TestRunSafelyTurnsPanicIntoViolation(t *testing.T) {
 	// A run without a scenario panics inside the simulator.
-	rr, v := runSafely(context.Background(), scenarios.Run{Label: "default"}, sim.Options{})
+	plan := &scenarios.Plan{Scenario: &scenarios.Scenario{Name: "x"}, Runs: []scenarios.Run{{Label: "default"}}}
+	rr, v := runSafely(context.Background(), plan, sim.Options{})
 	if rr != nil || v == nil || v.Invariant != NameNoPanic || !strings.Contains(v.Detail, "panic:") {
 		t.Fatalf("got %v, %+v; want a no-panic violation", rr, v)
 	}

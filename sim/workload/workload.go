@@ -8,15 +8,6 @@ import (
 	"time"
 )
 
-// keyPrefix and keyDigits make every key the same length: "dp:" + 8 decimal digits.
-const (
-	keyPrefix = "dp:"
-	keyDigits = 8
-)
-
-// KeyLen is the length in bytes of every key Key returns.
-const KeyLen = len(keyPrefix) + keyDigits
-
 // counterBit marks a counter in keyState.meta; the low 7 bits are the mix class.
 const counterBit = 0x80
 
@@ -124,33 +115,6 @@ func (w *Workload) assign(rng *rand.Rand) {
 	if countersLeft != 0 {
 		panic(fmt.Sprintf("workload: %d counters left unassigned", countersLeft))
 	}
-}
-
-// Key is the Kafka record key of datapoint k: "dp:" and k in 8 zero-padded digits.
-// k must be below Datapoints.
-func (w *Workload) Key(k uint32) string {
-	var buf [KeyLen]byte
-	return string(w.AppendKey(buf[:0], k))
-}
-
-// AppendKey appends Key(k) to dst without allocating (when dst has room).
-func (w *Workload) AppendKey(dst []byte, k uint32) []byte {
-	if int64(k) >= int64(len(w.keys)) {
-		panic(fmt.Sprintf("workload: key %d out of range [0, %d)", k, len(w.keys)))
-	}
-	return appendKey(dst, k)
-}
-
-// appendKey formats key k, which must be below 10^8.
-func appendKey(dst []byte, k uint32) []byte {
-	dst = append(dst, keyPrefix...)
-	n := len(dst)
-	dst = append(dst, "00000000"...)
-	for i := n + keyDigits - 1; k > 0; i-- {
-		dst[i] = byte('0' + k%10)
-		k /= 10
-	}
-	return dst
 }
 
 // Partition is the partition of key k under Kafka's default partitioner (see
