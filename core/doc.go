@@ -3,18 +3,23 @@
 // a partition moves or the process stops.
 //
 //   - Put/Get are local (a map lookup under a per-partition lock; no I/O, no allocation).
-//   - Spill (partitions revoked) and SpillAll (SIGTERM) encode, compress (lz4 by
-//     default) and write the context with a TTL, in parallel pipelines or fenced
-//     script calls, then drop what Redis acknowledged. The context's deadline is the
-//     time the consumer has (rebalance timeout, termination grace); what does not
-//     fit is reported per key and kept in memory.
+//   - Assigned claims partitions for the owner's consumer-group generation; every
+//     write of a partition carries the generation it was claimed with, and a
+//     zombie's write is refused by the partition's fence (fence.go).
+//   - Revoked (partitions revoked) and SpillAll (SIGTERM) encode, compress (lz4 by
+//     default) and write the context with a TTL in parallel batches, then drop
+//     what Redis acknowledged in that exact version. The context's deadline is the
+//     time the consumer has (rebalance timeout, termination grace). Revoked then
+//     discards what it could not write (reported per key) and releases the
+//     partitions; SpillAll and Spill keep it. Lost drops without writing.
 //   - Restore brings a poll batch's missing keys back in one round trip (MGET per
-//     partition) and deletes what it took in a second (UNLINK; none with
-//     KeepOnRestore), discarding entries older than MaxAge and bytes that do not
-//     decode. Both commands are safe to repeat, so a lost reply never loses a key.
-//   - Assigned claims partitions for the owner's consumer-group generation, so a
-//     zombie owner's late spill is refused (see fence.go).
+//     partition) and, with SpillOnRevoke, takes them in a second (a script that
+//     deletes only the bytes it read, only while no newer owner holds the
+//     partition), discarding entries older than MaxAge. What it cannot decode it
+//     leaves in Redis unless it is corrupt. Both round trips are safe to repeat.
 //   - Strategies: SpillOnRevoke (default), MemoryOnly, WriteThrough, Checkpoint.
+//     Sync writes what is due and counts an entry written only when Redis
+//     acknowledged that exact version; in back-off it returns ErrSyncDeferred.
 //
 // The package talks to Redis only through a go-redis UniversalClient, so the same
 // code runs against a single node, Sentinel, Redis Cluster, a client-side Ring or
@@ -22,58 +27,100 @@
 // a goroutine that outlives a call. It must not import the simulator or any metrics
 // library (adapters live in their own packages).
 //
-// # Redis keys
+// # What it promises, and what it does not
 //
-// Data: "<ns>:{<partition>}:<key>", value = envelope (envelope.go). Per partition:
-// "<ns>:{<partition>}#fence" (generation fence) and "<ns>:{<partition>}#keys"
-// (manifest, with the Manifest option). The hash tag keeps a partition in one
-// Cluster slot (and on one Ring shard).
+//   - Nothing leaves memory that Redis did not acknowledge in that exact version,
+//     except what Revoked discards and Lost drops (reported: SpillReport.Failures,
+//     Discarded) — the partition is no longer this consumer's, and a copy kept
+//     would be served stale if it came back.
+//   - A value updated during a spill is reported (ReasonChanged) and kept.
+//   - A zombie (an older generation) cannot overwrite a newer owner's context:
+//     not in Spill, Revoked, SpillAll, Sync or a take. Not covered: a zombie with
+//     the same generation (static membership), and a fence lost with the Redis
+//     that held it (until the next claim).
+//   - A master's acknowledgement is not durable: a failover can lose what its
+//     replicas had not received. WaitReplicas makes the store wait for them.
+//   - A restored value is never older than MaxAge; with take mode, a crashed
+//     owner leaves nothing behind that the next owner could use as stale.
+//
+// # Redis keys, slots, commands
+//
+// Data: "{<ns>:<p>}:<key>", value = envelope (envelope.go). Per partition:
+// "{<ns>:<p>}#fence" (generation fence) and "{<ns>:<p>}#keys" (manifest, with the
+// Manifest option). keys.go owns the format. The hash tag is namespace and
+// partition: one partition's keys share a Cluster slot (CRC16 of "<ns>:<p>" mod
+// 16384) and a Ring shard, and partition p of two namespaces lands on different
+// slots. The namespace is required: derive it from group and topic
+// (GroupNamespace), so two groups on one Redis never fence each other out.
+//
+// Commands the store sends: SET (PX), GET, MGET, GETRANGE, WATCH, UNWATCH, MULTI,
+// EXEC, EVALSHA and EVAL (two scripts: Scripts()), SCRIPT LOAD, SADD, SMEMBERS,
+// PEXPIRE, DEL (manifests), WAIT (WaitReplicas), and on a Cluster CLUSTER SLOTS/
+// SHARDS (go-redis's slot map). An ACL for a store of namespace "rates/metrics":
+//
+//	ACL SETUSER spill on >secret ~{rates/metrics:* +set +get +mget +getrange +watch +unwatch +unlink
+//	    +multi +exec +evalsha +eval +script|load +sadd +smembers +pexpire +del +wait +ping +hello
+//
+// (On Redis 7.2 and later add +client|setinfo, which go-redis sends on connect
+// unless DisableIdentity is set. TestDocACLIsEnough runs the store under exactly
+// this ACL.)
+//
+// A fenced batch is a transaction on one connection of the partition's node:
+// give the client a pool of at least SpillParallelism connections, and on a
+// ClusterClient or Ring add hooks (tracing, metrics) to the node clients too
+// (OnNewNode / NewClient): go-redis runs transactions on them.
 //
 // # Wiring into a consumer (franz-go)
 //
+// examples/franzgo is the reference: a real kgo consumer with this store, tested
+// against kfake (an in-process Kafka with real group rebalances) for a scale-in, a
+// crash and a zombie. In short:
+//
 //	store, err := core.New[Ctx](rdb, myCodec{},
-//		core.Namespace("rates"), core.TTLFunc(func(p int32, k string) time.Duration { return 3 * intervalOf(k) }),
+//		core.Namespace(core.GroupNamespace("rates", "metrics")),
+//		core.TTLFunc(func(p int32, k string) time.Duration { return 3 * intervalOf(k) }),
 //		core.MaxAge(5*time.Minute), core.SpillParallelism(8))
 //
 //	cl, err := kgo.NewClient(
 //		kgo.ConsumerGroup("rates"), kgo.ConsumeTopics("metrics"),
 //		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+//		kgo.BlockRebalanceOnPoll(), // no revoke while a poll batch is applied; AllowRebalance after it
+//		kgo.DisableAutoCommit(),
 //		kgo.OnPartitionsAssigned(func(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
-//			gen := generationOf(cl) // e.g. from kgo.Client.GroupMetadata()
+//			_, gen := cl.GroupMetadata() // the generation of this assignment
 //			if err := store.Assigned(ctx, int64(gen), m["metrics"]...); errors.Is(err, core.ErrFenced) {
 //				log.Print("zombie: ", err)
 //			}
 //		}),
 //		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
-//			ctx, cancel := context.WithTimeout(ctx, 4*time.Minute) // under max.poll.interval.ms
+//			ctx, cancel := context.WithTimeout(ctx, 4*time.Minute) // under the rebalance timeout
 //			defer cancel()
-//			rep, err := store.Spill(ctx, m["metrics"]...)
-//			logSpill(rep, err)                 // keys not written stay listed in rep.Failures
-//			cl.CommitMarkedOffsets(ctx)        // commit after the spill
+//			rep, err := store.Revoked(ctx, m["metrics"]...) // spill, drop, release
+//			logSpill(rep, err)                              // what was not written is listed, and lost
+//			commitProcessed(ctx, cl, m["metrics"])          // then commit (not if rep says fenced)
 //		}),
 //		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
-//			store.Drop(m["metrics"]...) // no chance to spill: a newer owner has them
+//			store.Lost(m["metrics"]...) // no write: a newer owner has them
 //		}),
 //	)
 //
-//	// Processing loop: one batched lookup and one batched restore per poll.
-//	fetches := cl.PollFetches(ctx)
-//	refs := keysOf(fetches)                       // a KeyRef per record
-//	store.GetBatch(refs, vals, found)             // one lock per partition for the whole batch
-//	store.Restore(ctx, missing(refs, found))      // errors are logged, never fatal
-//	fetches.EachRecord(func(r *kgo.Record) { v, ok := store.Get(r.Partition, string(r.Key)); ... store.Put(...) })
-//	store.Sync(ctx)                               // write-through / checkpoint strategies
+//	// Each poll: one batched lookup, one batched restore, process, commit, allow rebalance.
+//	fetches := cl.PollRecords(ctx, 500)
+//	store.GetBatch(refs, vals, found)         // a KeyRef per record
+//	store.Restore(ctx, missing(refs, found)) // errors are logged, never fatal
+//	// per record: v, ok := store.Get(p, key); ...; store.PutAt(p, key, v, r.Timestamp)
+//	cl.CommitRecords(ctx, records...)
+//	cl.AllowRebalance()
 //
-//	// SIGTERM: spill everything inside the grace period, with a margin.
-//	sig := make(chan os.Signal, 1)
-//	signal.Notify(sig, syscall.SIGTERM)
-//	<-sig
+//	// SIGTERM: leave the group (the final revoke spills), then spill what is left
+//	// inside the grace period, with a margin.
 //	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second) // terminationGracePeriodSeconds 30
 //	defer cancel()
+//	cl.LeaveGroupContext(ctx)
 //	rep, err := store.SpillAll(ctx)
 //
 // With sarama the same calls go in ConsumerGroupHandler: Setup (Assigned with the
-// session's GenerationID), Cleanup (Spill of the session's claims), ConsumeClaim
+// session's GenerationID), Cleanup (Revoked of the session's claims), ConsumeClaim
 // (Restore/Get/Put).
 //
 // Set ContextTimeoutEnabled on the go-redis client so that the deadline also cuts

@@ -265,7 +265,17 @@ func hasCmd(cmds []redis.Cmder, name string) bool {
 func isRestorePipe(cmds []redis.Cmder) bool { return hasCmd(cmds, "mget") }
 
 // isDeletePipe reports a take-mode restore's delete pipeline (its UNLINKs).
-func isDeletePipe(cmds []redis.Cmder) bool { return hasCmd(cmds, "evalsha") || hasCmd(cmds, "eval") }
+func isDeletePipe(cmds []redis.Cmder) bool { return isTakePipe(cmds) }
+
+// isTakePipe reports a pipeline that runs the take script (not a claim's).
+func isTakePipe(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if args := c.Args(); len(args) > 1 && (args[1] == takeScript.Hash() || args[1] == takeSource) {
+			return true
+		}
+	}
+	return false
+}
 
 type restoreFault uint8
 
