@@ -4,7 +4,8 @@
 // port and are skipped with a message when it is not installed.
 //
 //	core:      BenchmarkStoreGetHit, BenchmarkStorePut (ns/op), BenchmarkStoreMemory (bytes/entry),
-//	           BenchmarkSpill/{miniredis,redis-server} (keys/s; against redis-server also
+//	           BenchmarkSpill/{miniredis,redis-server} (keys/s; against redis-server also bare-keys/s and
+//	           bare_ratio: bare go-redis pipelined SETs of the same data in the same run, and
 //	           redis-benchmark-keys/s and ratio), BenchmarkSpillFencing (keys/s, fenced vs plain),
 //	           BenchmarkRestoreBatch/<target>/{keep,take} (keys/s, round-trips/op)
 //	simulator: BenchmarkSimScaleIn (msgs/s, speedup, peak_heap_bytes),

@@ -340,7 +340,7 @@ func TestClusterFailoverDuringSpill(t *testing.T) {
 
 			// Everything is readable, with its value, but for writes the killed master
 			// acknowledged before it died (graceful: nothing may be missing).
-			check, _ := newStore(t, r.rdb, KeepOnRestore(true))
+			check, _ := newStore(t, r.rdb, KeepOnRestore(true), Fencing(false)) // a reader, not an owner
 			rr, err := check.Restore(ctx, refs)
 			if err != nil || rr.Failed+rr.Corrupt+rr.Stale != 0 {
 				t.Fatalf("reading back: %+v, %v", rr, err)

@@ -119,17 +119,6 @@ func Scripts() []Script {
 	}
 }
 
-// claim raises the fences of partitions to gen in one pipeline.
-func (s *Store[V]) claim(ctx context.Context, gen int64, partitions []int32) error {
-	var errs []error
-	for _, r := range s.claimEach(ctx, gen, partitions) {
-		if r.err != nil {
-			errs = append(errs, r.err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // noteFence records that this store set partition p's fence to gen (claimEach
 // calls it for every claim that succeeded).
 func (s *Store[V]) noteFence(p int32, gen int64) {

@@ -507,6 +507,7 @@ func FuzzStoreOps(f *testing.F) {
 	for _, seed := range fzSeeds() {
 		f.Add(seed.data)
 	}
+	f.Add(fzFoundRevokeUnderLock()) // found by the fuzzer, fixed
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, ops := fzDecode(data)
 		if len(ops) == 0 {
@@ -860,9 +861,6 @@ func (r *fzRun) apply(o fzOp, nested bool) {
 		ow := r.owner[p]
 		if t == ow || r.stores[t].zombie {
 			return
-		}
-		if fzSkipRevokeUnderLock && nested && ow == r.opStore && r.outerWrites() {
-			return // known: Revoked neither drops nor releases when its lock wait fails (TestFuzzStoreOpsFound)
 		}
 		r.touchAll()
 		before := r.memory()
@@ -1396,15 +1394,12 @@ func fzSeeds() []fzSeed {
 	}
 }
 
-// fzSkipRevokeUnderLock keeps the fuzzer off a known core bug until it is fixed
-// (TestFuzzStoreOpsFound); set it to false then.
-var fzSkipRevokeUnderLock = true
-
-// fzFoundRevokeUnderLock: the revoke callback's deadline passes while a Sync holds
-// the partition's write lock (a nested Revoked inside the Sync gets a canceled
-// context). Revoked reports everything as not written but neither drops nor
-// releases the partition (spill.go: the lockWrites error path returns before
-// release), so the old owner keeps p0's leftovers as owned: issue #14's failure 1.
+// fzFoundRevokeUnderLock, found by FuzzStoreOps: the revoke callback's deadline
+// passes while a Sync holds the partition's write lock (a nested Revoked inside
+// the Sync gets a canceled context). Revoked reported everything as not written
+// but neither dropped nor released the partition (the lockWrites error path
+// returned before the release), so the old owner kept p0's leftovers as owned:
+// issue #14's failure 1 again. Fixed; kept as a seed and a test.
 func fzFoundRevokeUnderLock() []byte {
 	const a = 0
 	return fzBytes(fzCfg(false, 2, false, false, false),
@@ -1413,13 +1408,9 @@ func fzFoundRevokeUnderLock() []byte {
 		fzO(fzGet, 0, 0, a, 0, 0), fzO(fzSpillAll, 0, 0, 0, 0, 0))
 }
 
-// TestFuzzStoreOpsFound replays what FuzzStoreOps found in core (FZ_FOUND=1).
-func TestFuzzStoreOpsFound(t *testing.T) {
-	if os.Getenv("FZ_FOUND") == "" {
-		t.Skip("found by FuzzStoreOps: Revoked whose write-lock wait fails keeps and does not release the partition; see lead (FZ_FOUND=1 to run)")
-	}
-	fzSkipRevokeUnderLock = false
-	defer func() { fzSkipRevokeUnderLock = true }()
+// TestFuzzStoreOpsRevokeUnderLock replays what FuzzStoreOps found (see
+// fzFoundRevokeUnderLock).
+func TestFuzzStoreOpsRevokeUnderLock(t *testing.T) {
 	cfg, ops := fzDecode(fzFoundRevokeUnderLock())
 	r := fzStart(t, cfg, ops)
 	defer r.close()

@@ -587,3 +587,37 @@ func TestDocACLIsEnough(t *testing.T) {
 		}
 	}
 }
+
+// Found by the franz-go example: a consumer group that is recreated restarts its
+// generations at 1 while the fences still hold the old ones. Its members are
+// fenced out (they must use a new namespace, or delete the fences), and they
+// never serve the old group's copies as if they were current.
+func TestRegressRecreatedGroupServesNothingStale(t *testing.T) {
+	ctx := context.Background()
+	rdb := backends(t)[0].client(t)
+	old, _ := newStore(t, rdb)
+	if err := old.Assigned(ctx, 7, 0); err != nil {
+		t.Fatal(err)
+	}
+	old.Put(0, "k", []byte("1"))
+	if _, err := old.Revoked(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	for gen, name := range []string{"a", "b"} {
+		s, _ := newStore(t, rdb)
+		if err := s.Assigned(ctx, int64(gen+1), 0); !errors.Is(err, ErrFenced) {
+			t.Fatalf("%s: Assigned = %v, want ErrFenced", name, err)
+		}
+		rr, err := s.Restore(ctx, []KeyRef{{0, "k"}})
+		if rr.Restored != 0 || rr.NotOwned != 1 || err != nil {
+			t.Fatalf("%s restored the old group's copy: %+v, %v", name, rr, err)
+		}
+		s.Put(0, "k", []byte("2"))
+		if _, ok := s.Get(0, "k"); ok {
+			t.Fatalf("%s keeps context of a partition it is fenced out of", name)
+		}
+		if rep, _ := s.Revoked(ctx, 0); rep.Written != 0 || len(rep.Fenced) != 1 {
+			t.Fatalf("%s revoke: %+v", name, rep)
+		}
+	}
+}

@@ -54,10 +54,11 @@ type RestoreReport struct {
 	// confirmed (an error or a lost reply): they may still be in Redis until
 	// their TTL. Always 0 with KeepOnRestore.
 	Undeleted int
-	// Fenced counts keys read from Redis to be taken that were left there:
-	// with fencing, the partition's fence showed a newer consumer-group
-	// generation, so this store is a zombie and the copies belong to the new
-	// owner. Restore then returns an error wrapping ErrFenced.
+	// Fenced counts keys of partitions whose fence showed a newer consumer-group
+	// generation (with fencing): this store is a zombie for them, so it neither
+	// used (OutcomeNotOwned) nor took their copies, which belong to the new
+	// owner, and released the partitions. Restore then returns an error wrapping
+	// ErrFenced.
 	Fenced int
 	// Left counts values a take-mode restore could not use and left in Redis:
 	// another envelope version, compression, codec or MaxValueBytes than this
@@ -201,8 +202,9 @@ func (s *Store[V]) has(p int32, key string) presence {
 // (takeScript): a zombie whose pause fell between the two round trips, or a
 // store whose own newer write landed there, deletes nothing that is not what it
 // read. With fencing, the first pipeline also reads each partition's fence, and a
-// store that already finds a newer generation there sends no take at all
-// (RestoreReport.Fenced).
+// store that already finds a newer generation there uses nothing of the
+// partition and releases it (RestoreReport.Fenced): a zombie never serves what
+// it restores, and never takes the new owner's copies.
 //
 // WriteThrough and Checkpoint never take: the copy in Redis is the checkpoint
 // that bounds what a crash loses, so it stays until the next write replaces it.
@@ -217,7 +219,7 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 		fence *redis.StringCmd // with fencing, in take mode
 	}
 	take := !s.cfg.keepOnRestore && s.cfg.strategy == SpillOnRevoke
-	checkFence := s.cfg.fencing && take
+	checkFence := s.cfg.fencing
 	var groups []*group
 	byPart := map[int32]*group{}
 	for _, i := range need {
@@ -262,6 +264,18 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 	for _, g := range groups {
 		vals, err := g.cmd.Result()
 		tg := &takeGroup{g: g, args: []any{g.gen}}
+		if g.fence != nil {
+			if f, ferr := g.fence.Int64(); ferr == nil && f > g.gen && err == nil {
+				// A newer generation owns the partition: this store is a zombie for
+				// it. Use nothing, take nothing, and release it.
+				for _, i := range g.idx {
+					outcome[i] = OutcomeNotOwned
+				}
+				rep.Fenced += len(g.idx)
+				s.fenceOut(g.p)
+				continue
+			}
+		}
 		for j, i := range g.idx {
 			var v any
 			if err == nil && j < len(vals) {
@@ -291,12 +305,6 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 		}
 		if len(tg.keys) == 0 || !take {
 			continue
-		}
-		if g.fence != nil {
-			if f, err := g.fence.Int64(); err == nil && f > g.gen {
-				rep.Fenced += len(tg.keys) // a newer generation owns the partition: leave its copies
-				continue
-			}
 		}
 		takes = append(takes, tg)
 	}

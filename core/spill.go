@@ -25,7 +25,8 @@ type SpillReport struct {
 	RawBytes       int64         // payload bytes of the written entries before compression
 	WireBytes      int64         // envelope bytes of the written entries as stored
 	Dropped        int           // entries removed from memory after Redis acknowledged them (or memory-only)
-	Discarded      int           // Revoked: entries removed from memory that Redis does not hold (all in Failures)
+	Discarded      int           // entries removed from memory that Redis does not hold (all in Failures): Revoked's, and those of fenced partitions
+	Fenced         []int32       // partitions a newer generation holds (their writes were refused): released, commit nothing for them
 	Batches        int           // transactions or pipelines sent (retries included)
 	Duration       time.Duration // by the store's clock
 	Failures       []KeyFailure  // one per entry not written
@@ -259,6 +260,9 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 				for _, it := range s.collect(pt, partitions[i], modeSpill) {
 					rep.fail(partitions[i], it.key, Classify(lerr), lerr)
 				}
+				if mode == modeRevoke {
+					s.release(pt, partitions[i], rep) // a revoke releases, written or not
+				}
 			}
 		}
 		return s.finish(rep, start, lerr)
@@ -284,7 +288,7 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 	}
 	var fenced map[int32]error
 	if s.cfg.fencing && s.cfg.strategy != MemoryOnly {
-		fenced = s.refreshClaims(ctx, partitions, pts, gens, collected)
+		fenced = s.refreshClaims(ctx, partitions, pts, gens, collected, mode == modeRevoke)
 	}
 	var batches []*spillBatch[V]
 	for i, p := range partitions {
@@ -323,6 +327,8 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 			wctx := context.WithValue(ctx, workerKey{}, w)
 			c := compressorPool.Get().(*compressor)
 			defer compressorPool.Put(c)
+			var sess session
+			defer sess.close(context.WithoutCancel(wctx))
 			var buf, scratch []byte
 			stopped := ReasonNone
 			var stopErr error
@@ -335,7 +341,14 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 					b.fail(stopped, stopErr)
 					continue
 				}
-				buf, scratch = s.writeBatch(wctx, c, buf[:0], scratch[:0], b)
+				var next *spillBatch[V]
+				for j := k + workers; j < len(batches); j += workers {
+					if batches[j].status == nil {
+						next = batches[j]
+						break
+					}
+				}
+				buf, scratch = s.writeBatch(wctx, &sess, c, buf[:0], scratch[:0], b, next)
 				for _, st := range b.status {
 					if st.stopsWorker() {
 						stopped, stopErr = st, b.err
@@ -363,10 +376,36 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 			}
 		}
 	}
-	if mode == modeRevoke {
-		for i, pt := range pts {
-			if pt != nil {
-				s.release(pt, partitions[i], rep)
+	// A partition a newer generation holds is not this store's any more: what it
+	// holds of it is stale to everyone else, so it is released like a revoke.
+	for p := range fenced {
+		rep.Fenced = append(rep.Fenced, p)
+	}
+	for i, pt := range pts {
+		if pt != nil {
+			pt.mu.Lock()
+			out := pt.fencedOut
+			pt.mu.Unlock()
+			if out && !slices.Contains(rep.Fenced, partitions[i]) {
+				rep.Fenced = append(rep.Fenced, partitions[i]) // found fenced earlier (Assigned, Restore)
+			}
+		}
+	}
+	for _, b := range batches {
+		for _, st := range b.status {
+			if st == ReasonFenced && !slices.Contains(rep.Fenced, b.p) {
+				rep.Fenced = append(rep.Fenced, b.p)
+			}
+		}
+	}
+	slices.Sort(rep.Fenced)
+	for i, pt := range pts {
+		if pt != nil && (mode == modeRevoke || slices.Contains(rep.Fenced, partitions[i])) {
+			s.release(pt, partitions[i], rep)
+			if slices.Contains(rep.Fenced, partitions[i]) {
+				pt.mu.Lock()
+				pt.fencedOut = true
+				pt.mu.Unlock()
 			}
 		}
 	}
@@ -544,17 +583,25 @@ func (s *Store[V]) verifyWritten(ctx context.Context, partitions []int32, parts 
 // more than half its FenceTTL ago, or that an earlier write found gone (fence.go).
 // It returns the partitions a newer generation holds: their batches are refused
 // without being sent.
-func (s *Store[V]) refreshClaims(ctx context.Context, partitions []int32, pts []*partition[V], gens []int64, items [][]workItem[V]) map[int32]error {
+func (s *Store[V]) refreshClaims(ctx context.Context, partitions []int32, pts []*partition[V], gens []int64,
+	items [][]workItem[V], revoke bool) map[int32]error {
 	now := s.since()
 	byGen := map[int64][]int32{}
 	var order []int64
 	for i, pt := range pts {
-		if pt == nil || len(items[i]) == 0 {
+		if pt == nil {
 			continue
 		}
 		pt.mu.Lock()
 		due := pt.fenceGen != gens[i] || now-pt.fenceAt > int64(s.cfg.fenceTTL/2) || pt.fenceLost.Load()
+		// A revoke of an owned partition it holds nothing of still asks: the caller
+		// must know whether to commit its offsets (SpillReport.Fenced).
+		empty := len(items[i]) == 0 && !(revoke && pt.own == owned)
 		pt.mu.Unlock()
+		if empty {
+			continue
+		}
+		due = due || len(items[i]) == 0
 		if due {
 			if byGen[gens[i]] == nil {
 				order = append(order, gens[i])
@@ -650,7 +697,7 @@ func (s *Store[V]) encode(dst []byte, v V) (out []byte, err error) {
 
 // writeBatch encodes and writes one batch, retrying retryable failures while the
 // deadline allows. It fills b.status, b.raw, b.wire, each item's sum and b.err.
-func (s *Store[V]) writeBatch(ctx context.Context, c *compressor, buf, scratch []byte, b *spillBatch[V]) ([]byte, []byte) {
+func (s *Store[V]) writeBatch(ctx context.Context, sess *session, c *compressor, buf, scratch []byte, b, next *spillBatch[V]) ([]byte, []byte) {
 	n := len(b.items)
 	b.status = make([]Reason, n)
 	b.raw = make([]int, n)
@@ -694,7 +741,7 @@ func (s *Store[V]) writeBatch(ctx context.Context, c *compressor, buf, scratch [
 			break
 		}
 		b.sends++
-		err := s.send(ctx, b, pending, buf, offs)
+		err := s.send(ctx, sess, b, next, pending, buf, offs)
 		if err != nil {
 			b.err = err
 		}
@@ -734,12 +781,12 @@ func (s *Store[V]) backoff(ctx context.Context, attempt int) bool {
 
 // send writes the pending items of b once and records each one's status
 // (write.go).
-func (s *Store[V]) send(ctx context.Context, b *spillBatch[V], pending []int, buf []byte, offs []int) error {
+func (s *Store[V]) send(ctx context.Context, sess *session, b, next *spillBatch[V], pending []int, buf []byte, offs []int) error {
 	w := s.newWrite(b, pending, buf, offs)
 	if s.cfg.fencing {
-		return s.sendFenced(ctx, w)
+		return s.sendFenced(ctx, sess, w, next)
 	}
-	return s.sendPlain(ctx, w)
+	return s.sendPlain(ctx, sess, w)
 }
 
 // loadScripts loads the claim and take scripts on every node that may run it: each shard of

@@ -149,8 +149,13 @@ func TestFencingRefusesZombie(t *testing.T) {
 			if !errors.As(err, &se) || !errors.Is(err, ErrFenced) {
 				t.Fatalf("zombie spill err = %v, want a SpillError wrapping ErrFenced", err)
 			}
-			if rep.Count(ReasonFenced) != 250 || rep.Written != 0 || rep.Dropped != 0 || zombie.Len() != 250 {
+			// The fence proves a newer owner: the zombie keeps nothing it could serve stale.
+			if rep.Count(ReasonFenced) != 250 || rep.Written != 0 || rep.Dropped != 0 || rep.Discarded != 250 ||
+				len(rep.Fenced) != 1 || rep.Fenced[0] != 4 || zombie.Len() != 0 {
 				t.Fatalf("zombie report = %+v, len = %d", rep, zombie.Len())
+			}
+			if zombie.Put(4, "dp:000001", []byte("late")); zombie.Len() != 0 {
+				t.Fatal("the fenced-out zombie keeps Puts of the partition")
 			}
 			if got := rdb.Get(ctx, "{spill:4}:dp:000001").Val(); !strings.Contains(got, "new") && !strings.Contains(string(decodeOrEmpty(got)), "new") {
 				t.Fatalf("the newer owner's entry was overwritten: %q", got)
@@ -166,9 +171,9 @@ func TestFencingRefusesZombie(t *testing.T) {
 }
 
 // TestZombieRestoreLeavesTheNewOwnersCopies: a zombie (generation 3) that
-// resumes and restores reads the copies but does not take them from Redis once
-// the new owner (generation 4) has claimed the partition; the new owner then
-// restores every one. Without fencing, or with no newer claim, a restore takes.
+// resumes and restores neither uses nor takes the copies once the new owner
+// (generation 4) has claimed the partition; the new owner then restores every
+// one. Without fencing, or with no newer claim, a restore takes.
 func TestZombieRestoreLeavesTheNewOwnersCopies(t *testing.T) {
 	for _, be := range backends(t) {
 		for _, fenced := range []bool{true, false} {
@@ -200,7 +205,8 @@ func TestZombieRestoreLeavesTheNewOwnersCopies(t *testing.T) {
 					t.Fatal(err)
 				}
 				rep, err := zombie.Restore(ctx, refs[20:])
-				if rep.Restored != 100 {
+				if fenced && (rep.Restored != 0 || rep.NotOwned != 100 || zombie.PartitionLen(7) != 0) ||
+					!fenced && rep.Restored != 100 {
 					t.Fatalf("zombie's restore: %+v", rep)
 				}
 				wantFenced := 0
@@ -555,7 +561,7 @@ func TestRestoreBatchRoundTrips(t *testing.T) {
 		want    []string // pipelines, each as its commands' names
 		left    int      // data keys in Redis afterwards
 	}{
-		{name: "keep", keep: true, spilled: true, want: []string{"mget×5"}, left: 500},
+		{name: "keep", keep: true, spilled: true, want: []string{"mget×5 get×5"}, left: 500},
 		{name: "take", spilled: true, want: []string{"mget×5 get×5", "evalsha×5"}},
 		{name: "take/all-missing", want: []string{"mget×5 get×5"}},
 		{name: "take/all-local", local: true},

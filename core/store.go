@@ -58,13 +58,14 @@ const (
 // rarely meet, and a Mutex lets the hit counter live under the lock (a local hit
 // costs two atomic instructions instead of three).
 type partition[V any] struct {
-	mu    sync.Mutex
-	m     map[string]entry[V]
-	hits  uint64   // local hits, counted under mu
-	dirty []string // keys listed for the next Sync (WriteThrough, Checkpoint), without duplicates
-	seq   uint64   // the last version handed out; never reset, so a version is never reused
-	own   ownership
-	claim int64 // generation of the claim (owned)
+	mu        sync.Mutex
+	m         map[string]entry[V]
+	hits      uint64   // local hits, counted under mu
+	dirty     []string // keys listed for the next Sync (WriteThrough, Checkpoint), without duplicates
+	seq       uint64   // the last version handed out; never reset, so a version is never reused
+	own       ownership
+	claim     int64 // generation of the claim (owned)
+	fencedOut bool  // released because a newer generation holds the fence
 	// What this store last made of the partition's fence (fencing): the generation
 	// it set it to (-1: never), when, and whether a write found it gone since.
 	fenceGen  int64
@@ -415,7 +416,8 @@ func (s *Store[V]) drop(partitions []int32, release bool) int {
 // fence to gen (one pipelined script call per partition, one round trip), so that a
 // zombie of an older generation can no longer write it. It returns ErrFenced
 // (wrapped) when a newer generation already claimed a partition: this consumer is
-// a zombie (its writes of that partition will be refused). gen must be in [0, 2^62].
+// a zombie: such a partition is released (nothing of it is kept, written or
+// restored). gen must be in [0, 2^62].
 func (s *Store[V]) Assigned(ctx context.Context, gen int64, partitions ...int32) error {
 	if err := checkGeneration(gen); err != nil {
 		return err
@@ -424,18 +426,43 @@ func (s *Store[V]) Assigned(ctx context.Context, gen int64, partitions ...int32)
 	for _, p := range partitions {
 		pt := s.partOrCreate(p)
 		pt.mu.Lock()
-		if pt.own == released {
-			// Whatever a racing Put or restore left after the release is not ours.
+		if pt.own == released || pt.own == owned && pt.claim < gen {
+			// Released: whatever a racing Put or restore left is not ours. Owned
+			// under an older claim and assigned again: the store missed a revoke,
+			// and others may have written the partition in between; what it holds
+			// could be stale.
 			pt.m = make(map[string]entry[V])
 			pt.dirty = nil
 		}
-		pt.own, pt.claim = owned, gen
+		pt.own, pt.claim, pt.fencedOut = owned, gen, false
 		pt.mu.Unlock()
 	}
 	if !s.cfg.fencing || s.cfg.strategy == MemoryOnly || len(partitions) == 0 {
 		return nil
 	}
-	return s.claim(ctx, gen, partitions)
+	var errs []error
+	for _, r := range s.claimEach(ctx, gen, partitions) {
+		if r.err == nil {
+			continue
+		}
+		errs = append(errs, r.err)
+		if errors.Is(r.err, errFenced) {
+			// A newer generation holds it: this store is a zombie for it (or the
+			// group was recreated and its generations restarted: see doc.go).
+			s.fenceOut(r.p)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// fenceOut releases partition p because a newer generation holds its fence.
+func (s *Store[V]) fenceOut(p int32) {
+	s.drop([]int32{p}, true)
+	if pt := s.part(p); pt != nil {
+		pt.mu.Lock()
+		pt.fencedOut = true
+		pt.mu.Unlock()
+	}
 }
 
 // genOf returns the generation partition pt is written with; ok is false when the

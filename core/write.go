@@ -14,13 +14,16 @@ import (
 //
 //   - Plain (Fencing(false)): one pipeline of SETs with PX (plus the manifest's
 //     SADD and PEXPIRE), one round trip.
-//   - Fenced (the default): on one connection of the partition's node, UNWATCH
-//     (whatever an earlier, interrupted transaction left), WATCH the fence and GET
-//     it (one round trip); unless it holds a newer generation, MULTI,
-//     the same SETs, EXEC (a second round trip). The batch never writes the fence
-//     (fence.go); one it finds missing is noted for the next spill's claim. When
-//     the watched fence changed meanwhile (a claim), EXEC answers nil and the
-//     batch is tried again from the WATCH, at most watchRetries times.
+//   - Fenced (the default): on one connection of the partition's node (each
+//     spill worker keeps one per node: session), WATCH the fence and GET it; unless
+//     it holds a newer generation, MULTI, the same SETs, EXEC. The WATCH and GET of
+//     the worker's next batch ride in the same pipeline as this batch's EXEC, so a
+//     worker's n batches cost n+1 round trips, as plain pipelines cost n. Every
+//     WATCH is preceded by UNWATCH (an interrupted transaction may have left one).
+//     The batch never writes the fence (fence.go); one it finds missing is noted
+//     for the next spill's claim. When the watched fence changed in between (a
+//     claim), EXEC answers nil and the batch is tried again from the WATCH, at
+//     most watchRetries times.
 //   - WaitReplicas: after the writes, WAIT n timeout on the same connection; the
 //     entries count as written only when enough replicas acknowledged them.
 //
@@ -61,19 +64,27 @@ func (s *Store[V]) newWrite(b *spillBatch[V], pending []int, buf []byte, offs []
 }
 
 // queue adds the batch's writes to pipe: a SET per entry, then the manifest.
-func (s *Store[V]) queue(ctx context.Context, pipe redis.Pipeliner, w *write[V]) []*redis.StatusCmd {
+// Inside a hand-written MULTI (queued), every reply before EXEC is +QUEUED, so
+// the manifest commands are read as status replies there.
+func (s *Store[V]) queue(ctx context.Context, pipe redis.Pipeliner, w *write[V], queued bool) []*redis.StatusCmd {
 	cmds := make([]*redis.StatusCmd, len(w.keys))
 	for k := range w.keys {
 		cmds[k] = pipe.Set(ctx, w.keys[k], w.vals[k], w.ttls[k])
 	}
 	if w.mttl > 0 {
-		members := make([]any, len(w.pending))
-		for k, i := range w.pending {
-			members[k] = w.b.items[i].key
-		}
 		mk := s.metaKey(w.b.p, "keys")
-		pipe.SAdd(ctx, mk, members...)
-		pipe.PExpire(ctx, mk, time.Duration(w.mttl)*time.Millisecond)
+		args := make([]any, 0, 2+len(w.pending))
+		args = append(args, "sadd", mk)
+		for _, i := range w.pending {
+			args = append(args, w.b.items[i].key)
+		}
+		if queued {
+			_ = pipe.Process(ctx, redis.NewStatusCmd(ctx, args...))
+			_ = pipe.Process(ctx, redis.NewStatusCmd(ctx, "pexpire", mk, w.mttl))
+		} else {
+			_ = pipe.Process(ctx, redis.NewIntCmd(ctx, args...))
+			pipe.PExpire(ctx, mk, time.Duration(w.mttl)*time.Millisecond)
+		}
 	}
 	return cmds
 }
@@ -105,26 +116,26 @@ func (w *write[V]) failAll(r Reason) {
 	}
 }
 
-func (s *Store[V]) sendPlain(ctx context.Context, w *write[V]) error {
+func (s *Store[V]) sendPlain(ctx context.Context, sess *session, w *write[V]) error {
 	if s.cfg.waitReplicas > 0 {
-		return s.onNode(ctx, w, func(tx *redis.Tx, _ bool) error {
-			var cmds []*redis.StatusCmd
-			var wait *redis.IntCmd
-			_, err := tx.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-				cmds = s.queue(ctx, pipe, w)
-				wait = s.waitCmd(ctx)
-				_ = pipe.Process(ctx, wait)
-				return nil
-			})
-			if first := w.record(cmds, nil); first != nil {
-				return first
-			}
-			return s.checkWait(w, wait, err)
+		conn, err := sess.conn(ctx, s.rdb, s.metaKey(w.b.p, "fence"))
+		if err != nil {
+			return w.noNode(err)
+		}
+		var cmds []*redis.StatusCmd
+		wait := s.waitCmd(ctx)
+		_, err = conn.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			cmds = s.queue(ctx, pipe, w, false)
+			return pipe.Process(ctx, wait)
 		})
+		if first := w.record(cmds, nil); first != nil {
+			return first
+		}
+		return s.checkWait(w, wait, err)
 	}
 	var cmds []*redis.StatusCmd
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		cmds = s.queue(ctx, pipe, w)
+		cmds = s.queue(ctx, pipe, w, false)
 		return nil
 	})
 	first := w.record(cmds, nil)
@@ -156,82 +167,232 @@ func (s *Store[V]) checkWait(w *write[V], wait *redis.IntCmd, err error) error {
 	return fmt.Errorf("core: partition %d: %w", w.b.p, werr)
 }
 
-// onNode runs fn on one connection of the node that owns the batch's partition.
-// watched tells fn whether the client's Watch already sent WATCH for the fence.
-func (s *Store[V]) onNode(ctx context.Context, w *write[V], fn func(tx *redis.Tx, watched bool) error) error {
-	fence := s.metaKey(w.b.p, "fence")
-	var node *redis.Client
-	var err error
-	switch c := s.rdb.(type) {
-	case *redis.Client:
-		node = c
-	case *redis.ClusterClient:
-		node, err = c.MasterForKey(ctx, fence)
-	case *redis.Ring:
-		node, err = c.GetShardClientForKey(fence)
-	default:
-		return s.rdb.Watch(ctx, func(tx *redis.Tx) error { return fn(tx, true) }, fence)
+// noNode fails the batch when the partition's node cannot be found (a slot map
+// being reloaded): retryable.
+func (w *write[V]) noNode(err error) error {
+	r := Classify(err)
+	if r == ReasonOther {
+		r = ReasonUnavailable
 	}
-	if err != nil {
-		w.failAll(Classify(err))
-		if w.b.status[w.pending[0]] == ReasonOther {
-			w.failAll(ReasonUnavailable) // no node for the slot (yet): retryable
-		}
-		return fmt.Errorf("core: partition %d: no node: %w", w.b.p, err)
-	}
-	return node.Watch(ctx, func(tx *redis.Tx) error { return fn(tx, false) })
+	w.failAll(r)
+	return fmt.Errorf("core: partition %d: no node: %w", w.b.p, err)
 }
 
-func (s *Store[V]) sendFenced(ctx context.Context, w *write[V]) error {
+// session is one spill worker's connections: one per node it wrote to, each
+// holding at most one WATCH, and the fence read it issued ahead for its next
+// batch (prefetch), so that a fenced batch costs one round trip, not two.
+type session struct {
+	conns    map[*redis.Client]*redis.Conn
+	watching map[*redis.Conn]bool // a WATCH may be active on the connection
+	// The WATCH and GET of the next batch's fence, sent with this batch's EXEC.
+	aheadConn  *redis.Conn
+	aheadFence string
+	aheadGet   *redis.StringCmd
+}
+
+// nodeOf finds the client of the node that owns key (nil: the client type has
+// no way to say; use its Watch).
+func nodeOf(ctx context.Context, rdb redis.UniversalClient, key string) (*redis.Client, error) {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return c, nil
+	case *redis.ClusterClient:
+		return c.MasterForKey(ctx, key)
+	case *redis.Ring:
+		return c.GetShardClientForKey(key)
+	}
+	return nil, nil
+}
+
+// conn returns the session's connection to the node owning key, or (nil, nil)
+// when the client type cannot name the node.
+func (ss *session) conn(ctx context.Context, rdb redis.UniversalClient, key string) (*redis.Conn, error) {
+	node, err := nodeOf(ctx, rdb, key)
+	if err != nil || node == nil {
+		return nil, err
+	}
+	if c := ss.conns[node]; c != nil {
+		return c, nil
+	}
+	if ss.conns == nil {
+		ss.conns, ss.watching = map[*redis.Client]*redis.Conn{}, map[*redis.Conn]bool{}
+	}
+	c := node.Conn()
+	ss.conns[node] = c
+	return c, nil
+}
+
+// close returns the session's connections to their pools, first clearing a
+// WATCH left on one (so that no other user of the pool inherits it).
+func (ss *session) close(ctx context.Context) {
+	for _, c := range ss.conns {
+		if ss.watching[c] {
+			_ = c.Process(ctx, redis.NewStatusCmd(ctx, "unwatch"))
+		}
+		_ = c.Close()
+	}
+}
+
+// takeAhead returns the fence read issued ahead on conn for fence, if any.
+func (ss *session) takeAhead(conn *redis.Conn, fence string) *redis.StringCmd {
+	get := ss.aheadGet
+	ok := get != nil && ss.aheadConn == conn && ss.aheadFence == fence
+	ss.aheadConn, ss.aheadFence, ss.aheadGet = nil, "", nil
+	if !ok || get.Err() != nil && !errors.Is(get.Err(), redis.Nil) {
+		return nil
+	}
+	return get
+}
+
+// sendFenced writes one batch as an optimistic transaction (fence.go). next is
+// the worker's next batch (nil: none): its fence's WATCH and GET ride along with
+// this batch's EXEC when it lives on the same node.
+func (s *Store[V]) sendFenced(ctx context.Context, sess *session, w *write[V], next *spillBatch[V]) error {
 	b := w.b
 	fence := s.metaKey(b.p, "fence")
-	gen := b.gen
-	var lastErr error
+	conn, err := sess.conn(ctx, s.rdb, fence)
+	if err != nil {
+		return w.noNode(err)
+	}
+	if conn == nil {
+		return s.sendFencedWatch(ctx, w)
+	}
+	var nextFence string
+	if next != nil {
+		nextFence = s.metaKey(next.p, "fence")
+		if nc, err := sess.conn(ctx, s.rdb, nextFence); err != nil || nc != conn {
+			nextFence = ""
+		}
+	}
 	for try := 0; try < watchRetries; try++ {
-		retry := false
-		err := s.onNode(ctx, w, func(tx *redis.Tx, watched bool) error {
-			var get *redis.StringCmd
-			_, err := tx.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-				if !watched {
-					// UNWATCH first: a pooled connection whose last transaction
-					// ended without EXEC or UNWATCH (an error, a deadline) must not
-					// carry that WATCH into this one.
-					pipe.Process(ctx, redis.NewStatusCmd(ctx, "unwatch"))
-					pipe.Process(ctx, redis.NewStatusCmd(ctx, "watch", fence))
-				}
+		get := sess.takeAhead(conn, fence)
+		if get == nil {
+			// UNWATCH first: whatever an interrupted transaction left on the
+			// connection must not abort this one.
+			_, _ = conn.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+				watch(ctx, pipe, fence)
 				get = pipe.Get(ctx, fence)
 				return nil
 			})
-			cur, gerr := get.Int64()
+			sess.watching[conn] = true
+		}
+		cur, gerr := get.Int64()
+		switch {
+		case errors.Is(gerr, redis.Nil):
+			cur = -1 // no fence (expired, or lost with its Redis): claim it at the next spill
+			if pt := s.part(b.p); pt != nil {
+				pt.fenceLost.Store(true)
+			}
+		case gerr != nil:
+			w.failAll(Classify(gerr))
+			return fmt.Errorf("core: reading the fence of partition %d: %w", b.p, gerr)
+		}
+		if cur > b.gen {
+			w.failAll(ReasonFenced)
+			return fmt.Errorf("core: partition %d is held by generation %d > %d: %w", b.p, cur, b.gen, errFenced)
+		}
+		var cmds []*redis.StatusCmd
+		var multi *redis.StatusCmd
+		exec := redis.NewSliceCmd(ctx, "exec")
+		var aheadGet *redis.StringCmd
+		_, _ = conn.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+			multi = redis.NewStatusCmd(ctx, "multi")
+			_ = pipe.Process(ctx, multi)
+			cmds = s.queue(ctx, pipe, w, true)
+			_ = pipe.Process(ctx, exec)
+			if nextFence != "" {
+				watch(ctx, pipe, nextFence)
+				aheadGet = pipe.Get(ctx, nextFence)
+			}
+			return nil
+		})
+		sess.watching[conn] = nextFence != ""
+		if aheadGet != nil {
+			sess.aheadConn, sess.aheadFence, sess.aheadGet = conn, nextFence, aheadGet
+		}
+		res, eerr := exec.Result()
+		switch {
+		case errors.Is(eerr, redis.Nil):
+			continue // the fence changed since WATCH: read it again
+		case eerr != nil:
+			// All or nothing: a queued command's error (OOM, MISCONF) says why
+			// EXEC aborted; otherwise EXEC's (or the connection's) error.
+			cause := eerr
+			if merr := multi.Err(); merr != nil {
+				cause = merr
+			}
+			for _, c := range cmds {
+				if c.Err() != nil && !strings.HasPrefix(c.Err().Error(), "EXECABORT") {
+					cause = c.Err()
+					break
+				}
+			}
+			w.failAll(Classify(cause))
+			return fmt.Errorf("core: spilling %d keys of partition %d: %w", len(w.pending), b.p, cause)
+		}
+		var first error
+		for k, i := range w.pending {
+			if k >= len(res) {
+				break
+			}
+			if rerr, ok := res[k].(error); ok {
+				b.status[i] = Classify(rerr)
+				if first == nil {
+					first = fmt.Errorf("core: spilling %q of partition %d: %w", b.items[i].key, b.p, rerr)
+				}
+			}
+		}
+		if len(res) < len(w.pending) {
+			w.failAll(ReasonOther)
+			return fmt.Errorf("core: EXEC answered %d replies for %d writes", len(res), len(w.pending))
+		}
+		if first != nil || s.cfg.waitReplicas == 0 {
+			return first
+		}
+		wait := s.waitCmd(ctx)
+		_ = conn.Process(ctx, wait)
+		return s.checkWait(w, wait, nil)
+	}
+	w.failAll(ReasonUnavailable) // the fence kept changing: let the caller's retries decide
+	return fmt.Errorf("core: partition %d: the fence changed during %d transactions", b.p, watchRetries)
+}
+
+// watch queues UNWATCH, then WATCH key.
+func watch(ctx context.Context, pipe redis.Pipeliner, key string) {
+	_ = pipe.Process(ctx, redis.NewStatusCmd(ctx, "unwatch"))
+	_ = pipe.Process(ctx, redis.NewStatusCmd(ctx, "watch", key))
+}
+
+// sendFencedWatch is sendFenced for a client that cannot name a key's node: its
+// own Watch (WATCH, GET, MULTI..EXEC and UNWATCH: three round trips more).
+func (s *Store[V]) sendFencedWatch(ctx context.Context, w *write[V]) error {
+	b := w.b
+	fence := s.metaKey(b.p, "fence")
+	for try := 0; try < watchRetries; try++ {
+		retry := false
+		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			cur, gerr := tx.Get(ctx, fence).Int64()
 			switch {
 			case errors.Is(gerr, redis.Nil):
-				cur = -1 // no fence (expired, or lost with its Redis): claim it at the next spill
-				if pt := s.part(b.p); pt != nil {
-					pt.fenceLost.Store(true)
-				}
+				cur = -1
 			case gerr != nil:
-				if err == nil {
-					err = gerr
-				}
-				w.failAll(Classify(err))
-				return fmt.Errorf("core: reading the fence of partition %d: %w", b.p, err)
+				w.failAll(Classify(gerr))
+				return fmt.Errorf("core: reading the fence of partition %d: %w", b.p, gerr)
 			}
-			if cur > gen {
+			if cur > b.gen {
 				w.failAll(ReasonFenced)
-				return fmt.Errorf("core: partition %d is held by generation %d > %d: %w", b.p, cur, gen, errFenced)
+				return fmt.Errorf("core: partition %d is held by generation %d > %d: %w", b.p, cur, b.gen, errFenced)
 			}
 			var cmds []*redis.StatusCmd
-			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-				cmds = s.queue(ctx, pipe, w)
+			_, err := tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+				cmds = s.queue(ctx, pipe, w, false)
 				return nil
 			})
 			if errors.Is(err, redis.TxFailedErr) {
-				retry = true // the fence changed since WATCH: read it again
+				retry = true
 				return err
 			}
 			if err != nil {
-				// The transaction is all or nothing: a queued command's error
-				// (OOM, MISCONF) says why EXEC aborted; otherwise the call's error.
 				cause := err
 				for _, c := range cmds {
 					if c.Err() != nil && !strings.HasPrefix(c.Err().Error(), "EXECABORT") {
@@ -242,24 +403,17 @@ func (s *Store[V]) sendFenced(ctx context.Context, w *write[V]) error {
 				w.failAll(Classify(cause))
 				return fmt.Errorf("core: spilling %d keys of partition %d: %w", len(w.pending), b.p, cause)
 			}
-			if first := w.record(cmds, nil); first != nil {
+			if first := w.record(cmds, nil); first != nil || s.cfg.waitReplicas == 0 {
 				return first
 			}
-			if s.cfg.waitReplicas > 0 {
-				wait := s.waitCmd(ctx)
-				_ = tx.Process(ctx, wait)
-				return s.checkWait(w, wait, nil)
-			}
-			return nil
-		})
+			wait := s.waitCmd(ctx)
+			_ = tx.Process(ctx, wait)
+			return s.checkWait(w, wait, nil)
+		}, fence)
 		if !retry {
 			return err
 		}
-		lastErr = err
-		if ctx.Err() != nil {
-			break
-		}
 	}
-	w.failAll(ReasonUnavailable) // the fence kept changing: let the caller's retries decide
-	return fmt.Errorf("core: partition %d: the fence changed during %d transactions: %w", b.p, watchRetries, lastErr)
+	w.failAll(ReasonUnavailable)
+	return fmt.Errorf("core: partition %d: the fence changed during %d transactions", b.p, watchRetries)
 }

@@ -188,12 +188,14 @@ func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next 
 
 	admitted := make([]redis.Cmder, 0, len(cmds))
 	for i, c := range cmds {
-		switch rejects[i] {
-		case nil:
+		switch {
+		case rejects[i] == nil:
 			admitted = append(admitted, c)
-		case ErrOOM:
+		case !infos[i].write:
+			// MULTI and EXEC of a refused transaction: refused, but not writes.
+		case rejects[i] == ErrOOM:
 			n.ms.RejectedOOM++
-		case ErrMisconf:
+		case rejects[i] == ErrMisconf:
 			n.ms.RejectedMisconf++
 		}
 	}

@@ -128,9 +128,10 @@ func TestMeterChargesLanesAndCutsAtBudget(t *testing.T) {
 	for i := 0; i < 2000; i++ {
 		s.Put(int32(i%2), fmt.Sprintf("k%04d", i), []byte("v"))
 	}
-	// A fenced batch is two round trips (WATCH+GET, then MULTI..EXEC): 3 batches of
-	// ~2 ms per worker fit.
-	m := &Meter{Budget: 6500 * time.Microsecond, Workers: 4}
+	// A fenced worker's n batches are n+1 round trips (its first WATCH+GET, then
+	// each MULTI..EXEC carries the next batch's WATCH+GET): 3 batches of ~1 ms per
+	// worker fit in 4.5 ms, a fourth would end at 5 ms.
+	m := &Meter{Budget: 4500 * time.Microsecond, Workers: 4}
 	rep, err := s.SpillAll(WithMeter(context.Background(), m))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
@@ -139,7 +140,7 @@ func TestMeterChargesLanesAndCutsAtBudget(t *testing.T) {
 	if rep.Written != 1200 || rep.Count(core.ReasonDeadline) != 800 {
 		t.Fatalf("written %d, deadline %d", rep.Written, rep.Count(core.ReasonDeadline))
 	}
-	if m.Elapsed() != 6500*time.Microsecond {
+	if m.Elapsed() != 4500*time.Microsecond {
 		t.Fatalf("elapsed %v, want the budget", m.Elapsed())
 	}
 }
