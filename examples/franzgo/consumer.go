@@ -401,14 +401,14 @@ func (c *Consumer) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][
 			"not_written", ev.Spill.NotWritten, "fenced", ev.Spill.Count(core.ReasonFenced), "err", ev.Err)
 	}
 
-	// A partition whose spill was fenced belongs to a newer generation: this
+	// A partition whose fence shows a newer generation belongs to it: this
 	// member is a zombie that rejoined (kgo reports that as a revoke, not a
 	// loss). Its offsets must not be committed: the new owner has moved on.
+	// SpillReport.Fenced lists such partitions even when the store held nothing
+	// of them.
 	fenced := make(map[int32]bool)
-	for _, f := range ev.Spill.Failures {
-		if f.Reason == core.ReasonFenced {
-			fenced[f.Partition] = true
-		}
+	for _, p := range ev.Spill.Fenced {
+		fenced[p] = true
 	}
 	offs := make(map[int32]kgo.EpochOffset)
 	c.mu.Lock()
