@@ -5,6 +5,8 @@ PKGS    ?= ./...
 BENCH   ?= Benchmark(Store|Spill|Restore|SimScaleIn|Engine|Sweep|Footprint)
 BENCHTIME ?= 1x
 FUZZTIME ?= 10s
+# FuzzStoreOps (the model-checked store) gets its own, longer budget.
+STOREFUZZTIME ?= 30s
 
 .PHONY: golden help test test-short race vet fmt bench fuzz report calibrate swarm clean build
 OUT ?= out
@@ -44,10 +46,10 @@ fmt: ## fail if any file is not gofmt-clean
 bench: ## benchmarks in bench/ (BENCH=regexp BENCHTIME=1x|5s)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./bench/
 
-fuzz: ## run every fuzz target for FUZZTIME each
+fuzz: ## run every fuzz target for FUZZTIME each (FuzzStoreOps: STOREFUZZTIME, default 30s)
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./core/
 	$(GO) test -run '^$$' -fuzz '^FuzzRoundTrip$$' -fuzztime $(FUZZTIME) ./core/
-	$(GO) test -run '^$$' -fuzz '^FuzzStoreOps$$' -fuzztime $(FUZZTIME) ./core/
+	$(GO) test -run '^$$' -fuzz '^FuzzStoreOps$$' -fuzztime $(STOREFUZZTIME) ./core/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
 	$(GO) test -run '^$$' -fuzz '^FuzzContextSeq$$' -fuzztime $(FUZZTIME) ./sim/workload/
 
