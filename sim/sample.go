@@ -1,10 +1,9 @@
 package sim
 
 import (
-	"fmt"
-
-	"github.com/spillway-sim/spillway/scenarios"
 	"time"
+
+	"github.com/spillway-sim/spillway/summary"
 )
 
 var seriesColumns = func() []string {
@@ -59,64 +58,49 @@ func (r *runner) lagNow() int64 {
 	return worst
 }
 
-// result builds the run's summary: every metric of the contract
-// (scenarios.MetricNames, in its order), then per-cause stale counts.
-func (r *runner) result() *RunResult {
+// totals is what the run counted, for the summary table (package summary).
+func (r *runner) totals() summary.Totals {
 	c := &r.c
 	ns := r.redis.stats()
 	_, mem := r.redis.memory()
-	ratio := 0.0
-	if c.needed > 0 {
-		ratio = float64(c.lost) / float64(c.needed)
+	lostBy := make([]int64, numCauses)
+	copy(lostBy, c.lostBy[:])
+	return summary.Totals{
+		Messages: c.messages, Replayed: c.replayed,
+		Needed: c.needed, OK: c.ok, Lost: c.lost, StaleUsed: c.staleUsed, LostBy: lostBy,
+		LocalHits: c.localHits, Restored: c.restored, StaleDiscarded: c.staleDiscard, RedisLookupsMissed: c.redisMissed,
+		SpilledKeys: c.spilledKeys, SpillBytes: c.spillBytes,
+		SpillFailed: c.spillFailed, FencedWrites: c.fencedWrites, SpillRewrites: c.spillRewritten,
+		SpillMax: c.spillMax, CommitsFailed: c.commitsFailed, Crashes: c.crashes,
+
+		RedisOps: ns.Ops, RedisRoundTrips: ns.RoundTrips, RedisBytesIn: ns.BytesIn, RedisBytesOut: ns.BytesOut,
+		RedisExpired:  ns.ExpiredKeys,
+		RedisUsedPeak: mem.PeakUsedBytes, RedisRSSPeak: mem.PeakRSSBytes, RedisCOWPeak: mem.PeakCOWBytes,
+		RedisEvicted: mem.Evicted, RedisOOMKills: mem.OOMKills, RedisForkFailures: mem.ForkFailures,
+		RedisRejectedWrites: mem.RejectedWrites,
+
+		Latency: r.lat.quantile, LagMax: r.lagMax,
+		Rebalances: int64(r.group.Rebalances()), RebalancePauseTotal: r.group.RebalancePauseTotal(),
 	}
-	values := map[string]float64{
-		"messages": float64(c.messages), "messages_replayed": float64(c.replayed),
-		"context_needed": float64(c.needed), "context_ok": float64(c.ok), "context_lost": float64(c.lost),
-		"context_stale_used": float64(c.staleUsed), "context_loss_ratio": round(ratio, 6),
-		"local_hits": float64(c.localHits), "restored": float64(c.restored),
-		"stale_discarded": float64(c.staleDiscard), "redis_lookups_missed": float64(c.redisMissed),
-		"spilled_keys": float64(c.spilledKeys), "spill_bytes": float64(c.spillBytes),
-		"spill_duration_max": c.spillMax.Seconds(),
-		"redis_ops":          float64(ns.Ops), "redis_bytes_in": float64(ns.BytesIn), "redis_bytes_out": float64(ns.BytesOut),
-		"redis_used_memory_peak_bytes": float64(mem.PeakUsedBytes), "redis_rss_peak_bytes": float64(mem.PeakRSSBytes),
-		"redis_cow_peak_bytes": float64(mem.PeakCOWBytes), "redis_evicted_keys": float64(mem.Evicted),
-		"redis_expired_keys": float64(ns.ExpiredKeys), "redis_oom_kills": float64(mem.OOMKills),
-		"redis_fork_failures": float64(mem.ForkFailures), "redis_rejected_writes": float64(mem.RejectedWrites),
-		"latency_p50": r.lat.quantile(0.5).Seconds(), "latency_p99": r.lat.quantile(0.99).Seconds(),
-		"latency_p999": r.lat.quantile(0.999).Seconds(), "consumer_lag_max": float64(r.lagMax),
-		"rebalances": float64(r.group.Rebalances()), "rebalance_pause_total": r.group.RebalancePauseTotal().Seconds(),
-		"spill_failed_keys": float64(c.spillFailed), "fenced_writes": float64(c.fencedWrites),
-		"redis_round_trips": float64(ns.RoundTrips), "crashes": float64(c.crashes),
-		"commits_failed": float64(c.commitsFailed), "spill_rewritten_keys": float64(c.spillRewritten),
-	}
-	for _, cause := range Causes() {
-		values["lost_by_cause."+cause.String()] = float64(c.lostBy[cause])
-	}
+}
+
+// result builds the run's summary: every metric of the table (package
+// summary, in its order), then per-cause stale counts and the self-audit.
+func (r *runner) result() *RunResult {
+	t := r.totals()
 	var s Summary
-	for _, name := range scenarios.MetricNames() {
-		v, ok := values[name]
-		if !ok {
-			panic(fmt.Sprintf("sim: the summary does not compute contract metric %s", name))
-		}
+	for _, m := range summary.Metrics() {
 		unit := ""
-		if u, _ := scenarios.MetricUnit(name); u == scenarios.UnitSeconds {
+		if m.Unit == summary.UnitSeconds {
 			unit = "s"
 		}
-		s = append(s, Metric{Name: name, Value: v, Unit: unit})
+		s = append(s, Metric{Name: m.Name, Value: m.Value(&t), Unit: unit})
 	}
 	for _, cause := range Causes() {
-		if c.staleBy[cause] > 0 {
-			s = append(s, Metric{Name: "stale_by_cause." + cause.String(), Value: float64(c.staleBy[cause])})
+		if r.c.staleBy[cause] > 0 {
+			s = append(s, Metric{Name: "stale_by_cause." + cause.String(), Value: float64(r.c.staleBy[cause])})
 		}
 	}
 	s = append(s, r.audit.metrics()...)
 	return &RunResult{Summary: s, Series: r.series, Events: r.events, Latency: r.lat.cdf()}
-}
-
-func round(v float64, digits int) float64 {
-	p := 1.0
-	for i := 0; i < digits; i++ {
-		p *= 10
-	}
-	return float64(int64(v*p+0.5)) / p
 }
