@@ -3,37 +3,80 @@ package sim
 import (
 	"time"
 
+	"github.com/spillway-sim/spillway/sim/redisnode"
 	"github.com/spillway-sim/spillway/summary"
 )
 
-var seriesColumns = func() []string {
-	cols := []string{"t_s", "messages", "context_needed", "context_ok", "context_lost", "context_stale_used"}
-	for _, c := range Causes() {
-		cols = append(cols, "lost."+c.String())
+// sampleNow is what one sample reads besides the runner: measured once per row.
+type sampleNow struct {
+	lag          int64 // largest per-partition lag since the last sample
+	ns           redisnode.Stats
+	worst, total redisnode.MemoryStats // the fullest active node; totals over every node
+}
+
+// seriesColumn is one column of the time series: its name and how a sample
+// computes it.
+type seriesColumn struct {
+	name  string
+	value func(r *runner, now *sampleNow) float64
+}
+
+// seriesTable is the time series' columns, in order: the one list of them
+// (Series.Columns and each row are built from it).
+var seriesTable = func() []seriesColumn {
+	cols := []seriesColumn{
+		{"t_s", func(r *runner, _ *sampleNow) float64 { return r.eng.Now().Seconds() }},
+		{"messages", func(r *runner, _ *sampleNow) float64 { return float64(r.c.messages) }},
+		{"context_needed", func(r *runner, _ *sampleNow) float64 { return float64(r.c.needed) }},
+		{"context_ok", func(r *runner, _ *sampleNow) float64 { return float64(r.c.ok) }},
+		{"context_lost", func(r *runner, _ *sampleNow) float64 { return float64(r.c.lost) }},
+		{"context_stale_used", func(r *runner, _ *sampleNow) float64 { return float64(r.c.staleUsed) }},
 	}
-	return append(cols, "restored", "stale_discarded", "spilled_keys", "redis_keys", "redis_ops",
-		"consumer_lag_max", "pods", "rebalances", "latency_p50_ms", "latency_p99_ms",
-		"redis_used_memory_bytes", "redis_rss_bytes", "redis_cow_bytes", "redis_maxmemory_bytes",
-		"redis_system_memory_bytes", "redis_evicted_keys")
+	for _, c := range Causes() {
+		cols = append(cols, seriesColumn{"lost." + c.String(),
+			func(r *runner, _ *sampleNow) float64 { return float64(r.c.lostBy[c]) }})
+	}
+	return append(cols, []seriesColumn{
+		{"restored", func(r *runner, _ *sampleNow) float64 { return float64(r.c.restored) }},
+		{"stale_discarded", func(r *runner, _ *sampleNow) float64 { return float64(r.c.staleDiscard) }},
+		{"spilled_keys", func(r *runner, _ *sampleNow) float64 { return float64(r.c.spilledKeys) }},
+		{"redis_keys", func(r *runner, _ *sampleNow) float64 { return float64(r.redis.keys()) }},
+		{"redis_ops", func(_ *runner, n *sampleNow) float64 { return float64(n.ns.Ops) }},
+		{"consumer_lag_max", func(_ *runner, n *sampleNow) float64 { return float64(n.lag) }},
+		{"pods", func(r *runner, _ *sampleNow) float64 { return float64(r.livePods()) }},
+		{"rebalances", func(r *runner, _ *sampleNow) float64 { return float64(r.group.Rebalances()) }},
+		{"latency_p50_ms", func(r *runner, _ *sampleNow) float64 { return ms(r.latWindow.quantile(0.5)) }},
+		{"latency_p99_ms", func(r *runner, _ *sampleNow) float64 { return ms(r.latWindow.quantile(0.99)) }},
+		{"redis_used_memory_bytes", func(_ *runner, n *sampleNow) float64 { return float64(n.worst.UsedBytes) }},
+		{"redis_rss_bytes", func(_ *runner, n *sampleNow) float64 { return float64(n.worst.RSSBytes) }},
+		{"redis_cow_bytes", func(_ *runner, n *sampleNow) float64 { return float64(n.worst.COWBytes) }},
+		{"redis_maxmemory_bytes", func(r *runner, _ *sampleNow) float64 { return float64(r.sc.Redis.MaxMemory.Bytes()) }},
+		{"redis_system_memory_bytes", func(r *runner, _ *sampleNow) float64 {
+			return float64(r.sc.Redis.SystemMemory.Bytes())
+		}},
+		{"redis_evicted_keys", func(_ *runner, n *sampleNow) float64 { return float64(n.total.Evicted) }},
+	}...)
+}()
+
+// seriesColumns is the names of seriesTable's columns (Series.Columns).
+var seriesColumns = func() []string {
+	out := make([]string, len(seriesTable))
+	for i, c := range seriesTable {
+		out[i] = c.name
+	}
+	return out
 }()
 
 // sample appends one row of the time series.
 func (r *runner) sample() {
 	r.auditMemory()
-	lag := max(r.lagWindow, r.lagNow())
+	now := sampleNow{lag: max(r.lagWindow, r.lagNow()), ns: r.redis.stats()}
 	r.lagWindow = 0
-	ns := r.redis.stats()
-	worst, total := r.redis.memory()
-	row := []float64{r.eng.Now().Seconds(), float64(r.c.messages), float64(r.c.needed), float64(r.c.ok),
-		float64(r.c.lost), float64(r.c.staleUsed)}
-	for _, c := range Causes() {
-		row = append(row, float64(r.c.lostBy[c]))
+	now.worst, now.total = r.redis.memory()
+	row := make([]float64, len(seriesTable))
+	for i, c := range seriesTable {
+		row[i] = c.value(r, &now)
 	}
-	row = append(row, float64(r.c.restored), float64(r.c.staleDiscard), float64(r.c.spilledKeys),
-		float64(r.redis.keys()), float64(ns.Ops), float64(lag), float64(r.livePods()), float64(r.group.Rebalances()),
-		ms(r.latWindow.quantile(0.5)), ms(r.latWindow.quantile(0.99)),
-		float64(worst.UsedBytes), float64(worst.RSSBytes), float64(worst.COWBytes),
-		float64(r.sc.Redis.MaxMemory.Bytes()), float64(r.sc.Redis.SystemMemory.Bytes()), float64(total.Evicted))
 	r.series.Rows = append(r.series.Rows, row)
 	r.latWindow.reset()
 }
