@@ -62,7 +62,7 @@ type pod struct {
 	failed     map[string]core.Reason // why the last spills could not write a key still in memory
 	crashed    bool
 	scratch              // the poll loop's buffers, reused per batch
-	ahead      bool      // working ahead (ahead.go): shared effects go to tally
+	fx         effects   // where processing's shared effects go (ahead.go): applied now, or to tally
 	tally      tally     // what working ahead deferred, for the serial pass
 	held       held      // the step working ahead stopped before
 	heldBatch  []fetched // held == heldRestore: the batch whose restore was left
@@ -113,6 +113,7 @@ func (r *runner) startPod(slot int, delay time.Duration) *pod {
 	sc := r.sc
 	p := &pod{r: r, index: len(r.pods), slot: slot, name: fmt.Sprintf("pod-%d", slot), pos: map[int32]int64{}}
 	p.tally.lastAudit = -1
+	p.fx = p.effectsFor(false)
 	p.id = broker.MemberID(fmt.Sprintf("%s#%d", p.name, p.index))
 	every, window := sc.State.TTLOnlyEvery.Std(), sc.State.TTLOnlyFor.Std()
 	ttl := func(part int32, key string) time.Duration {
