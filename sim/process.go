@@ -44,8 +44,8 @@ func (p *pod) poll(now time.Duration, ahead bool) {
 	r := p.r
 	p.fx = p.effectsFor(ahead)
 	defer func() { p.fx = p.effectsFor(false) }()
-	batchMax := r.sc.Log.PollBatch
-	pt := r.sc.Consumers.ProcessTime.Std()
+	batchMax := r.cfg.pollBatch
+	pt := r.cfg.processTime
 	switch p.held {
 	case heldFinished:
 		p.held = heldNone
@@ -102,7 +102,7 @@ func (p *pod) batchEndDue() bool {
 	if r.strategy == core.WriteThrough || r.strategy == core.Checkpoint {
 		return true
 	}
-	return p.cursor-p.lastCommit >= r.sc.Log.CommitInterval.Std()
+	return p.cursor-p.lastCommit >= r.cfg.commitInterval
 }
 
 // batchEnd runs after each batch: Store.Sync (write-through, checkpoint) and the
@@ -111,7 +111,7 @@ func (p *pod) batchEnd() {
 	r := p.r
 	p.sync()
 	if r.strategy != core.WriteThrough && r.strategy != core.Checkpoint &&
-		p.cursor-p.lastCommit >= r.sc.Log.CommitInterval.Std() {
+		p.cursor-p.lastCommit >= r.cfg.commitInterval {
 		p.commit(nil, p.gen)
 		p.lastCommit = p.cursor
 	}
@@ -379,7 +379,7 @@ func (p *pod) sync() {
 	if r.strategy != core.WriteThrough && r.strategy != core.Checkpoint {
 		return
 	}
-	ctx, m := p.meterCtx(0, p.r.sc.State.SpillParallelism)
+	ctx, m := p.meterCtx(0, r.cfg.spillParallelism)
 	rep, err := p.store.Sync(ctx)
 	if rep == nil {
 		return

@@ -50,9 +50,9 @@ var seriesTable = func() []seriesColumn {
 		{"redis_used_memory_bytes", func(_ *runner, n *sampleNow) float64 { return float64(n.worst.UsedBytes) }},
 		{"redis_rss_bytes", func(_ *runner, n *sampleNow) float64 { return float64(n.worst.RSSBytes) }},
 		{"redis_cow_bytes", func(_ *runner, n *sampleNow) float64 { return float64(n.worst.COWBytes) }},
-		{"redis_maxmemory_bytes", func(r *runner, _ *sampleNow) float64 { return float64(r.sc.Redis.MaxMemory.Bytes()) }},
+		{"redis_maxmemory_bytes", func(r *runner, _ *sampleNow) float64 { return float64(r.cfg.maxMemoryBytes) }},
 		{"redis_system_memory_bytes", func(r *runner, _ *sampleNow) float64 {
-			return float64(r.sc.Redis.SystemMemory.Bytes())
+			return float64(r.cfg.systemMemoryBytes)
 		}},
 		{"redis_evicted_keys", func(_ *runner, n *sampleNow) float64 { return float64(n.total.Evicted) }},
 	}...)
