@@ -6,36 +6,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spillway-sim/spillway/summary"
 )
 
-// Unit is the kind of quantity a summary metric measures.
-type Unit int
+// Unit is the kind of quantity a summary metric measures (summary.Unit).
+type Unit = summary.Unit
 
 // The units of summary metrics. Sizes are reported in bytes and durations in
 // seconds (float64), so that a bound written as "7GiB" or "50ms" compares as is.
 const (
-	UnitCount   Unit = iota // a number of things (messages, keys, ops, events)
-	UnitRatio               // a fraction in [0, 1]
-	UnitBytes               // bytes
-	UnitSeconds             // seconds
+	UnitCount   = summary.UnitCount   // a number of things (messages, keys, ops, events)
+	UnitRatio   = summary.UnitRatio   // a fraction in [0, 1]
+	UnitBytes   = summary.UnitBytes   // bytes
+	UnitSeconds = summary.UnitSeconds // seconds
 )
 
-// String returns "count", "ratio", "bytes" or "seconds".
-func (u Unit) String() string {
-	switch u {
-	case UnitCount:
-		return "count"
-	case UnitRatio:
-		return "ratio"
-	case UnitBytes:
-		return "bytes"
-	case UnitSeconds:
-		return "seconds"
-	}
-	return "Unit(" + strconv.Itoa(int(u)) + ")"
-}
-
-func (u Unit) noun() string {
+func unitNoun(u Unit) string {
 	switch u {
 	case UnitRatio:
 		return "a ratio"
@@ -48,62 +35,18 @@ func (u Unit) noun() string {
 }
 
 // LossCauses are the causes a lost or stale context is attributed to
-// (docs/design.md "Context accounting"); each has a metric lost_by_cause.<cause>.
-var LossCauses = []string{
-	"crash", "grace_overrun", "ttl_expired", "evicted", "redis_lost", "stale_discarded", "ring_moved", "not_spilled",
-	// Extensions (the simulator's causes beyond docs/design.md's list).
-	"zombie", "corrupt", "redis_unavailable", "fenced", "replay", "unknown",
-}
-
-type metricDef struct {
-	name string
-	unit Unit
-}
-
-// metrics is the docs/design.md summary metric list, in its order, with
-// lost_by_cause.* expanded in place. The names are a contract.
-var metrics = func() []metricDef {
-	c, r, b, s := UnitCount, UnitRatio, UnitBytes, UnitSeconds
-	out := []metricDef{
-		{"messages", c}, {"messages_replayed", c}, {"context_needed", c}, {"context_ok", c},
-		{"context_lost", c}, {"context_stale_used", c}, {"context_loss_ratio", r},
-	}
-	for _, cause := range LossCauses {
-		out = append(out, metricDef{"lost_by_cause." + cause, c})
-	}
-	return append(out, []metricDef{
-		{"local_hits", c}, {"restored", c}, {"stale_discarded", c}, {"redis_lookups_missed", c},
-		{"spilled_keys", c}, {"spill_bytes", b}, {"spill_duration_max", s}, {"redis_ops", c},
-		{"redis_bytes_in", b}, {"redis_bytes_out", b}, {"redis_used_memory_peak_bytes", b},
-		{"redis_rss_peak_bytes", b}, {"redis_cow_peak_bytes", b}, {"redis_evicted_keys", c},
-		{"redis_expired_keys", c}, {"redis_oom_kills", c}, {"redis_fork_failures", c},
-		{"redis_rejected_writes", c}, {"latency_p50", s}, {"latency_p99", s}, {"latency_p999", s},
-		{"consumer_lag_max", c}, {"rebalances", c}, {"rebalance_pause_total", s},
-		// Extensions.
-		{"spill_failed_keys", c}, {"fenced_writes", c}, {"redis_round_trips", c}, {"crashes", c}, {"commits_failed", c},
-		{"spill_rewritten_keys", c},
-	}...)
-}()
+// (summary.LossCauses); each has a metric lost_by_cause.<cause>.
+var LossCauses = summary.LossCauses
 
 // MetricNames returns the summary metric names an expectation may bound, in
-// docs/design.md order, with lost_by_cause.<cause> for every cause in LossCauses.
-// The simulator's summary must report every one of them.
-func MetricNames() []string {
-	out := make([]string, len(metrics))
-	for i, m := range metrics {
-		out[i] = m.name
-	}
-	return out
-}
+// docs/design.md order, with lost_by_cause.<cause> for every cause in LossCauses
+// (summary.Names: the table in package summary is their one owner).
+func MetricNames() []string { return summary.Names() }
 
 // MetricUnit returns the unit of a summary metric, and false for an unknown name.
 func MetricUnit(name string) (Unit, bool) {
-	for _, m := range metrics {
-		if m.name == name {
-			return m.unit, true
-		}
-	}
-	return 0, false
+	m, ok := summary.Lookup(name)
+	return m.Unit, ok
 }
 
 // Failure is an expectation a run did not meet.

@@ -465,7 +465,7 @@ func (c *checker) expect() {
 				continue
 			}
 			if bu := side.b.unit(); bu != UnitCount && bu != unit {
-				c.add(p+"."+side.name, "%s is %s but %s is %s", side.b, bu.noun(), e.Metric, unit.noun())
+				c.add(p+"."+side.name, "%s is %s but %s is %s", side.b, unitNoun(bu), e.Metric, unitNoun(unit))
 			}
 		}
 	}

@@ -51,7 +51,34 @@ const (
 	effInMemory                   // the pod now holds k's latest context
 )
 
-// tally is what a pod did while working ahead, for the serial pass to apply.
+// effects is the one way a pod's processing reaches shared state (counters,
+// latencies, the audit, each key's fate): applied at once in the serial pass
+// (applyNow), or recorded in the pod's tally while it works ahead and applied at
+// its turn in the serial pass (settle). poll picks one; process and the poll loop
+// only call it.
+type effects interface {
+	// counts returns the counters to add this record's counts to.
+	counts() *counters
+	// effect applies or records e.
+	effect(e effect)
+	// latency applies or records one message's latency.
+	latency(d time.Duration)
+}
+
+// applyNow applies a pod's effects to the runner at once: the serial pass.
+type applyNow struct{ p *pod }
+
+func (a applyNow) counts() *counters { return &a.p.r.c }
+
+func (a applyNow) effect(e effect) { a.p.apply(e) }
+
+func (a applyNow) latency(d time.Duration) {
+	a.p.r.lat.add(d)
+	a.p.r.latWindow.add(d)
+}
+
+// tally is what a pod did while working ahead, recorded in order for the serial
+// pass to apply (settle); it implements effects.
 type tally struct {
 	c         counters
 	latencies []time.Duration
@@ -60,13 +87,13 @@ type tally struct {
 	pending   bool
 }
 
-// effect applies e now, or defers it to the tally while the pod works ahead.
-func (p *pod) effect(e effect) {
-	if !p.ahead {
-		p.apply(e)
-		return
-	}
-	t := &p.tally
+func (t *tally) counts() *counters {
+	t.pending = true
+	return &t.c
+}
+
+func (t *tally) effect(e effect) {
+	t.pending = true
 	if e.kind == effAudit {
 		if e.part == t.lastAudit {
 			return
@@ -76,6 +103,21 @@ func (p *pod) effect(e effect) {
 	t.effects = append(t.effects, e)
 }
 
+func (t *tally) latency(d time.Duration) {
+	t.pending = true
+	t.latencies = append(t.latencies, d)
+}
+
+// effectsFor is where the pod's effects go: recorded in its tally while it
+// works ahead, else applied now.
+func (p *pod) effectsFor(ahead bool) effects {
+	if ahead {
+		return &p.tally
+	}
+	return applyNow{p}
+}
+
+// apply makes effect e on the runner's state.
 func (p *pod) apply(e effect) {
 	r := p.r
 	switch e.kind {
@@ -91,16 +133,6 @@ func (p *pod) apply(e effect) {
 	default:
 		panic(fmt.Sprintf("sim: unknown effect kind %d", e.kind))
 	}
-}
-
-// latency records one message's latency.
-func (p *pod) latency(d time.Duration) {
-	if p.ahead {
-		p.tally.latencies = append(p.tally.latencies, d) // process sets pending
-		return
-	}
-	p.r.lat.add(d)
-	p.r.latWindow.add(d)
 }
 
 // settle applies the pod's tally, in the order it was recorded.

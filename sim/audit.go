@@ -152,11 +152,11 @@ func (r *runner) auditSpill(p *pod, parts []int32, held []string, rep *core.Spil
 // auditMemory checks every live node's used memory against maxmemory plus the
 // most one command may add (a spill batch of fenced writes).
 func (r *runner) auditMemory() {
-	limit := r.sc.Redis.MaxMemory.Bytes()
+	limit := r.cfg.maxMemoryBytes
 	if limit <= 0 {
 		return
 	}
-	slack := int64(r.sc.State.SpillBatch) * (2*r.sc.Workload.ContextBytes.Bytes() + perKeyOverheadBound)
+	slack := int64(r.cfg.spillBatch) * (2*r.cfg.contextBytes + perKeyOverheadBound)
 	for _, n := range r.redis.all {
 		m := n.Memory()
 		// A maxmemory below the empty server's own usage evicts every key and

@@ -194,7 +194,7 @@ func TestAuditMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r.sc.Redis.MaxMemory = 1150 << 10
+	r.cfg.maxMemoryBytes = 1150 << 10 // the audit reads the resolved settings
 	r.auditMemory()
 	if r.audit.overMaxmemory != 1 {
 		t.Fatalf("4 MB used with maxmemory 1150 KiB: %d violations, want 1", r.audit.overMaxmemory)

@@ -13,28 +13,22 @@ import (
 	"testing"
 
 	"github.com/spillway-sim/spillway/scenarios"
+	"github.com/spillway-sim/spillway/summary"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden summaries in testdata/golden")
 
-// goldenMetrics are the numbers a golden summary pins for each run.
-var goldenMetrics = []string{"messages", "messages_replayed", "context_needed", "context_lost", "context_stale_used",
-	"context_loss_ratio", "restored", "spilled_keys", "spill_bytes", "spill_failed_keys", "spill_rewritten_keys", "fenced_writes",
-	"redis_ops", "redis_used_memory_peak_bytes", "redis_rss_peak_bytes", "redis_cow_peak_bytes",
-	"redis_evicted_keys", "redis_oom_kills", "redis_fork_failures", "redis_rejected_writes", "rebalances"}
-
-// summaryText is a small, stable text summary of a result: the pinned metrics,
-// every non-zero loss cause, and a 40-column sparkline of cumulative context lost.
+// summaryText is a small, stable text summary of a result: the metrics the
+// summary table marks Golden (lost_by_cause.* when non-zero), every non-zero
+// stale_by_cause.*, and a 40-column sparkline of cumulative context lost.
 func summaryText(res *Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "scenario %s seed %d\n", res.Scenario, res.Seed)
 	for _, run := range res.Runs {
 		fmt.Fprintf(&b, "\n[%s]\n", run.Label)
 		for _, m := range run.Summary {
-			pinned := strings.HasPrefix(m.Name, "lost_by_cause.") || strings.HasPrefix(m.Name, "stale_by_cause.")
-			for _, g := range goldenMetrics {
-				pinned = pinned || g == m.Name
-			}
+			def, ok := summary.Lookup(m.Name)
+			pinned := ok && def.Golden || strings.HasPrefix(m.Name, "stale_by_cause.")
 			if pinned && (m.Value != 0 || !strings.Contains(m.Name, "_by_cause.")) {
 				fmt.Fprintf(&b, "%-30s %s\n", m.Name, strconv.FormatFloat(m.Value, 'f', -1, 64))
 			}

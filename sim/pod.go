@@ -62,7 +62,7 @@ type pod struct {
 	failed     map[string]core.Reason // why the last spills could not write a key still in memory
 	crashed    bool
 	scratch              // the poll loop's buffers, reused per batch
-	ahead      bool      // working ahead (ahead.go): shared effects go to tally
+	fx         effects   // where processing's shared effects go (ahead.go): applied now, or to tally
 	tally      tally     // what working ahead deferred, for the serial pass
 	held       held      // the step working ahead stopped before
 	heldBatch  []fetched // held == heldRestore: the batch whose restore was left
@@ -110,17 +110,18 @@ func (r *runner) newSlot() int {
 
 // startPod creates a new incarnation in slot; it joins the group after the startup delay.
 func (r *runner) startPod(slot int, delay time.Duration) *pod {
-	sc := r.sc
 	p := &pod{r: r, index: len(r.pods), slot: slot, name: fmt.Sprintf("pod-%d", slot), pos: map[int32]int64{}}
 	p.tally.lastAudit = -1
+	p.fx = p.effectsFor(false)
 	p.id = broker.MemberID(fmt.Sprintf("%s#%d", p.name, p.index))
-	every, window := sc.State.TTLOnlyEvery.Std(), sc.State.TTLOnlyFor.Std()
+	cfg := &r.cfg
+	every, window := cfg.ttlOnlyEvery, cfg.ttlOnlyFor
 	ttl := func(part int32, key string) time.Duration {
 		if every > 0 && r.eng.Now()%every >= window {
 			return core.Persist // the writer bug: TTLs only inside the window
 		}
 		if k, ok := keyID(key); ok && int(k) < r.wl.Datapoints() {
-			return sc.State.TTLFor(r.wl.Interval(k))
+			return cfg.ttlFor(r.wl.Interval(k))
 		}
 		return 0 // the store's TTL
 	}
@@ -130,29 +131,29 @@ func (r *runner) startPod(slot int, delay time.Duration) *pod {
 		core.WithStrategy(r.strategy),
 		core.WithCompression(r.compression),
 		core.TTLFunc(ttl),
-		core.TTL(max(sc.State.TTLFor(sc.Workload.Interval.Std()), time.Second)),
-		core.MaxAge(sc.State.MaxAge.Std()),
-		core.SpillParallelism(sc.State.SpillParallelism),
-		core.SpillBatch(sc.State.SpillBatch),
-		core.Manifest(sc.State.Restore == "eager"),
+		core.TTL(cfg.storeTTL),
+		core.MaxAge(cfg.maxAge),
+		core.SpillParallelism(cfg.spillParallelism),
+		core.SpillBatch(cfg.spillBatch),
+		core.Manifest(cfg.eagerRestore),
 		core.Retries(2, 0),
-		core.Fencing(sc.State.Fencing),
+		core.Fencing(cfg.fencing),
 	}
-	if sc.State.CheckpointEvery > 0 {
-		opts = append(opts, core.CheckpointEvery(sc.State.CheckpointEvery.Std()))
+	if cfg.checkpointEvery > 0 {
+		opts = append(opts, core.CheckpointEvery(cfg.checkpointEvery))
 	}
 	if r.strategy != core.MemoryOnly {
-		p.client = r.redis.client(sc.State.SpillParallelism + 1)
+		p.client = r.redis.client(cfg.spillParallelism + 1)
 	}
 	var err error
-	p.store, err = core.New[ctxVal](p.client, ctxCodec{size: int(sc.Workload.ContextBytes)}, opts...)
+	p.store, err = core.New[ctxVal](p.client, ctxCodec{size: int(cfg.contextBytes)}, opts...)
 	if err != nil {
 		panic(fmt.Sprintf("sim: store options rejected after validation: %v", err))
 	}
 	r.pods = append(r.pods, p)
 	r.slots[slot] = p
 	r.event("pod", "%s started (incarnation %d)", p.name, p.index)
-	r.eng.After(delay+sc.Consumers.Startup.Std(), p.ready)
+	r.eng.After(delay+cfg.startup, p.ready)
 	return p
 }
 
@@ -185,7 +186,7 @@ func (p *pod) ready() {
 
 func (p *pod) join() {
 	instance := ""
-	if p.r.sc.Log.StaticMembership {
+	if p.r.cfg.static {
 		instance = p.name
 	}
 	p.r.byID[p.id] = p
@@ -222,7 +223,7 @@ func (p *pod) Assign(gen int32, owned, added []int32) {
 			delete(p.pos, part)
 		}
 	}
-	if p.r.sc.State.Restore == "eager" && len(added) > 0 && p.r.strategy != core.MemoryOnly {
+	if p.r.cfg.eagerRestore && len(added) > 0 && p.r.strategy != core.MemoryOnly {
 		rep, _ := p.store.Warm(ctx, added...)
 		p.r.countRestore(rep)
 	}
@@ -358,7 +359,7 @@ func (p *pod) terminate() {
 	}
 	p.state = podTerminating
 	now := r.eng.Now()
-	grace := r.sc.Consumers.TerminationGrace.Std()
+	grace := r.cfg.terminationGrace
 	r.event("sigterm", "%s SIGTERM, grace %v", p.name, grace)
 	start := max(now, p.cursor) // the current poll batch finishes first
 	budget := grace - (start - now)
@@ -391,7 +392,7 @@ func (p *pod) exit(killed bool) {
 	} else {
 		p.dropAll(nil, CauseGraceOverrun) // whatever the spill could not write dies with the process
 		if p.joined {
-			if r.sc.Log.StaticMembership {
+			if r.cfg.static {
 				_ = r.group.Stop(p.id)
 			} else {
 				_ = r.group.Leave(p.id)

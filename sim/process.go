@@ -32,8 +32,8 @@ func (p *pod) work(now time.Duration) {
 
 // poll is the poll loop. ahead: the pod works ahead on a helper goroutine
 // (ahead.go): it stops before the first step that needs Redis or the group (a
-// restore, a sync, a commit), leaves that step for the serial pass, and defers
-// its effects on shared state to its tally.
+// restore, a sync, a commit), leaves that step for the serial pass, and its
+// effects on shared state go to its tally (p.fx, effectsFor).
 func (p *pod) poll(now time.Duration, ahead bool) {
 	if p.state != podRunning || p.paused || len(p.pos) == 0 {
 		if p.state == podRunning && !p.paused {
@@ -42,10 +42,10 @@ func (p *pod) poll(now time.Duration, ahead bool) {
 		return
 	}
 	r := p.r
-	p.ahead = ahead
-	defer func() { p.ahead = false }()
-	batchMax := r.sc.Log.PollBatch
-	pt := r.sc.Consumers.ProcessTime.Std()
+	p.fx = p.effectsFor(ahead)
+	defer func() { p.fx = p.effectsFor(false) }()
+	batchMax := r.cfg.pollBatch
+	pt := r.cfg.processTime
 	switch p.held {
 	case heldFinished:
 		p.held = heldNone
@@ -84,7 +84,7 @@ func (p *pod) poll(now time.Duration, ahead bool) {
 			start := max(b.rec.At, p.cursor)
 			p.cursor = start + pt
 			if b.rec.At >= r.formedAt {
-				p.latency(p.cursor - b.rec.At)
+				p.fx.latency(p.cursor - b.rec.At)
 			}
 			p.process(b, pre[i])
 		}
@@ -102,7 +102,7 @@ func (p *pod) batchEndDue() bool {
 	if r.strategy == core.WriteThrough || r.strategy == core.Checkpoint {
 		return true
 	}
-	return p.cursor-p.lastCommit >= r.sc.Log.CommitInterval.Std()
+	return p.cursor-p.lastCommit >= r.cfg.commitInterval
 }
 
 // batchEnd runs after each batch: Store.Sync (write-through, checkpoint) and the
@@ -111,7 +111,7 @@ func (p *pod) batchEnd() {
 	r := p.r
 	p.sync()
 	if r.strategy != core.WriteThrough && r.strategy != core.Checkpoint &&
-		p.cursor-p.lastCommit >= r.sc.Log.CommitInterval.Std() {
+		p.cursor-p.lastCommit >= r.cfg.commitInterval {
 		p.commit(nil, p.gen)
 		p.lastCommit = p.cursor
 	}
@@ -289,16 +289,13 @@ func (p *pod) restore(batch []fetched) []lookup {
 // what the key had before the batch: when it is not the expected context, the key
 // is looked up again (an earlier record of the same batch may have updated it).
 //
-// Counters go to c (the runner's, or the tally's when working ahead); effects on
-// shared state go through p.effect, which defers them when working ahead.
+// Counters and effects on shared state go through p.fx: applied now, or recorded
+// in the tally when working ahead (ahead.go).
 func (p *pod) process(b fetched, pre lookup) {
 	r := p.r
-	c := &r.c
-	if p.ahead {
-		c, p.tally.pending = &p.tally.c, true
-	}
+	c := p.fx.counts()
 	c.messages++
-	p.effect(effect{kind: effAudit, part: b.part})
+	p.fx.effect(effect{kind: effAudit, part: b.part})
 	if b.offset <= r.processed[b.part] {
 		c.replayed++
 	} else {
@@ -328,14 +325,14 @@ func (p *pod) process(b fetched, pre lookup) {
 			c.staleBy[CauseReplay]++
 		case ok:
 			c.staleUsed++
-			p.effect(effect{kind: effStale, k: k, restored: pre.restored})
+			p.fx.effect(effect{kind: effStale, k: k, restored: pre.restored})
 		default:
 			c.lost++
-			p.effect(effect{kind: effLost, k: k, restored: pre.restored})
+			p.fx.effect(effect{kind: effLost, k: k, restored: pre.restored})
 		}
 	}
 	p.store.Put(b.part, key, ctxVal{Key: k, Seq: seq})
-	p.effect(effect{kind: effInMemory, k: k})
+	p.fx.effect(effect{kind: effInMemory, k: k})
 }
 
 // staleCause is why the context key k found was older than its latest.
@@ -382,7 +379,7 @@ func (p *pod) sync() {
 	if r.strategy != core.WriteThrough && r.strategy != core.Checkpoint {
 		return
 	}
-	ctx, m := p.meterCtx(0, p.r.sc.State.SpillParallelism)
+	ctx, m := p.meterCtx(0, r.cfg.spillParallelism)
 	rep, err := p.store.Sync(ctx)
 	if rep == nil {
 		return

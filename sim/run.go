@@ -80,6 +80,7 @@ func runOne(ctx context.Context, run scenarios.Run, podWorkers, minRecords int) 
 type runner struct {
 	ctx   context.Context
 	sc    *scenarios.Scenario
+	cfg   settings // sc resolved once (settings.go)
 	eng   *engine.Engine
 	wl    *workload.Workload
 	log   *broker.Log
@@ -126,7 +127,7 @@ type runner struct {
 
 func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 	eng := engine.New(sc.Seed)
-	r := &runner{ctx: ctx, sc: sc, eng: eng, byID: map[broker.MemberID]*pod{}}
+	r := &runner{ctx: ctx, sc: sc, cfg: resolve(sc), eng: eng, byID: map[broker.MemberID]*pod{}}
 	var err error
 	if r.strategy, err = core.ParseStrategy(string(sc.State.Strategy)); err != nil {
 		return nil, err
@@ -202,8 +203,8 @@ func (r *runner) close() {
 func (r *runner) execute() error {
 	sc := r.sc
 	r.formedAt = -1
-	for i := 0; i < sc.Consumers.Replicas; i++ {
-		r.startPod(r.newSlot(), -sc.Consumers.Startup.Std()) // already up at t=0
+	for i := 0; i < r.cfg.replicas; i++ {
+		r.startPod(r.newSlot(), -r.cfg.startup) // already up at t=0
 	}
 	for _, ev := range sc.Timeline {
 		ev := ev
@@ -212,7 +213,7 @@ func (r *runner) execute() error {
 	if a := sc.Consumers.Autoscaler; a != nil {
 		r.hpa = newAutoscaler(r, a)
 	}
-	end := sc.Duration.Std()
+	end := r.cfg.duration
 	var tick func()
 	tick = func() {
 		if r.stopErr != nil {
@@ -228,7 +229,7 @@ func (r *runner) execute() error {
 		}
 	}
 	r.eng.Schedule(Tick, tick)
-	every := sc.SampleEvery.Std()
+	every := r.cfg.sampleEvery
 	var sample func()
 	sample = func() {
 		r.sample()
@@ -255,7 +256,7 @@ func (r *runner) step() {
 	// helper taking part in this tick's work when the pods work in parallel, on a
 	// goroutine of their own otherwise.
 	var emitNext func()
-	if next := now + Tick; next <= r.sc.Duration.Std() {
+	if next := now + Tick; next <= r.cfg.duration {
 		spawn := onGoroutine
 		if parallel {
 			spawn = func(f func()) { emitNext = f }
@@ -357,7 +358,7 @@ func keyID(key string) (uint32, bool) { return workload.ParseKey(key) }
 
 // epoch is the series of datapoint k that message seq belongs to (workload.lifetime).
 func (r *runner) epoch(k, seq uint32) uint32 {
-	life := r.sc.Workload.Lifetime.Std()
+	life := r.cfg.lifetime
 	if life <= 0 || seq == 0 {
 		return 0
 	}
@@ -387,7 +388,7 @@ func keyNames(wl *workload.Workload, n int) []string {
 
 // nameOf is the store key of message seq of datapoint k: its series' name.
 func (r *runner) nameOf(k, seq uint32) string {
-	if r.sc.Workload.Lifetime <= 0 {
+	if r.cfg.lifetime <= 0 {
 		return r.keyNames[k]
 	}
 	e := r.epoch(k, seq)

@@ -1,40 +1,82 @@
 package sim
 
 import (
-	"fmt"
-
-	"github.com/spillway-sim/spillway/scenarios"
 	"time"
+
+	"github.com/spillway-sim/spillway/sim/redisnode"
+	"github.com/spillway-sim/spillway/summary"
 )
 
-var seriesColumns = func() []string {
-	cols := []string{"t_s", "messages", "context_needed", "context_ok", "context_lost", "context_stale_used"}
-	for _, c := range Causes() {
-		cols = append(cols, "lost."+c.String())
+// sampleNow is what one sample reads besides the runner: measured once per row.
+type sampleNow struct {
+	lag          int64 // largest per-partition lag since the last sample
+	ns           redisnode.Stats
+	worst, total redisnode.MemoryStats // the fullest active node; totals over every node
+}
+
+// seriesColumn is one column of the time series: its name and how a sample
+// computes it.
+type seriesColumn struct {
+	name  string
+	value func(r *runner, now *sampleNow) float64
+}
+
+// seriesTable is the time series' columns, in order: the one list of them
+// (Series.Columns and each row are built from it).
+var seriesTable = func() []seriesColumn {
+	cols := []seriesColumn{
+		{"t_s", func(r *runner, _ *sampleNow) float64 { return r.eng.Now().Seconds() }},
+		{"messages", func(r *runner, _ *sampleNow) float64 { return float64(r.c.messages) }},
+		{"context_needed", func(r *runner, _ *sampleNow) float64 { return float64(r.c.needed) }},
+		{"context_ok", func(r *runner, _ *sampleNow) float64 { return float64(r.c.ok) }},
+		{"context_lost", func(r *runner, _ *sampleNow) float64 { return float64(r.c.lost) }},
+		{"context_stale_used", func(r *runner, _ *sampleNow) float64 { return float64(r.c.staleUsed) }},
 	}
-	return append(cols, "restored", "stale_discarded", "spilled_keys", "redis_keys", "redis_ops",
-		"consumer_lag_max", "pods", "rebalances", "latency_p50_ms", "latency_p99_ms",
-		"redis_used_memory_bytes", "redis_rss_bytes", "redis_cow_bytes", "redis_maxmemory_bytes",
-		"redis_system_memory_bytes", "redis_evicted_keys")
+	for _, c := range Causes() {
+		cols = append(cols, seriesColumn{"lost." + c.String(),
+			func(r *runner, _ *sampleNow) float64 { return float64(r.c.lostBy[c]) }})
+	}
+	return append(cols, []seriesColumn{
+		{"restored", func(r *runner, _ *sampleNow) float64 { return float64(r.c.restored) }},
+		{"stale_discarded", func(r *runner, _ *sampleNow) float64 { return float64(r.c.staleDiscard) }},
+		{"spilled_keys", func(r *runner, _ *sampleNow) float64 { return float64(r.c.spilledKeys) }},
+		{"redis_keys", func(r *runner, _ *sampleNow) float64 { return float64(r.redis.keys()) }},
+		{"redis_ops", func(_ *runner, n *sampleNow) float64 { return float64(n.ns.Ops) }},
+		{"consumer_lag_max", func(_ *runner, n *sampleNow) float64 { return float64(n.lag) }},
+		{"pods", func(r *runner, _ *sampleNow) float64 { return float64(r.livePods()) }},
+		{"rebalances", func(r *runner, _ *sampleNow) float64 { return float64(r.group.Rebalances()) }},
+		{"latency_p50_ms", func(r *runner, _ *sampleNow) float64 { return ms(r.latWindow.quantile(0.5)) }},
+		{"latency_p99_ms", func(r *runner, _ *sampleNow) float64 { return ms(r.latWindow.quantile(0.99)) }},
+		{"redis_used_memory_bytes", func(_ *runner, n *sampleNow) float64 { return float64(n.worst.UsedBytes) }},
+		{"redis_rss_bytes", func(_ *runner, n *sampleNow) float64 { return float64(n.worst.RSSBytes) }},
+		{"redis_cow_bytes", func(_ *runner, n *sampleNow) float64 { return float64(n.worst.COWBytes) }},
+		{"redis_maxmemory_bytes", func(r *runner, _ *sampleNow) float64 { return float64(r.cfg.maxMemoryBytes) }},
+		{"redis_system_memory_bytes", func(r *runner, _ *sampleNow) float64 {
+			return float64(r.cfg.systemMemoryBytes)
+		}},
+		{"redis_evicted_keys", func(_ *runner, n *sampleNow) float64 { return float64(n.total.Evicted) }},
+	}...)
+}()
+
+// seriesColumns is the names of seriesTable's columns (Series.Columns).
+var seriesColumns = func() []string {
+	out := make([]string, len(seriesTable))
+	for i, c := range seriesTable {
+		out[i] = c.name
+	}
+	return out
 }()
 
 // sample appends one row of the time series.
 func (r *runner) sample() {
 	r.auditMemory()
-	lag := max(r.lagWindow, r.lagNow())
+	now := sampleNow{lag: max(r.lagWindow, r.lagNow()), ns: r.redis.stats()}
 	r.lagWindow = 0
-	ns := r.redis.stats()
-	worst, total := r.redis.memory()
-	row := []float64{r.eng.Now().Seconds(), float64(r.c.messages), float64(r.c.needed), float64(r.c.ok),
-		float64(r.c.lost), float64(r.c.staleUsed)}
-	for _, c := range Causes() {
-		row = append(row, float64(r.c.lostBy[c]))
+	now.worst, now.total = r.redis.memory()
+	row := make([]float64, len(seriesTable))
+	for i, c := range seriesTable {
+		row[i] = c.value(r, &now)
 	}
-	row = append(row, float64(r.c.restored), float64(r.c.staleDiscard), float64(r.c.spilledKeys),
-		float64(r.redis.keys()), float64(ns.Ops), float64(lag), float64(r.livePods()), float64(r.group.Rebalances()),
-		ms(r.latWindow.quantile(0.5)), ms(r.latWindow.quantile(0.99)),
-		float64(worst.UsedBytes), float64(worst.RSSBytes), float64(worst.COWBytes),
-		float64(r.sc.Redis.MaxMemory.Bytes()), float64(r.sc.Redis.SystemMemory.Bytes()), float64(total.Evicted))
 	r.series.Rows = append(r.series.Rows, row)
 	r.latWindow.reset()
 }
@@ -59,64 +101,49 @@ func (r *runner) lagNow() int64 {
 	return worst
 }
 
-// result builds the run's summary: every metric of the contract
-// (scenarios.MetricNames, in its order), then per-cause stale counts.
-func (r *runner) result() *RunResult {
+// totals is what the run counted, for the summary table (package summary).
+func (r *runner) totals() summary.Totals {
 	c := &r.c
 	ns := r.redis.stats()
 	_, mem := r.redis.memory()
-	ratio := 0.0
-	if c.needed > 0 {
-		ratio = float64(c.lost) / float64(c.needed)
+	lostBy := make([]int64, numCauses)
+	copy(lostBy, c.lostBy[:])
+	return summary.Totals{
+		Messages: c.messages, Replayed: c.replayed,
+		Needed: c.needed, OK: c.ok, Lost: c.lost, StaleUsed: c.staleUsed, LostBy: lostBy,
+		LocalHits: c.localHits, Restored: c.restored, StaleDiscarded: c.staleDiscard, RedisLookupsMissed: c.redisMissed,
+		SpilledKeys: c.spilledKeys, SpillBytes: c.spillBytes,
+		SpillFailed: c.spillFailed, FencedWrites: c.fencedWrites, SpillRewrites: c.spillRewritten,
+		SpillMax: c.spillMax, CommitsFailed: c.commitsFailed, Crashes: c.crashes,
+
+		RedisOps: ns.Ops, RedisRoundTrips: ns.RoundTrips, RedisBytesIn: ns.BytesIn, RedisBytesOut: ns.BytesOut,
+		RedisExpired:  ns.ExpiredKeys,
+		RedisUsedPeak: mem.PeakUsedBytes, RedisRSSPeak: mem.PeakRSSBytes, RedisCOWPeak: mem.PeakCOWBytes,
+		RedisEvicted: mem.Evicted, RedisOOMKills: mem.OOMKills, RedisForkFailures: mem.ForkFailures,
+		RedisRejectedWrites: mem.RejectedWrites,
+
+		Latency: r.lat.quantile, LagMax: r.lagMax,
+		Rebalances: int64(r.group.Rebalances()), RebalancePauseTotal: r.group.RebalancePauseTotal(),
 	}
-	values := map[string]float64{
-		"messages": float64(c.messages), "messages_replayed": float64(c.replayed),
-		"context_needed": float64(c.needed), "context_ok": float64(c.ok), "context_lost": float64(c.lost),
-		"context_stale_used": float64(c.staleUsed), "context_loss_ratio": round(ratio, 6),
-		"local_hits": float64(c.localHits), "restored": float64(c.restored),
-		"stale_discarded": float64(c.staleDiscard), "redis_lookups_missed": float64(c.redisMissed),
-		"spilled_keys": float64(c.spilledKeys), "spill_bytes": float64(c.spillBytes),
-		"spill_duration_max": c.spillMax.Seconds(),
-		"redis_ops":          float64(ns.Ops), "redis_bytes_in": float64(ns.BytesIn), "redis_bytes_out": float64(ns.BytesOut),
-		"redis_used_memory_peak_bytes": float64(mem.PeakUsedBytes), "redis_rss_peak_bytes": float64(mem.PeakRSSBytes),
-		"redis_cow_peak_bytes": float64(mem.PeakCOWBytes), "redis_evicted_keys": float64(mem.Evicted),
-		"redis_expired_keys": float64(ns.ExpiredKeys), "redis_oom_kills": float64(mem.OOMKills),
-		"redis_fork_failures": float64(mem.ForkFailures), "redis_rejected_writes": float64(mem.RejectedWrites),
-		"latency_p50": r.lat.quantile(0.5).Seconds(), "latency_p99": r.lat.quantile(0.99).Seconds(),
-		"latency_p999": r.lat.quantile(0.999).Seconds(), "consumer_lag_max": float64(r.lagMax),
-		"rebalances": float64(r.group.Rebalances()), "rebalance_pause_total": r.group.RebalancePauseTotal().Seconds(),
-		"spill_failed_keys": float64(c.spillFailed), "fenced_writes": float64(c.fencedWrites),
-		"redis_round_trips": float64(ns.RoundTrips), "crashes": float64(c.crashes),
-		"commits_failed": float64(c.commitsFailed), "spill_rewritten_keys": float64(c.spillRewritten),
-	}
-	for _, cause := range Causes() {
-		values["lost_by_cause."+cause.String()] = float64(c.lostBy[cause])
-	}
+}
+
+// result builds the run's summary: every metric of the table (package
+// summary, in its order), then per-cause stale counts and the self-audit.
+func (r *runner) result() *RunResult {
+	t := r.totals()
 	var s Summary
-	for _, name := range scenarios.MetricNames() {
-		v, ok := values[name]
-		if !ok {
-			panic(fmt.Sprintf("sim: the summary does not compute contract metric %s", name))
-		}
+	for _, m := range summary.Metrics() {
 		unit := ""
-		if u, _ := scenarios.MetricUnit(name); u == scenarios.UnitSeconds {
+		if m.Unit == summary.UnitSeconds {
 			unit = "s"
 		}
-		s = append(s, Metric{Name: name, Value: v, Unit: unit})
+		s = append(s, Metric{Name: m.Name, Value: m.Value(&t), Unit: unit})
 	}
 	for _, cause := range Causes() {
-		if c.staleBy[cause] > 0 {
-			s = append(s, Metric{Name: "stale_by_cause." + cause.String(), Value: float64(c.staleBy[cause])})
+		if r.c.staleBy[cause] > 0 {
+			s = append(s, Metric{Name: "stale_by_cause." + cause.String(), Value: float64(r.c.staleBy[cause])})
 		}
 	}
 	s = append(s, r.audit.metrics()...)
 	return &RunResult{Summary: s, Series: r.series, Events: r.events, Latency: r.lat.cdf()}
-}
-
-func round(v float64, digits int) float64 {
-	p := 1.0
-	for i := 0; i < digits; i++ {
-		p *= 10
-	}
-	return float64(int64(v*p+0.5)) / p
 }

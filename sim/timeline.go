@@ -107,7 +107,7 @@ func (r *runner) timeline(ev scenarios.Event) {
 // desired is the replica count the Deployment aims for.
 func (r *runner) desired() int {
 	if r.wantReplicas == 0 {
-		return r.sc.Consumers.Replicas
+		return r.cfg.replicas
 	}
 	return r.wantReplicas
 }
@@ -157,7 +157,7 @@ func (r *runner) startRollingRestart() {
 	}
 	rr := &rollingRestart{}
 	live := r.livePodsList()
-	if r.sc.Log.StaticMembership { // StatefulSet: highest ordinal first
+	if r.cfg.static { // StatefulSet: highest ordinal first
 		for i := len(live) - 1; i >= 0; i-- {
 			rr.old = append(rr.old, live[i])
 		}
@@ -181,7 +181,7 @@ func (r *runner) rollNext() {
 	}
 	old := rr.old[0]
 	rr.old = rr.old[1:]
-	if r.sc.Log.StaticMembership {
+	if r.cfg.static {
 		old.onExit = func() {
 			np := r.startPod(old.slot, 0)
 			np.onReady = r.rollNext
@@ -236,7 +236,7 @@ func newAutoscaler(r *runner, cfg *scenarios.Autoscaler) *autoscaler {
 func (a *autoscaler) tick() {
 	r := a.r
 	defer func() {
-		if r.eng.Now()+hpaPeriod <= r.sc.Duration.Std() {
+		if r.eng.Now()+hpaPeriod <= r.cfg.duration {
 			r.eng.After(hpaPeriod, a.tick)
 		}
 	}()
@@ -244,7 +244,7 @@ func (a *autoscaler) tick() {
 	rate := float64(appended-a.lastMsg) / hpaPeriod.Seconds()
 	a.lastMsg = appended
 	cur := max(r.livePods(), 1)
-	util := rate * r.sc.Consumers.ProcessTime.Std().Seconds() / float64(cur)
+	util := rate * r.cfg.processTime.Seconds() / float64(cur)
 	desired := cur
 	if ratio := util / a.cfg.TargetCPU; math.Abs(ratio-1) > hpaTolerance {
 		desired = int(math.Ceil(float64(cur) * ratio))

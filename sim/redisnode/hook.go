@@ -82,7 +82,12 @@ func (h *hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 	}
 }
 
-// call is one round trip of cmds through the models; next sends the admitted ones.
+// call is one round trip of cmds through the models; next sends the admitted
+// ones. Its steps, in order: settle the node (begin), refuse the whole call when
+// the server is down or loading (refuseDown), estimate the memory the server holds
+// when the call runs (estimateUsed), admit or refuse each command (admit), charge
+// the call's virtual time (charge), run the admitted commands (run) and record
+// their effects for the models (record).
 func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next func(context.Context, []redis.Cmder) error) error {
 	if isSetup(cmds) {
 		return next(ctx, cmds)
@@ -90,61 +95,121 @@ func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next 
 	m, lane := meterFrom(ctx)
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	c := n.begin(m, lane)
+	if n.down || n.p.dead || n.p.loading {
+		return n.refuseDown(&c, cmds)
+	}
+	c.workers = workersOf(m, lane, poolSize)
+	a := n.admit(cmds, n.estimateUsed(&c, cmds))
+	if !n.charge(&c, &a) {
+		return fail(cmds, context.DeadlineExceeded)
+	}
+	admitted, err := n.run(ctx, cmds, &a, next)
+	n.record(&c, cmds, &a)
+	if admitted < len(cmds) {
+		return firstErr(cmds)
+	}
+	return err
+}
+
+// callState is one call's place in virtual time: its meter and lane, when it
+// starts, and the cost every call pays (round trip, latency spike).
+type callState struct {
+	m       *Meter
+	lane    int
+	mn      *meterNode
+	now     time.Duration // the engine's time
+	start   time.Duration // when the caller's action started (now without a meter)
+	lead    time.Duration // the meter's lead
+	spike   time.Duration // latency spike in effect now
+	rtt     time.Duration
+	workers int           // W: the spill workers running beside this one (1 outside a spill)
+	laneAt  time.Duration // the lane's time at this node before the call (set by charge)
+}
+
+// begin settles the effects of earlier calls and actions up to now and places
+// the call in virtual time.
+func (n *Node) begin(m *Meter, lane int) callState {
 	now := n.eng.Now()
-	mn := n.meterNodeOf(m)
+	c := callState{m: m, lane: lane, now: now, mn: n.meterNodeOf(m)}
 	n.fold(m, lane == 0)
 	n.catchUp(now)
-	start, lead := now, time.Duration(0)
+	c.start = now
 	if m != nil {
-		start, lead = max(m.Start, now), m.Lead
+		c.start, c.lead = max(m.Start, now), m.Lead
 	}
-	spike := n.spikeAt(now)
-	rtt := n.cfg.RTT
+	c.spike = n.spikeAt(now)
+	c.rtt = n.cfg.RTT
+	return c
+}
 
-	if n.down || n.p.dead || n.p.loading {
-		if m != nil && !m.charge(lane, rtt+spike) {
-			return fail(cmds, context.DeadlineExceeded)
-		}
-		mn.laneAt[lane] += rtt + spike
-		if n.p.loading && !n.down {
-			n.stats.RejectedLoading++
-			return fail(cmds, ErrLoading)
-		}
-		n.stats.RejectedDown++
-		return fail(cmds, refused())
+// refuseDown answers every command of a call to a server that is down (connection
+// refused) or loading (LOADING), after the round trip it costs.
+func (n *Node) refuseDown(c *callState, cmds []redis.Cmder) error {
+	if c.m != nil && !c.m.charge(c.lane, c.rtt+c.spike) {
+		return fail(cmds, context.DeadlineExceeded)
 	}
+	c.mn.laneAt[c.lane] += c.rtt + c.spike
+	if n.p.loading && !n.down {
+		n.stats.RejectedLoading++
+		return fail(cmds, ErrLoading)
+	}
+	n.stats.RejectedDown++
+	return fail(cmds, refused())
+}
 
-	workers := 1
-	if lane > 0 {
-		workers = poolSize - 1
-		if m != nil && m.Workers > 0 {
-			workers = m.Workers
-		}
-		workers = max(workers, lane, 1)
+// workersOf is W for a call on lane: 1 outside a spill, else the meter's worker
+// count (or the pool's size less one), and at least the lane.
+func workersOf(m *Meter, lane, poolSize int) int {
+	if lane == 0 {
+		return 1
 	}
-	infos := make([]cmdInfo, len(cmds))
-	rejects := make([]error, len(cmds))
-	// Memory the server holds when this call runs, in the virtual order the node
-	// settles calls in (lane time, then lane): the settled state, plus this worker's
-	// earlier batches times W (its peers wrote as much by then), plus the batches of
-	// the lanes before it in this round (taken as large as this one).
-	est := n.mem.used() + int64(workers)*mn.laneDelta[lane]
-	if lane > 1 {
+	workers := poolSize - 1
+	if m != nil && m.Workers > 0 {
+		workers = m.Workers
+	}
+	return max(workers, lane, 1)
+}
+
+// estimateUsed is the memory the server holds when this call runs, in the
+// virtual order the node settles calls in (lane time, then lane): the settled
+// state, plus this worker's earlier batches times W (its peers wrote as much by
+// then), plus the batches of the lanes before it in this round (taken as large as
+// this one).
+func (n *Node) estimateUsed(c *callState, cmds []redis.Cmder) int64 {
+	est := n.mem.used() + int64(c.workers)*c.mn.laneDelta[c.lane]
+	if c.lane > 1 {
 		var callDelta int64
 		scratch := map[string]int64{}
-		for _, c := range cmds {
-			ci := classify(c)
+		for _, cmd := range cmds {
+			ci := classify(cmd)
 			callDelta += n.estimateDelta(&ci, scratch)
 		}
-		est += int64(lane-1) * max(callDelta, 0)
+		est += int64(c.lane-1) * max(callDelta, 0)
 	}
+	return est
+}
+
+// admission is what admit decided for each command of a call.
+type admission struct {
+	infos   []cmdInfo
+	rejects []error       // nil: admitted; else the reply instead of running it
+	svc     time.Duration // service time of the admitted commands
+	delta   int64         // memory the admitted commands add (estimated)
+}
+
+// admit decides each command against the memory est the server holds before it:
+// MISCONF for writes while writes are denied, OOM for deny-oom commands over
+// maxmemory, and a MULTI ... EXEC all or nothing against the memory before the
+// transaction (txAbort). Admitted commands add their estimated memory and service
+// time.
+func (n *Node) admit(cmds []redis.Cmder, est int64) admission {
+	a := admission{infos: make([]cmdInfo, len(cmds)), rejects: make([]error, len(cmds))}
 	written := map[string]int64{} // sizes this call's earlier commands gave keys
-	var svc time.Duration
-	var delta int64
-	txBase := int64(-1) // inside MULTI ... EXEC: the memory before the transaction (txAbort)
+	txBase := int64(-1)           // inside MULTI ... EXEC: the memory before the transaction (txAbort)
 	for i, c := range cmds {
 		ci := classify(c)
-		infos[i] = ci
+		a.infos[i] = ci
 		name := c.Name()
 		if name == "multi" {
 			txBase = est
@@ -152,50 +217,63 @@ func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next 
 		queued := txBase >= 0 && name != "multi" && name != "exec"
 		switch {
 		case ci.write && n.misconf():
-			rejects[i] = ErrMisconf
+			a.rejects[i] = ErrMisconf
 		case queued && n.overMaxmemory(txBase):
 			// Nothing runs before EXEC, so every queued command meets the memory the
 			// transaction started with; inside MULTI, Redis refuses any command then.
-			rejects[i] = ErrOOM
+			a.rejects[i] = ErrOOM
 		case !queued && ci.denyOOM && n.overMaxmemory(est):
-			rejects[i] = ErrOOM
+			a.rejects[i] = ErrOOM
 		default:
 			d := n.estimateDelta(&ci, written)
 			est += d
-			delta += d
-			svc += n.serviceTime(&ci, n.readBytes(&ci), argBytes(c))
+			a.delta += d
+			a.svc += n.serviceTime(&ci, n.readBytes(&ci), argBytes(c))
 		}
 		if name == "exec" {
 			txBase = -1
 		}
 	}
-	txAbort(cmds, rejects)
-	laneAt := mn.laneAt[lane]
+	txAbort(cmds, a.rejects)
+	return a
+}
+
+// charge computes the call's cost (waiting for the busy server, round trip,
+// service time shared by W workers, latency spike), charges it to the meter and
+// advances the lane; false when the call would end past the meter's budget.
+func (n *Node) charge(c *callState, a *admission) bool {
+	mn, lane := c.mn, c.lane
+	c.laneAt = mn.laneAt[lane]
 	var wait time.Duration
 	switch {
 	case lane == 0:
-		wait = max(0, n.busyUntil-(start+lead+laneAt+rtt/2))
+		wait = max(0, n.busyUntil-(c.start+c.lead+c.laneAt+c.rtt/2))
 	case mn.laneSeq[lane] == 0:
-		wait = max(0, n.busyUntil-(start+lead+rtt/2))
+		wait = max(0, n.busyUntil-(c.start+c.lead+c.rtt/2))
 	}
-	cost := callCost(wait, rtt, svc, workers) + spike
-	if m != nil && !m.charge(lane, cost) {
-		return fail(cmds, context.DeadlineExceeded)
+	cost := callCost(wait, c.rtt, a.svc, c.workers) + c.spike
+	if c.m != nil && !c.m.charge(lane, cost) {
+		return false
 	}
 	mn.laneAt[lane] += cost
 	mn.laneSeq[lane]++
-	mn.laneDelta[lane] += delta
+	mn.laneDelta[lane] += a.delta
+	return true
+}
 
+// run counts the refused commands and sends the admitted ones to miniredis; it
+// returns how many it sent and next's error.
+func (n *Node) run(ctx context.Context, cmds []redis.Cmder, a *admission, next func(context.Context, []redis.Cmder) error) (int, error) {
 	admitted := make([]redis.Cmder, 0, len(cmds))
 	for i, c := range cmds {
 		switch {
-		case rejects[i] == nil:
+		case a.rejects[i] == nil:
 			admitted = append(admitted, c)
-		case !infos[i].write:
+		case !a.infos[i].write:
 			// MULTI and EXEC of a refused transaction: refused, but not writes.
-		case rejects[i] == ErrOOM:
+		case a.rejects[i] == ErrOOM:
 			n.ms.RejectedOOM++
-		case rejects[i] == ErrMisconf:
+		case a.rejects[i] == ErrMisconf:
 			n.ms.RejectedMisconf++
 		}
 	}
@@ -203,31 +281,36 @@ func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next 
 	if len(admitted) > 0 {
 		err = n.execute(ctx, admitted, next)
 	}
+	return len(admitted), err
+}
+
+// record answers the refused commands, counts the round trip and the served
+// commands, and queues the keys they wrote and read for the models (folded now
+// for lane 0, else when the action's calls are settled).
+func (n *Node) record(c *callState, cmds []redis.Cmder, a *admission) {
 	n.stats.RoundTrips++
-	rec := &callRec{meter: m, seq: mn.seq, laneAt: laneAt, lane: lane, laneSeq: mn.laneSeq[lane], at: now, start: start, work: svc}
-	for i, c := range cmds {
-		if rejects[i] != nil {
-			c.SetErr(rejects[i])
+	mn := c.mn
+	rec := &callRec{meter: c.m, seq: mn.seq, laneAt: c.laneAt, lane: c.lane, laneSeq: mn.laneSeq[c.lane], at: c.now,
+		start: c.start, work: a.svc}
+	for i, cmd := range cmds {
+		if a.rejects[i] != nil {
+			cmd.SetErr(a.rejects[i])
 			continue
 		}
 		n.stats.Ops++
-		n.stats.BytesIn += int64(argBytes(c))
-		n.stats.BytesOut += int64(replyBytes(c))
-		ci := &infos[i]
+		n.stats.BytesIn += int64(argBytes(cmd))
+		n.stats.BytesOut += int64(replyBytes(cmd))
+		ci := &a.infos[i]
 		if len(ci.writes) == 0 && len(ci.reads) == 0 && !ci.write {
 			continue
 		}
-		ok := c.Err() == nil || errors.Is(c.Err(), redis.Nil)
+		ok := cmd.Err() == nil || errors.Is(cmd.Err(), redis.Nil)
 		rec.cmds = append(rec.cmds, cmdEffect{write: ci.write && ok, writes: ci.writes, reads: ci.reads, aofBytes: ci.aofBytes})
 	}
 	n.pending = append(n.pending, rec)
-	if lane == 0 {
+	if c.lane == 0 {
 		n.fold(nil, true)
 	}
-	if len(admitted) < len(cmds) {
-		return firstErr(cmds)
-	}
-	return err
 }
 
 // txAbort makes a transaction all or nothing: when a command queued between

@@ -1,0 +1,170 @@
+package summary
+
+import (
+	"strconv"
+	"time"
+)
+
+// Unit is the kind of quantity a summary metric measures.
+type Unit int
+
+// The units of summary metrics. Sizes are reported in bytes and durations in
+// seconds (float64), so that a bound written as "7GiB" or "50ms" compares as is.
+const (
+	UnitCount   Unit = iota // a number of things (messages, keys, ops, events)
+	UnitRatio               // a fraction in [0, 1]
+	UnitBytes               // bytes
+	UnitSeconds             // seconds
+)
+
+// String returns "count", "ratio", "bytes" or "seconds".
+func (u Unit) String() string {
+	switch u {
+	case UnitCount:
+		return "count"
+	case UnitRatio:
+		return "ratio"
+	case UnitBytes:
+		return "bytes"
+	case UnitSeconds:
+		return "seconds"
+	}
+	return "Unit(" + strconv.Itoa(int(u)) + ")"
+}
+
+// LossCauses are the causes a lost or stale context is attributed to
+// (docs/design.md "Context accounting"); each has a metric lost_by_cause.<cause>.
+var LossCauses = []string{
+	"crash", "grace_overrun", "ttl_expired", "evicted", "redis_lost", "stale_discarded", "ring_moved", "not_spilled",
+	// Extensions (the simulator's causes beyond docs/design.md's list).
+	"zombie", "corrupt", "redis_unavailable", "fenced", "replay", "unknown",
+}
+
+// Totals is what a run counted, as plain numbers: the inputs of every metric's
+// Value. The simulator fills it once, at the end of a run.
+type Totals struct {
+	Messages, Replayed                       int64
+	Needed, OK, Lost, StaleUsed              int64
+	LostBy                                   []int64 // contexts lost, by cause, in LossCauses order
+	LocalHits, Restored, StaleDiscarded      int64
+	RedisLookupsMissed                       int64
+	SpilledKeys, SpillBytes                  int64
+	SpillFailed, FencedWrites, SpillRewrites int64
+	SpillMax                                 time.Duration
+	CommitsFailed, Crashes                   int64
+
+	// Redis, summed over every node (peaks: the highest of any node).
+	RedisOps, RedisRoundTrips, RedisBytesIn, RedisBytesOut, RedisExpired int64
+	RedisUsedPeak, RedisRSSPeak, RedisCOWPeak                            int64
+	RedisEvicted, RedisOOMKills, RedisForkFailures, RedisRejectedWrites  int64
+
+	// Latency returns the q-quantile of append → processed over the run.
+	Latency             func(q float64) time.Duration
+	LagMax              int64 // largest per-partition lag seen
+	Rebalances          int64
+	RebalancePauseTotal time.Duration // partition-time no consumer could process
+}
+
+// Metric is one summary metric: a row of the table.
+type Metric struct {
+	Name string
+	Unit Unit
+	// Value computes the metric from a run's totals.
+	Value func(t *Totals) float64
+	// Golden is true when the golden summaries (sim/testdata/golden) pin it
+	// (lost_by_cause.* only when non-zero).
+	Golden bool
+}
+
+func count(v int64) float64           { return float64(v) }
+func seconds(d time.Duration) float64 { return d.Seconds() }
+func latency(q float64) func(*Totals) float64 {
+	return func(t *Totals) float64 { return t.Latency(q).Seconds() }
+}
+
+// metrics is the table: docs/design.md's summary metric list, in its order,
+// with lost_by_cause.* expanded in place, then the extensions.
+var metrics = func() []Metric {
+	c, r, b, s := UnitCount, UnitRatio, UnitBytes, UnitSeconds
+	const pin = true
+	out := []Metric{
+		{"messages", c, func(t *Totals) float64 { return count(t.Messages) }, pin},
+		{"messages_replayed", c, func(t *Totals) float64 { return count(t.Replayed) }, pin},
+		{"context_needed", c, func(t *Totals) float64 { return count(t.Needed) }, pin},
+		{"context_ok", c, func(t *Totals) float64 { return count(t.OK) }, false},
+		{"context_lost", c, func(t *Totals) float64 { return count(t.Lost) }, pin},
+		{"context_stale_used", c, func(t *Totals) float64 { return count(t.StaleUsed) }, pin},
+		{"context_loss_ratio", r, func(t *Totals) float64 {
+			if t.Needed == 0 {
+				return 0
+			}
+			return round(float64(t.Lost)/float64(t.Needed), 6)
+		}, pin},
+	}
+	for i, cause := range LossCauses {
+		out = append(out, Metric{"lost_by_cause." + cause, c, func(t *Totals) float64 { return count(t.LostBy[i]) }, pin})
+	}
+	return append(out, []Metric{
+		{"local_hits", c, func(t *Totals) float64 { return count(t.LocalHits) }, false},
+		{"restored", c, func(t *Totals) float64 { return count(t.Restored) }, pin},
+		{"stale_discarded", c, func(t *Totals) float64 { return count(t.StaleDiscarded) }, false},
+		{"redis_lookups_missed", c, func(t *Totals) float64 { return count(t.RedisLookupsMissed) }, false},
+		{"spilled_keys", c, func(t *Totals) float64 { return count(t.SpilledKeys) }, pin},
+		{"spill_bytes", b, func(t *Totals) float64 { return count(t.SpillBytes) }, pin},
+		{"spill_duration_max", s, func(t *Totals) float64 { return seconds(t.SpillMax) }, false},
+		{"redis_ops", c, func(t *Totals) float64 { return count(t.RedisOps) }, pin},
+		{"redis_bytes_in", b, func(t *Totals) float64 { return count(t.RedisBytesIn) }, false},
+		{"redis_bytes_out", b, func(t *Totals) float64 { return count(t.RedisBytesOut) }, false},
+		{"redis_used_memory_peak_bytes", b, func(t *Totals) float64 { return count(t.RedisUsedPeak) }, pin},
+		{"redis_rss_peak_bytes", b, func(t *Totals) float64 { return count(t.RedisRSSPeak) }, pin},
+		{"redis_cow_peak_bytes", b, func(t *Totals) float64 { return count(t.RedisCOWPeak) }, pin},
+		{"redis_evicted_keys", c, func(t *Totals) float64 { return count(t.RedisEvicted) }, pin},
+		{"redis_expired_keys", c, func(t *Totals) float64 { return count(t.RedisExpired) }, false},
+		{"redis_oom_kills", c, func(t *Totals) float64 { return count(t.RedisOOMKills) }, pin},
+		{"redis_fork_failures", c, func(t *Totals) float64 { return count(t.RedisForkFailures) }, pin},
+		{"redis_rejected_writes", c, func(t *Totals) float64 { return count(t.RedisRejectedWrites) }, pin},
+		{"latency_p50", s, latency(0.5), false},
+		{"latency_p99", s, latency(0.99), false},
+		{"latency_p999", s, latency(0.999), false},
+		{"consumer_lag_max", c, func(t *Totals) float64 { return count(t.LagMax) }, false},
+		{"rebalances", c, func(t *Totals) float64 { return count(t.Rebalances) }, pin},
+		{"rebalance_pause_total", s, func(t *Totals) float64 { return seconds(t.RebalancePauseTotal) }, false},
+		// Extensions.
+		{"spill_failed_keys", c, func(t *Totals) float64 { return count(t.SpillFailed) }, pin},
+		{"fenced_writes", c, func(t *Totals) float64 { return count(t.FencedWrites) }, pin},
+		{"redis_round_trips", c, func(t *Totals) float64 { return count(t.RedisRoundTrips) }, false},
+		{"crashes", c, func(t *Totals) float64 { return count(t.Crashes) }, false},
+		{"commits_failed", c, func(t *Totals) float64 { return count(t.CommitsFailed) }, false},
+		{"spill_rewritten_keys", c, func(t *Totals) float64 { return count(t.SpillRewrites) }, pin},
+	}...)
+}()
+
+// Metrics returns the table, in contract order (a copy).
+func Metrics() []Metric { return append([]Metric(nil), metrics...) }
+
+// Names returns every metric's name, in contract order.
+func Names() []string {
+	out := make([]string, len(metrics))
+	for i, m := range metrics {
+		out[i] = m.Name
+	}
+	return out
+}
+
+// Lookup returns the metric called name, and false for an unknown name.
+func Lookup(name string) (Metric, bool) {
+	for _, m := range metrics {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Metric{}, false
+}
+
+func round(v float64, digits int) float64 {
+	p := 1.0
+	for i := 0; i < digits; i++ {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
+}
