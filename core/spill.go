@@ -87,6 +87,7 @@ type workItem[V any] struct {
 type spillBatch[V any] struct {
 	p      int32
 	gen    int64
+	part   SpillReport // this batch's share of the report (settle), merged in batch order
 	items  []workItem[V]
 	status []Reason // per item; ReasonNone = written
 	raw    []int
@@ -269,30 +270,65 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 	}
 	defer unlock()
 
+	// What is known before collecting: each partition's generation and whether it
+	// holds anything. A spill that must check Redis first (write-through and
+	// checkpoint handoffs: verifyWritten) collects everything up front; any other
+	// collects partition by partition while the workers already write, and each
+	// worker settles its own batches as they complete: the serial parts overlap
+	// the round trips. Batches are dealt to workers statically (batch k to worker
+	// k mod parallelism) either way, and their reports are merged in batch order.
+	track := s.cfg.strategy == WriteThrough || s.cfg.strategy == Checkpoint
 	gens := make([]int64, len(partitions))
-	collected := make([][]workItem[V], len(partitions))
+	owns := make([]bool, len(partitions))
+	nonEmpty := make([]bool, len(partitions))
 	for i, pt := range pts {
 		if pt == nil {
 			continue
 		}
 		pt.mu.Lock()
-		gen, ok := s.genOf(pt)
+		gens[i], owns[i] = s.genOf(pt)
+		nonEmpty[i] = owns[i] && (mode != modeSync && len(pt.m) > 0 || mode == modeSync && len(pt.dirty) > 0)
 		pt.mu.Unlock()
-		if ok {
-			gens[i] = gen
-			collected[i] = s.collect(pt, partitions[i], mode)
-		}
 	}
-	if mode != modeSync {
+	collected := make([][]workItem[V], len(partitions))
+	upfront := track && mode != modeSync
+	if upfront {
+		for i, pt := range pts {
+			if owns[i] {
+				collected[i] = s.collect(pt, partitions[i], mode)
+			}
+		}
 		rep.Rewritten = s.verifyWritten(ctx, partitions, collected)
 	}
 	var fenced map[int32]error
 	if s.cfg.fencing && s.cfg.strategy != MemoryOnly {
-		fenced = s.refreshClaims(ctx, partitions, pts, gens, collected, mode == modeRevoke)
+		fenced = s.refreshClaims(ctx, partitions, pts, gens, nonEmpty, mode == modeRevoke)
+	}
+	if s.cfg.fencing && s.cfg.strategy != MemoryOnly && slices.Contains(nonEmpty, true) && !s.scriptsLoaded.Load() {
+		// Load the scripts before the workers start, so that no worker's first call
+		// depends on which worker happened to load them (a NOSCRIPT round trip).
+		if s.loadScripts(ctx) == nil {
+			s.scriptsLoaded.Store(true)
+		}
+	}
+
+	workers := s.cfg.parallelism
+	chans := make([]chan *spillBatch[V], workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		chans[w] = make(chan *spillBatch[V], 4)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.spillWorker(ctx, w, chans[w], mode)
+		}()
 	}
 	var batches []*spillBatch[V]
 	for i, p := range partitions {
 		items := collected[i]
+		if !upfront && owns[i] {
+			items = s.collect(pts[i], p, mode)
+		}
 		rep.Keys += len(items)
 		if s.cfg.strategy == MemoryOnly {
 			for _, it := range items {
@@ -305,69 +341,23 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 			b := &spillBatch[V]{p: p, gen: gens[i], items: items[lo:hi]}
 			if err := fenced[p]; err != nil {
 				b.fail(ReasonFenced, err)
-				b.sends = 0
 			}
+			chans[len(batches)%workers] <- b
 			batches = append(batches, b)
 		}
 	}
-
-	if s.cfg.fencing && len(batches) > 0 && !s.scriptsLoaded.Load() {
-		// Load the scripts before the workers start, so that no worker's first call
-		// depends on which worker happened to load them (a NOSCRIPT round trip).
-		if s.loadScripts(ctx) == nil {
-			s.scriptsLoaded.Store(true)
-		}
-	}
-	workers := min(s.cfg.parallelism, len(batches))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wctx := context.WithValue(ctx, workerKey{}, w)
-			c := compressorPool.Get().(*compressor)
-			defer compressorPool.Put(c)
-			var sess session
-			defer sess.close(context.WithoutCancel(wctx))
-			var buf, scratch []byte
-			stopped := ReasonNone
-			var stopErr error
-			for k := w; k < len(batches); k += workers {
-				b := batches[k]
-				if b.status != nil {
-					continue // refused before writing (fenced)
-				}
-				if stopped != ReasonNone {
-					b.fail(stopped, stopErr)
-					continue
-				}
-				var next *spillBatch[V]
-				for j := k + workers; j < len(batches); j += workers {
-					if batches[j].status == nil {
-						next = batches[j]
-						break
-					}
-				}
-				buf, scratch = s.writeBatch(wctx, &sess, c, buf[:0], scratch[:0], b, next)
-				for _, st := range b.status {
-					if st.stopsWorker() {
-						stopped, stopErr = st, b.err
-						break
-					}
-				}
-			}
-		}()
+	for _, ch := range chans {
+		close(ch)
 	}
 	wg.Wait()
 
-	now := s.cfg.clock.Now()
 	var first error
 	for _, b := range batches {
 		rep.Batches += b.sends
 		if b.err != nil && first == nil {
 			first = b.err
 		}
-		s.settle(b, mode, now, rep)
+		rep.merge(&b.part)
 	}
 	if s.cfg.strategy == MemoryOnly && mode != modeSync {
 		for i, pt := range pts {
@@ -410,6 +400,71 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 		}
 	}
 	return s.finish(rep, start, first)
+}
+
+// spillWorker writes the batches dealt to worker w, in order, and settles each
+// as it completes. A batch refused before writing (fenced) is only settled. The
+// fence read of the worker's next batch rides with this batch's transaction, so
+// the worker looks one batch ahead. After a deadline or cancellation it writes
+// nothing more: its later batches fail with that reason.
+func (s *Store[V]) spillWorker(ctx context.Context, w int, ch <-chan *spillBatch[V], mode spillMode) {
+	wctx := context.WithValue(ctx, workerKey{}, w)
+	c := compressorPool.Get().(*compressor)
+	defer compressorPool.Put(c)
+	var sess session
+	defer sess.close(context.WithoutCancel(wctx))
+	var buf, scratch []byte
+	stopped := ReasonNone
+	var stopErr error
+	var refused []*spillBatch[V] // received while looking ahead: settled after the batch before them
+	cur, ok := <-ch
+	for ok {
+		if cur.status != nil {
+			s.settle(cur, mode)
+			cur, ok = <-ch
+			continue
+		}
+		var next *spillBatch[V]
+		for b := range ch {
+			if b.status != nil {
+				refused = append(refused, b)
+				continue
+			}
+			next = b
+			break
+		}
+		if stopped != ReasonNone {
+			cur.fail(stopped, stopErr)
+		} else {
+			buf, scratch = s.writeBatch(wctx, &sess, c, buf[:0], scratch[:0], cur, next)
+			for _, st := range cur.status {
+				if st.stopsWorker() {
+					stopped, stopErr = st, cur.err
+					break
+				}
+			}
+		}
+		s.settle(cur, mode)
+		for _, b := range refused {
+			s.settle(b, mode)
+		}
+		refused = refused[:0]
+		cur, ok = next, next != nil
+	}
+}
+
+// merge adds a batch's partial report (settle) to r.
+func (r *SpillReport) merge(b *SpillReport) {
+	r.Written += b.Written
+	r.AlreadyWritten += b.AlreadyWritten
+	r.NotWritten += b.NotWritten
+	r.RawBytes += b.RawBytes
+	r.WireBytes += b.WireBytes
+	r.Dropped += b.Dropped
+	for i, n := range b.ByReason {
+		r.ByReason[i] += n
+	}
+	r.Failures = append(r.Failures, b.Failures...)
 }
 
 // finish stamps the report, counts it and builds the error.
@@ -602,7 +657,7 @@ func (s *Store[V]) verifyWritten(ctx context.Context, partitions []int32, parts 
 // It returns the partitions a newer generation holds: their batches are refused
 // without being sent.
 func (s *Store[V]) refreshClaims(ctx context.Context, partitions []int32, pts []*partition[V], gens []int64,
-	items [][]workItem[V], revoke bool) map[int32]error {
+	nonEmpty []bool, revoke bool) map[int32]error {
 	now := s.since()
 	byGen := map[int64][]int32{}
 	var order []int64
@@ -614,12 +669,12 @@ func (s *Store[V]) refreshClaims(ctx context.Context, partitions []int32, pts []
 		due := pt.fenceGen != gens[i] || now-pt.fenceAt > int64(s.cfg.fenceTTL/2) || pt.fenceLost.Load()
 		// A revoke of an owned partition it holds nothing of still asks: the caller
 		// must know whether to commit its offsets (SpillReport.Fenced).
-		empty := len(items[i]) == 0 && !(revoke && pt.own == owned)
+		empty := !nonEmpty[i] && !(revoke && pt.own == owned)
 		pt.mu.Unlock()
 		if empty {
 			continue
 		}
-		due = due || len(items[i]) == 0
+		due = due || !nonEmpty[i]
 		if due {
 			if byGen[gens[i]] == nil {
 				order = append(order, gens[i])
@@ -641,10 +696,11 @@ func (s *Store[V]) refreshClaims(ctx context.Context, partitions []int32, pts []
 	return out
 }
 
-// settle applies a batch's outcome to memory and to the report.
-func (s *Store[V]) settle(b *spillBatch[V], mode spillMode, now time.Time, rep *SpillReport) {
+// settle applies a batch's outcome to memory and to its share of the report.
+func (s *Store[V]) settle(b *spillBatch[V], mode spillMode) {
+	rep := &b.part
 	pt := s.part(b.p)
-	nowMs := now.UnixMilli()
+	nowMs := s.cfg.clock.Now().UnixMilli()
 	dropped := 0
 	pt.mu.Lock()
 	defer func() {
