@@ -344,7 +344,15 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 				derr = err
 			}
 		case n < 0:
-			rep.Fenced += len(tg.keys)
+			// A newer owner claimed the partition between the two round trips:
+			// what was just installed is not this store's to use.
+			rep.Fenced += len(tg.g.idx)
+			s.fenceOut(tg.g.p)
+			for _, i := range tg.g.idx {
+				if outcome[i] == OutcomeRestored {
+					outcome[i] = OutcomeNotOwned
+				}
+			}
 		}
 	}
 	if firstErr == nil && derr != nil {

@@ -254,8 +254,28 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 		pts[i] = s.part(p)
 	}
 	unlock, lerr := lockWrites(ctx, pts)
+	if lerr != nil && mode == modeSync {
+		// Another writer outlasted the deadline: the entries are not written and
+		// stay due (listed) for the next Sync.
+		for i, pt := range pts {
+			if pt == nil {
+				continue
+			}
+			pt.mu.Lock()
+			for _, k := range pt.dirty {
+				if e, ok := pt.m[k]; ok && e.listed && e.ackAt == 0 {
+					rep.Keys++
+					rep.fail(partitions[i], k, Classify(lerr), lerr)
+				}
+			}
+			pt.mu.Unlock()
+		}
+		return s.finish(rep, start, lerr)
+	}
 	if lerr != nil {
-		// Another writer of these partitions (a Sync in flight) outlasted the deadline.
+		// Another writer of these partitions (a Sync in flight) outlasted the
+		// deadline. A revoke still releases them: that writer checks ownership
+		// before each of its sends (writeBatch), so it stops writing them.
 		for i, pt := range pts {
 			if pt != nil {
 				for _, it := range s.collect(pt, partitions[i], modeSpill) {
@@ -470,18 +490,23 @@ func (r *SpillReport) merge(b *SpillReport) {
 // finish stamps the report, counts it and builds the error.
 func (s *Store[V]) finish(rep *SpillReport, start time.Time, first error) (*SpillReport, error) {
 	rep.Duration = s.cfg.clock.Now().Sub(start)
+	slices.SortStableFunc(rep.Failures, func(a, b KeyFailure) int { // partition, then key
+		if a.Partition != b.Partition {
+			return int(a.Partition) - int(b.Partition)
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
 	s.stats.addSpill(rep)
 	s.cfg.metrics.ObserveSpill(rep)
 	if rep.NotWritten <= rep.ByReason[ReasonDisabled] {
 		return rep, nil
 	}
 	e := &SpillError{NotWritten: rep.NotWritten, ByReason: rep.ByReason, First: first}
-	var seen [numReasons]bool
+	var byReason [numReasons]error
 	for _, f := range rep.Failures {
-		if f.Reason == ReasonDisabled || seen[f.Reason] {
+		if f.Reason == ReasonDisabled || byReason[f.Reason] != nil {
 			continue
 		}
-		seen[f.Reason] = true
 		err := f.Err
 		switch {
 		case f.Reason == ReasonChanged:
@@ -489,9 +514,13 @@ func (s *Store[V]) finish(rep *SpillReport, start time.Time, first error) (*Spil
 		case err == nil:
 			err = errors.New("core: " + f.Reason.String())
 		}
-		e.Errs = append(e.Errs, err)
+		byReason[f.Reason] = err
 	}
-	slices.SortStableFunc(e.Errs, func(a, b error) int { return int(Classify(a)) - int(Classify(b)) })
+	for _, err := range byReason {
+		if err != nil {
+			e.Errs = append(e.Errs, err) // in reason order
+		}
+	}
 	if e.First == nil && len(e.Errs) > 0 {
 		e.First = e.Errs[0]
 	}
@@ -814,10 +843,20 @@ func (s *Store[V]) writeBatch(ctx context.Context, sess *session, c *compressor,
 			b.err = err
 			break
 		}
+		if err := s.stillWrites(b); err != nil {
+			for _, i := range pending {
+				b.status[i] = ReasonCanceled
+			}
+			b.err = err
+			break
+		}
 		b.sends++
 		err := s.send(ctx, sess, b, next, pending, buf, offs)
-		if err != nil {
+		switch {
+		case err != nil:
 			b.err = err
+		case b.err != encErr:
+			b.err = encErr // a retry succeeded: the earlier attempt's error no longer applies
 		}
 		retry := pending[:0:0]
 		for _, i := range pending {
@@ -837,6 +876,26 @@ func (s *Store[V]) writeBatch(ctx context.Context, sess *session, c *compressor,
 		pending = retry
 	}
 	return buf, scratch
+}
+
+// errReleased is the error of writes stopped because the partition was released
+// (Revoked, Lost, fenced out) or claimed again under another generation while
+// they waited: they are not this writer's any more.
+var errReleased = errors.New("core: the partition was released or claimed again during the write")
+
+// stillWrites reports whether batch b may still be sent: its partition is held
+// under the generation the batch was made with.
+func (s *Store[V]) stillWrites(b *spillBatch[V]) error {
+	pt := s.part(b.p)
+	if pt == nil {
+		return nil
+	}
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	if gen, ok := s.genOf(pt); !ok || pt.own == owned && gen != b.gen {
+		return fmt.Errorf("core: partition %d: %w", b.p, errReleased)
+	}
+	return nil
 }
 
 // backoff waits before retry attempt+1 when the clock can sleep, and reports

@@ -128,6 +128,7 @@ func (s *Store[V]) sendPlain(ctx context.Context, sess *session, w *write[V]) er
 			cmds = s.queue(ctx, pipe, w, false)
 			return pipe.Process(ctx, wait)
 		})
+		sess.discard(conn, err)
 		if first := w.record(cmds, nil); first != nil {
 			return first
 		}
@@ -233,6 +234,32 @@ func (ss *session) close(ctx context.Context) {
 	}
 }
 
+// discard drops conn from the session after an error that is not a Redis reply
+// (a timeout, a reset, a restarted server): go-redis marks such a connection bad,
+// and every later command on it would fail at once. The next attempt dials anew.
+func (ss *session) discard(conn *redis.Conn, err error) {
+	if err == nil || isReply(err) {
+		return
+	}
+	for node, c := range ss.conns {
+		if c == conn {
+			delete(ss.conns, node)
+		}
+	}
+	delete(ss.watching, conn)
+	if ss.aheadConn == conn {
+		ss.aheadConn, ss.aheadFence, ss.aheadGet = nil, "", nil
+	}
+	_ = conn.Close()
+}
+
+// isReply reports an error the server answered (the connection is fine).
+func isReply(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && !errors.Is(err, redis.ErrClosed) ||
+		errors.Is(err, redis.Nil) || errors.Is(err, redis.TxFailedErr)
+}
+
 // takeAhead returns the fence read issued ahead on conn for fence, if any.
 func (ss *session) takeAhead(conn *redis.Conn, fence string) *redis.StringCmd {
 	get := ss.aheadGet
@@ -269,12 +296,20 @@ func (s *Store[V]) sendFenced(ctx context.Context, sess *session, w *write[V], n
 		if get == nil {
 			// UNWATCH first: whatever an interrupted transaction left on the
 			// connection must not abort this one.
-			_, _ = conn.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-				watch(ctx, pipe, fence)
+			var wcmd *redis.StatusCmd
+			_, perr := conn.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+				wcmd = watch(ctx, pipe, fence)
 				get = pipe.Get(ctx, fence)
 				return nil
 			})
 			sess.watching[conn] = true
+			if err := wcmd.Err(); err != nil {
+				// Without the WATCH the fence read proves nothing at EXEC time.
+				sess.discard(conn, perr)
+				w.failAll(Classify(err))
+				return fmt.Errorf("core: watching the fence of partition %d: %w", b.p, err)
+			}
+			sess.discard(conn, perr)
 		}
 		cur, gerr := get.Int64()
 		switch {
@@ -295,21 +330,23 @@ func (s *Store[V]) sendFenced(ctx context.Context, sess *session, w *write[V], n
 		var multi *redis.StatusCmd
 		exec := redis.NewSliceCmd(ctx, "exec")
 		var aheadGet *redis.StringCmd
-		_, _ = conn.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		var aheadWatch *redis.StatusCmd
+		_, perr := conn.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			multi = redis.NewStatusCmd(ctx, "multi")
 			_ = pipe.Process(ctx, multi)
 			cmds = s.queue(ctx, pipe, w, true)
 			_ = pipe.Process(ctx, exec)
 			if nextFence != "" {
-				watch(ctx, pipe, nextFence)
+				aheadWatch = watch(ctx, pipe, nextFence)
 				aheadGet = pipe.Get(ctx, nextFence)
 			}
 			return nil
 		})
 		sess.watching[conn] = nextFence != ""
-		if aheadGet != nil {
+		if aheadGet != nil && aheadWatch.Err() == nil {
 			sess.aheadConn, sess.aheadFence, sess.aheadGet = conn, nextFence, aheadGet
 		}
+		sess.discard(conn, perr)
 		res, eerr := exec.Result()
 		switch {
 		case errors.Is(eerr, redis.Nil):
@@ -319,6 +356,8 @@ func (s *Store[V]) sendFenced(ctx context.Context, sess *session, w *write[V], n
 			// EXEC aborted; otherwise EXEC's (or the connection's) error.
 			cause := eerr
 			if merr := multi.Err(); merr != nil {
+				// MULTI refused: the SETs may have run outside a transaction, fenced
+				// by nothing. Reported not written (kept, or listed by Revoked).
 				cause = merr
 			}
 			for _, c := range cmds {
@@ -346,6 +385,12 @@ func (s *Store[V]) sendFenced(ctx context.Context, sess *session, w *write[V], n
 			w.failAll(ReasonOther)
 			return fmt.Errorf("core: EXEC answered %d replies for %d writes", len(res), len(w.pending))
 		}
+		for _, r := range res[len(w.pending):] {
+			if rerr, ok := r.(error); ok && first == nil {
+				// Only the manifest commands failed: the entries were written.
+				first = fmt.Errorf("core: manifest of partition %d: %w", b.p, rerr)
+			}
+		}
 		if first != nil || s.cfg.waitReplicas == 0 {
 			return first
 		}
@@ -357,10 +402,12 @@ func (s *Store[V]) sendFenced(ctx context.Context, sess *session, w *write[V], n
 	return fmt.Errorf("core: partition %d: the fence changed during %d transactions", b.p, watchRetries)
 }
 
-// watch queues UNWATCH, then WATCH key.
-func watch(ctx context.Context, pipe redis.Pipeliner, key string) {
+// watch queues UNWATCH, then WATCH key, and returns the WATCH.
+func watch(ctx context.Context, pipe redis.Pipeliner, key string) *redis.StatusCmd {
 	_ = pipe.Process(ctx, redis.NewStatusCmd(ctx, "unwatch"))
-	_ = pipe.Process(ctx, redis.NewStatusCmd(ctx, "watch", key))
+	cmd := redis.NewStatusCmd(ctx, "watch", key)
+	_ = pipe.Process(ctx, cmd)
+	return cmd
 }
 
 // sendFencedWatch is sendFenced for a client that cannot name a key's node: its
