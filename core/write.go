@@ -311,20 +311,8 @@ func (s *Store[V]) sendFenced(ctx context.Context, sess *session, w *write[V], n
 			}
 			sess.discard(conn, perr)
 		}
-		cur, gerr := get.Int64()
-		switch {
-		case errors.Is(gerr, redis.Nil):
-			cur = -1 // no fence (expired, or lost with its Redis): claim it at the next spill
-			if pt := s.part(b.p); pt != nil {
-				pt.fenceLost.Store(true)
-			}
-		case gerr != nil:
-			w.failAll(Classify(gerr))
-			return fmt.Errorf("core: reading the fence of partition %d: %w", b.p, gerr)
-		}
-		if cur > b.gen {
-			w.failAll(ReasonFenced)
-			return fmt.Errorf("core: partition %d is held by generation %d > %d: %w", b.p, cur, b.gen, errFenced)
+		if err := s.checkFence(w, get); err != nil {
+			return err
 		}
 		var cmds []*redis.StatusCmd
 		var multi *redis.StatusCmd
@@ -410,6 +398,28 @@ func watch(ctx context.Context, pipe redis.Pipeliner, key string) *redis.StatusC
 	return cmd
 }
 
+// checkFence judges the batch's fence read: an error or a newer generation fails
+// the batch; a missing fence (expired, or lost with its Redis) lets it write and
+// marks the partition for a claim at the next spill.
+func (s *Store[V]) checkFence(w *write[V], get *redis.StringCmd) error {
+	b := w.b
+	cur, err := get.Int64()
+	switch {
+	case errors.Is(err, redis.Nil):
+		if pt := s.part(b.p); pt != nil {
+			pt.fenceLost.Store(true)
+		}
+		return nil
+	case err != nil:
+		w.failAll(Classify(err))
+		return fmt.Errorf("core: reading the fence of partition %d: %w", b.p, err)
+	case cur > b.gen:
+		w.failAll(ReasonFenced)
+		return fmt.Errorf("core: partition %d is held by generation %d > %d: %w", b.p, cur, b.gen, errFenced)
+	}
+	return nil
+}
+
 // sendFencedWatch is sendFenced for a client that cannot name a key's node: its
 // own Watch (WATCH, GET, MULTI..EXEC and UNWATCH: three round trips more).
 func (s *Store[V]) sendFencedWatch(ctx context.Context, w *write[V]) error {
@@ -418,17 +428,8 @@ func (s *Store[V]) sendFencedWatch(ctx context.Context, w *write[V]) error {
 	for try := 0; try < watchRetries; try++ {
 		retry := false
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			cur, gerr := tx.Get(ctx, fence).Int64()
-			switch {
-			case errors.Is(gerr, redis.Nil):
-				cur = -1
-			case gerr != nil:
-				w.failAll(Classify(gerr))
-				return fmt.Errorf("core: reading the fence of partition %d: %w", b.p, gerr)
-			}
-			if cur > b.gen {
-				w.failAll(ReasonFenced)
-				return fmt.Errorf("core: partition %d is held by generation %d > %d: %w", b.p, cur, b.gen, errFenced)
+			if err := s.checkFence(w, tx.Get(ctx, fence)); err != nil {
+				return err
 			}
 			var cmds []*redis.StatusCmd
 			_, err := tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
