@@ -72,6 +72,8 @@ var defaultTable = []DefaultValue{
 		Source: "estimate: decode + rate computation of one small message; docs/design.md sample"},
 	{Path: "consumers.startup", Value: "10s", ZeroMeaningful: true,
 		Source: "estimate: container start + JVM/Go init + first JoinGroup; docs/design.md sample"},
+	{Path: "consumers.on_lost", Value: "revoke",
+		Source: "Kafka ConsumerRebalanceListener: onPartitionsLost calls onPartitionsRevoked by default (KIP-429)"},
 	{Path: "consumers.autoscaler.min", Value: "1", Source: "HPA minReplicas"},
 	{Path: "consumers.autoscaler.target_cpu", Value: "0.8",
 		Source: "HPA autoscaling/v1 targetCPUUtilizationPercentage (80 %), also kubectl autoscale --cpu-percent"},

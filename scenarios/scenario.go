@@ -163,7 +163,24 @@ type Consumers struct {
 	Startup Duration `yaml:"startup"`
 	// Autoscaler, when set, lets an HPA-like controller change Replicas.
 	Autoscaler *Autoscaler `yaml:"autoscaler,omitempty"`
+	// OnLost is what the consumer's onPartitionsLost does after a missed
+	// session: revoke (Kafka's default implementation calls onPartitionsRevoked:
+	// the store spills, fenced or not) or lost (core/doc.go's wiring:
+	// Store.Lost drops the context and writes nothing).
+	OnLost OnLost `yaml:"on_lost"`
 }
+
+// OnLost is what a consumer does when its partitions are lost.
+type OnLost string
+
+// The onPartitionsLost behaviours.
+const (
+	OnLostRevoke OnLost = "revoke" // Kafka's default: onPartitionsRevoked (Store.Revoked)
+	OnLostLost   OnLost = "lost"   // Store.Lost: drop, write nothing
+)
+
+// OnLostModes lists the consumers.on_lost values.
+var OnLostModes = []string{string(OnLostRevoke), string(OnLostLost)}
 
 // Autoscaler is a HorizontalPodAutoscaler on CPU utilisation.
 type Autoscaler struct {

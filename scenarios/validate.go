@@ -198,6 +198,7 @@ func (c *checker) consumers() {
 	c.nonNegative("consumers.termination_grace", cs.TerminationGrace)
 	c.nonNegative("consumers.process_time", cs.ProcessTime)
 	c.nonNegative("consumers.startup", cs.Startup)
+	c.oneOf("consumers.on_lost", string(cs.OnLost), OnLostModes)
 	a := cs.Autoscaler
 	if a == nil {
 		return

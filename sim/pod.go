@@ -255,21 +255,27 @@ func (p *pod) Revoke(gen int32, parts []int32, done func()) {
 	p.r.eng.Schedule(p.cursor, done)
 }
 
-// Lost implements broker.Member (onPartitionsLost). Kafka's default implementation
-// calls onPartitionsRevoked, and so does this consumer: the zombie's Store.Revoked
-// spills (fencing decides), drops the rest and releases the partitions; then it
-// rejoins with a new member id. (core/doc.go's wiring calls Store.Lost instead,
-// which writes nothing.)
+// Lost implements broker.Member (onPartitionsLost). With consumers.on_lost:
+// revoke (the default) it does what Kafka's default implementation does, call
+// onPartitionsRevoked: the zombie's Store.Revoked spills (fencing decides), drops
+// the rest and releases the partitions. With on_lost: lost it follows
+// core/doc.go's wiring: Store.Lost drops the context and writes nothing. Then it
+// rejoins with a new member id.
 func (p *pod) Lost(parts []int32) {
 	if p.state != podRunning {
 		return
 	}
 	p.r.event("lost", "%s lost %v (session expired)", p.id, parts)
-	_, rep := p.spill(parts, p.r.group.Config().RebalanceTimeout, "lost")
+	if p.r.cfg.lostDrops {
+		p.dropAll(parts, CauseZombie)
+		p.store.Lost(parts...)
+	} else {
+		_, rep := p.spill(parts, p.r.group.Config().RebalanceTimeout, "lost")
+		p.loseDiscarded(rep, CauseZombie)
+	}
 	for _, part := range parts {
 		delete(p.pos, part)
 	}
-	p.loseDiscarded(rep, CauseZombie)
 	p.rejoin()
 }
 

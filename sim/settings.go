@@ -20,6 +20,7 @@ type settings struct {
 	startup          time.Duration // pod start to ready
 	terminationGrace time.Duration
 	processTime      time.Duration // per message
+	lostDrops        bool          // consumers.on_lost: lost (Store.Lost), not Kafka's default revoke
 
 	pollBatch      int           // max.poll.records
 	commitInterval time.Duration // auto-commit period
@@ -45,6 +46,7 @@ func resolve(sc *scenarios.Scenario) settings {
 
 		replicas: sc.Consumers.Replicas, startup: sc.Consumers.Startup.Std(),
 		terminationGrace: sc.Consumers.TerminationGrace.Std(), processTime: sc.Consumers.ProcessTime.Std(),
+		lostDrops: sc.Consumers.OnLost == scenarios.OnLostLost,
 
 		pollBatch: sc.Log.PollBatch, commitInterval: sc.Log.CommitInterval.Std(), static: sc.Log.StaticMembership,
 
