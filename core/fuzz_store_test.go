@@ -756,10 +756,17 @@ func (r *fzRun) spillCtx(s int, nested, cancel bool) context.Context {
 	return context.Background()
 }
 
+// outerWrites reports whether the outer operation holds its partitions' write
+// locks while the nested ones run: a writer, or a take-mode restore (from its
+// read to its take). A nested writer of the same store would wait for it, which
+// the nesting (same goroutine) cannot express: it gets a canceled context, the
+// deadline passing while it waits.
 func (r *fzRun) outerWrites() bool {
 	switch r.ops[r.opIdx].code {
 	case fzSpill, fzSpillAll, fzSync, fzRebalance:
 		return true
+	case fzRestore, fzGetOrRestore, fzWarm:
+		return r.cfg.take()
 	}
 	return false
 }

@@ -51,8 +51,9 @@ type RestoreReport struct {
 	Corrupt  int
 	Failed   int
 	// Undeleted counts keys read from Redis to be taken whose delete was not
-	// confirmed (an error or a lost reply): they may still be in Redis until
-	// their TTL. Always 0 with KeepOnRestore.
+	// confirmed (an error or a lost reply) or not sent (a spill of the partition
+	// was writing): they may still be in Redis until their TTL or the next write.
+	// Always 0 with KeepOnRestore.
 	Undeleted int
 	// Fenced counts keys of partitions whose fence showed a newer consumer-group
 	// generation (with fencing): this store is a zombie for them, so it neither
@@ -213,6 +214,7 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 	type group struct {
 		p     int32
 		gen   int64
+		held  bool // take mode: this restore holds the partition's write lock
 		idx   []int
 		rkey  []string
 		cmd   *redis.SliceCmd
@@ -238,6 +240,31 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 			groups = append(groups, g)
 		}
 		g.idx = append(g.idx, i)
+	}
+	if take {
+		// From the read to the take, no spill of the partition may run: it could
+		// write the restored version back, byte for byte, and drop it from
+		// memory, and the take would then delete the only copy. A partition whose
+		// writer is busy is restored without taking (its copy stays, as with
+		// KeepOnRestore, and the spill in progress overwrites it).
+		slices.SortFunc(groups, func(a, b *group) int { return int(a.p) - int(b.p) })
+		for _, g := range groups {
+			if g.p < 0 {
+				continue
+			}
+			select {
+			case s.partOrCreate(g.p).wlock <- struct{}{}:
+				g.held = true
+			default:
+			}
+		}
+		defer func() {
+			for _, g := range groups {
+				if g.held {
+					<-s.part(g.p).wlock
+				}
+			}
+		}()
 	}
 	_, perr := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for _, g := range groups {
@@ -304,6 +331,10 @@ func (s *Store[V]) fetch(ctx context.Context, keys []KeyRef, need []int, outcome
 			}
 		}
 		if len(tg.keys) == 0 || !take {
+			continue
+		}
+		if !g.held {
+			rep.Undeleted += len(tg.keys) // left in Redis: a writer of the partition was busy
 			continue
 		}
 		takes = append(takes, tg)
