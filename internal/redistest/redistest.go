@@ -83,13 +83,27 @@ func FreePort() (int, error) {
 
 // Start starts redis-server on a free loopback port with persistence off (extra
 // arguments may turn it on) in a new directory under dir ("" = os.TempDir), and
-// waits until it answers PING.
+// waits until it answers PING. The port is free when chosen but not reserved:
+// another test may take it before the server binds, so a server that does not
+// answer within 5 s is stopped and started again on another port (3 tries).
 func Start(dir string, extra []string) (*Server, error) {
-	port, err := FreePort()
+	wd, err := os.MkdirTemp(dir, "spillway-redis-")
 	if err != nil {
 		return nil, err
 	}
-	wd, err := os.MkdirTemp(dir, "spillway-redis-")
+	var last error
+	for range 3 {
+		s, err := start(wd, extra)
+		if err == nil {
+			return s, nil
+		}
+		last = err
+	}
+	return nil, last
+}
+
+func start(wd string, extra []string) (*Server, error) {
+	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +122,7 @@ func Start(dir string, extra []string) (*Server, error) {
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: wd, cmd: cmd}
 	c := Client(s.Addr)
 	defer c.Close()
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 500; i++ {
 		if c.Ping(context.Background()).Err() == nil {
 			return s, nil
 		}
