@@ -14,7 +14,6 @@ package core
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -88,7 +87,7 @@ func TestClusterSlotMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, port, _ := strings.Cut(dst, ":")
-	moved := prefixedKeys(p, keys[150:])
+	moved := prefixed(p, keys[150:])
 	args := []any{"MIGRATE", host, port, "", 0, 5000, "KEYS"}
 	for _, k := range moved {
 		args = append(args, k)
@@ -156,12 +155,4 @@ func TestClusterSlotMigration(t *testing.T) {
 	if n := nodes[dst].ClusterCountKeysInSlot(ctx, slot).Val(); n < 200 {
 		t.Fatalf("the new owner holds %d keys of the slot", n)
 	}
-}
-
-func prefixedKeys(p int32, keys []string) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = fmt.Sprintf("{spill:%d}:%s", p, k)
-	}
-	return out
 }

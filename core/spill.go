@@ -221,6 +221,9 @@ func lockWrites[V any](ctx context.Context, pts []*partition[V]) (func(), error)
 		if pt == nil {
 			continue
 		}
+		// A free lock is taken even when ctx is already done (a select with both
+		// cases ready would pick at random): whether a spill with a spent deadline
+		// writes nothing, or reports its entries, must not be left to chance.
 		select {
 		case pt.wlock <- struct{}{}:
 		default:

@@ -91,15 +91,11 @@ func (s *Store[V]) queue(ctx context.Context, pipe redis.Pipeliner, w *write[V],
 
 // record sets each pending item's status from its SET's reply and returns the
 // first error.
-func (w *write[V]) record(cmds []*redis.StatusCmd, err error) error {
+func (w *write[V]) record(cmds []*redis.StatusCmd) error {
 	b := w.b
 	var first error
 	for k, i := range w.pending {
-		cerr := err
-		if cmds != nil && cmds[k] != nil && cmds[k].Err() != nil {
-			cerr = cmds[k].Err()
-		}
-		if cerr != nil && !errors.Is(cerr, redis.Nil) {
+		if cerr := cmds[k].Err(); cerr != nil && !errors.Is(cerr, redis.Nil) {
 			b.status[i] = Classify(cerr)
 			if first == nil {
 				first = fmt.Errorf("core: spilling %q of partition %d: %w", b.items[i].key, b.p, cerr)
@@ -129,17 +125,17 @@ func (s *Store[V]) sendPlain(ctx context.Context, sess *session, w *write[V]) er
 			return pipe.Process(ctx, wait)
 		})
 		sess.discard(conn, err)
-		if first := w.record(cmds, nil); first != nil {
+		if first := w.record(cmds); first != nil {
 			return first
 		}
-		return s.checkWait(w, wait, err)
+		return s.checkWait(w, wait)
 	}
 	var cmds []*redis.StatusCmd
 	_, err := s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		cmds = s.queue(ctx, pipe, w, false)
 		return nil
 	})
-	first := w.record(cmds, nil)
+	first := w.record(cmds)
 	if first == nil && err != nil && !errors.Is(err, redis.Nil) {
 		// Only the manifest commands failed: the entries were written.
 		first = fmt.Errorf("core: manifest of partition %d: %w", w.b.p, err)
@@ -153,7 +149,7 @@ func (s *Store[V]) waitCmd(ctx context.Context) *redis.IntCmd {
 }
 
 // checkWait turns a WAIT reply into the batch's outcome.
-func (s *Store[V]) checkWait(w *write[V], wait *redis.IntCmd, err error) error {
+func (s *Store[V]) checkWait(w *write[V], wait *redis.IntCmd) error {
 	n, werr := wait.Result()
 	if werr == nil && n >= int64(s.cfg.waitReplicas) {
 		return nil
@@ -164,8 +160,22 @@ func (s *Store[V]) checkWait(w *write[V], wait *redis.IntCmd, err error) error {
 	} else {
 		w.failAll(Classify(werr))
 	}
-	_ = err
 	return fmt.Errorf("core: partition %d: %w", w.b.p, werr)
+}
+
+// aborted fails a transaction that did not run: all or nothing. A queued
+// command's error (OOM, MISCONF, ASK) says why EXEC aborted; otherwise err does
+// (EXEC's, or the connection's).
+func (w *write[V]) aborted(err error, cmds []*redis.StatusCmd) error {
+	cause := err
+	for _, c := range cmds {
+		if c.Err() != nil && !strings.HasPrefix(c.Err().Error(), "EXECABORT") {
+			cause = c.Err()
+			break
+		}
+	}
+	w.failAll(Classify(cause))
+	return fmt.Errorf("core: spilling %d keys of partition %d: %w", len(w.pending), w.b.p, cause)
 }
 
 // noNode fails the batch when the partition's node cannot be found (a slot map
@@ -340,22 +350,12 @@ func (s *Store[V]) sendFenced(ctx context.Context, sess *session, w *write[V], n
 		case errors.Is(eerr, redis.Nil):
 			continue // the fence changed since WATCH: read it again
 		case eerr != nil:
-			// All or nothing: a queued command's error (OOM, MISCONF) says why
-			// EXEC aborted; otherwise EXEC's (or the connection's) error.
-			cause := eerr
 			if merr := multi.Err(); merr != nil {
 				// MULTI refused: the SETs may have run outside a transaction, fenced
 				// by nothing. Reported not written (kept, or listed by Revoked).
-				cause = merr
+				eerr = merr
 			}
-			for _, c := range cmds {
-				if c.Err() != nil && !strings.HasPrefix(c.Err().Error(), "EXECABORT") {
-					cause = c.Err()
-					break
-				}
-			}
-			w.failAll(Classify(cause))
-			return fmt.Errorf("core: spilling %d keys of partition %d: %w", len(w.pending), b.p, cause)
+			return w.aborted(eerr, cmds)
 		}
 		var first error
 		for k, i := range w.pending {
@@ -384,7 +384,7 @@ func (s *Store[V]) sendFenced(ctx context.Context, sess *session, w *write[V], n
 		}
 		wait := s.waitCmd(ctx)
 		_ = conn.Process(ctx, wait)
-		return s.checkWait(w, wait, nil)
+		return s.checkWait(w, wait)
 	}
 	w.failAll(ReasonUnavailable) // the fence kept changing: let the caller's retries decide
 	return fmt.Errorf("core: partition %d: the fence changed during %d transactions", b.p, watchRetries)
@@ -441,22 +441,14 @@ func (s *Store[V]) sendFencedWatch(ctx context.Context, w *write[V]) error {
 				return err
 			}
 			if err != nil {
-				cause := err
-				for _, c := range cmds {
-					if c.Err() != nil && !strings.HasPrefix(c.Err().Error(), "EXECABORT") {
-						cause = c.Err()
-						break
-					}
-				}
-				w.failAll(Classify(cause))
-				return fmt.Errorf("core: spilling %d keys of partition %d: %w", len(w.pending), b.p, cause)
+				return w.aborted(err, cmds)
 			}
-			if first := w.record(cmds, nil); first != nil || s.cfg.waitReplicas == 0 {
+			if first := w.record(cmds); first != nil || s.cfg.waitReplicas == 0 {
 				return first
 			}
 			wait := s.waitCmd(ctx)
 			_ = tx.Process(ctx, wait)
-			return s.checkWait(w, wait, nil)
+			return s.checkWait(w, wait)
 		}, fence)
 		if !retry {
 			return err
