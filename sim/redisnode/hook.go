@@ -258,10 +258,10 @@ func (n *Node) charge(c *callState, a *admission) bool {
 		wait = max(0, n.busyUntil-(c.start+c.lead+c.rtt/2))
 	}
 	cost := callCost(wait, c.rtt, a.svc, c.workers) + c.spike
-	if a.calls > 1 {
+	if a.calls != 1 {
 		// The real calls the caller makes run one after the other on this lane,
 		// each with its share of the service time (weight.go).
-		cost = time.Duration(a.own*float64(callCost(wait, c.rtt, time.Duration(float64(a.svc)/a.calls), c.workers))) + c.spike
+		cost = wait + time.Duration(a.own*float64(callCost(0, c.rtt, time.Duration(float64(a.svc)/a.calls), c.workers))) + c.spike
 	}
 	if c.m != nil && !c.m.charge(lane, cost) {
 		return false
@@ -299,7 +299,7 @@ func (n *Node) run(ctx context.Context, cmds []redis.Cmder, a *admission, next f
 // commands, and queues the keys they wrote and read for the models (folded now
 // for lane 0, else when the action's calls are settled).
 func (n *Node) record(c *callState, cmds []redis.Cmder, a *admission) {
-	n.stats.RoundTrips += a.roundTrips()
+	n.countRoundTrips(a.calls)
 	mn := c.mn
 	rec := &callRec{meter: c.m, seq: mn.seq, laneAt: c.laneAt, lane: c.lane, laneSeq: mn.laneSeq[c.lane], at: c.now,
 		start: c.start, work: a.svc}

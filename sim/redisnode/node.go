@@ -71,6 +71,7 @@ type Node struct {
 	clients  []*redis.Client
 
 	busyUntil time.Duration
+	rtCarry   float64 // fraction of a round trip not yet counted (weight.go)
 	spikes    []spike
 	at        time.Duration // the node's clock: the latest time it processed
 

@@ -67,16 +67,20 @@ func (n *Node) weigh(m *Meter, cmds []redis.Cmder, a *admission) {
 		return
 	}
 	w := n.cfg.Weight
+	a.own = 1
 	if m != nil && m.Batch > 0 {
-		a.calls = max(1, float64(int64(total)*w)/float64(m.Batch))
-	}
-	a.own = a.calls
-	if m != nil && m.Batch > 0 && m.PerAction > 0 {
-		a.own = min(a.calls, max(1, float64(m.PerAction)/float64(m.Batch)))
+		// A fraction when the call's keys stand for less than one real batch
+		// (spill_batch below the weight): its share of a real call's round trip.
+		a.calls = float64(int64(total)*w) / float64(m.Batch)
+		a.own = a.calls
+		if m.PerAction > 0 {
+			a.calls = max(1, a.calls)
+			a.own = min(a.calls, max(1, float64(m.PerAction)/float64(m.Batch)))
+		}
 	}
 	a.weights = make([]int64, len(cmds))
 	a.svc = 0
-	calls := int64(math.Round(a.calls))
+	calls := max(1, int64(math.Round(a.calls)))
 	for i, c := range cmds {
 		if data[i] == 0 {
 			a.weights[i] = calls
@@ -146,10 +150,15 @@ func (a *admission) weight(i int) int64 {
 	return a.weights[i]
 }
 
-// roundTrips is the real round trips the call stands for.
-func (a *admission) roundTrips() int64 {
-	if a.calls <= 1 {
-		return 1
+// countRoundTrips counts the real round trips a call stands for; fractions
+// (calls that carry less than a real batch) add up across calls.
+func (n *Node) countRoundTrips(calls float64) {
+	if calls == 1 {
+		n.stats.RoundTrips++
+		return
 	}
-	return int64(math.Round(a.calls))
+	n.rtCarry += calls
+	whole := math.Floor(n.rtCarry)
+	n.stats.RoundTrips += int64(whole)
+	n.rtCarry -= whole
 }
