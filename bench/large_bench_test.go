@@ -78,3 +78,30 @@ func runLarge(b *testing.B, yaml string) {
 func BenchmarkSimLarge(b *testing.B) {
 	runLarge(b, largeScenario(10_000_000, time.Hour, "1GiB"))
 }
+
+// hugeScenario is BenchmarkSimHuge's run: 50,000,000 datapoints of 256 B on one
+// Redis node, sampled at 1 % (workload.sample_rate: each simulated datapoint
+// stands for 100), every 5 min for 30 virtual minutes (300 M represented
+// messages), 48 partitions, 12 pods scaled in to 8, then a BGSAVE.
+const hugeScenario = `version: 1
+name: bench-huge
+seed: 7
+duration: 30m
+sample_every: 30s
+workload: {datapoints: 50000000, interval: 5m, jitter: 10s, context_bytes: 256, counter_fraction: 1, sample_rate: 0.01}
+log: {partitions: 48, assignor: cooperative-sticky}
+consumers: {replicas: 12, termination_grace: 30s, process_time: 5us}
+state: {strategy: spill-on-revoke, ttl: 30m, spill_parallelism: 8, spill_batch: 500}
+redis: {system_memory: 32GiB}
+timeline:
+  - {at: 10m, scale: 8}
+  - {at: 20m, bgsave: true}
+`
+
+// BenchmarkSimHuge: 50 M datapoints of 256 B on one node at sample rate 0.01.
+// It reports represented msgs/s (the messages the run stands for), wall_s and
+// peak_rss_bytes; the target is ≤ 3 minutes and ≤ 4 GiB on a 2-core machine.
+// Run it alone (make bench BENCH=SimHuge) so peak_rss_bytes is its own.
+func BenchmarkSimHuge(b *testing.B) {
+	runLarge(b, hugeScenario)
+}

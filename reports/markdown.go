@@ -92,6 +92,7 @@ func (v *view) writeSetup(b *bytes.Buffer) {
 		plural(sc.Log.Partitions, "partition"), sc.Log.Assignor, plural(sc.Consumers.Replicas, "pod"),
 		sc.Consumers.TerminationGrace, plural(sc.Redis.Nodes, "node"), FormatBytes(float64(sc.Redis.SystemMemory)),
 		maxmemoryText(sc.Redis.MaxMemory), sc.Redis.MaxMemoryPolicy)
+	v.writeSampling(b)
 	if len(sc.Timeline) > 0 {
 		var parts []string
 		for _, e := range sc.Timeline {
@@ -467,4 +468,25 @@ func clock(d sim.Duration) string {
 func cell(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
+}
+
+// writeSampling states the sample rate of sampled runs (workload.sample_rate),
+// one line per distinct rate, before any number the report shows.
+func (v *view) writeSampling(b *bytes.Buffer) {
+	seen := map[string]bool{}
+	for _, r := range v.runs {
+		s := r.Sampling
+		if s == nil {
+			continue
+		}
+		line := fmt.Sprintf("**Sampled:** %s of %s datapoints simulated (rate %s%s), each standing for %s: "+
+			"every count, size, memory figure and duration below is scaled to all %s (docs/sampling.md).",
+			FormatCount(float64(s.Simulated)), FormatCount(float64(s.Datapoints)), sig(s.Rate, 3),
+			map[bool]string{true: ", chosen by sample_rate: auto", false: ""}[s.Auto], FormatCount(float64(s.Weight)),
+			FormatCount(float64(s.Datapoints)))
+		if !seen[line] {
+			seen[line] = true
+			b.WriteString(line + "\n\n")
+		}
+	}
 }

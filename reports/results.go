@@ -124,6 +124,9 @@ func (w *jsonWriter) run(r *sim.RunResult) {
 	if r.Point != "" {
 		w.field(3, "point", r.Point, ",\n")
 	}
+	if r.Sampling != nil {
+		w.field(3, "sampling", r.Sampling, ",\n")
+	}
 	w.indent(3)
 	w.raw(`"summary": `)
 	w.summary(r.Summary)

@@ -23,6 +23,7 @@ var (
 	durationType = reflect.TypeFor[Duration]()
 	sizeType     = reflect.TypeFor[Size]()
 	boundType    = reflect.TypeFor[Bound]()
+	rateType     = reflect.TypeFor[SampleRate]()
 )
 
 // maxAnyNodes caps the nodes one free-form value (a set or sweep value) may
@@ -81,6 +82,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		x, msg = decodeSize(n)
 	case boundType:
 		x, msg = decodeBound(n)
+	case rateType:
+		x, msg = decodeSampleRate(n)
 	}
 	if msg != "" {
 		d.errorf(n.Line, path, "%s", msg)
@@ -439,6 +442,8 @@ func formatValue(v reflect.Value) string {
 	case Duration:
 		return x.String()
 	case Size:
+		return x.String()
+	case SampleRate:
 		return x.String()
 	case time.Duration:
 		return x.String()

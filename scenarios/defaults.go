@@ -49,6 +49,8 @@ var defaultTable = []DefaultValue{
 	{Path: "workload.counter_fraction", Value: "1", ZeroMeaningful: true,
 		Source: "every key needs context: the worst case for context loss"},
 
+	{Path: "workload.sample_rate", Value: "1",
+		Source: "every datapoint simulated; a rate r < 1 runs a hash-chosen 1/round(1/r) of them, each standing for round(1/r) (SHARDS, Waldspurger et al., FAST '15)"},
 	{Path: "workload.lifetime", Value: "0s", ZeroMeaningful: true,
 		Source: "0 = every key lives for the whole run; set it to make series churn (a new key per lifetime)"},
 

@@ -49,7 +49,12 @@ func EstimateFootprint(s *Scenario) int64 {
 }
 
 func footprint(s *Scenario) int64 {
-	keys := float64(s.Workload.Datapoints)
+	return footprintAt(s, s.Workload.SampleRate.Weight())
+}
+
+// footprintAt is footprint with each simulated datapoint standing for weight.
+func footprintAt(s *Scenario, weight int) int64 {
+	keys := float64(max(1, s.Workload.Datapoints/max(weight, 1)))
 	ctx := float64(s.Workload.ContextBytes)
 	var records float64
 	for _, share := range s.Workload.Mix() {

@@ -97,6 +97,10 @@ type Workload struct {
 	// ends and a new series (a new Redis key, needing no context at first) takes
 	// its place, as hosts and metrics come and go. 0 = keys live for the whole run.
 	Lifetime Duration `yaml:"lifetime"`
+	// SampleRate is the share of datapoints simulated (samplerate.go): each one
+	// stands for 1/SampleRate datapoints in every count, rate, size and memory
+	// figure. 1 runs them all; "auto" picks the largest rate that fits.
+	SampleRate SampleRate `yaml:"sample_rate"`
 }
 
 // IntervalShare is one entry of a workload's interval mix.

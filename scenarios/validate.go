@@ -177,6 +177,11 @@ func (c *checker) workload() {
 	if w.CounterFraction < 0 || w.CounterFraction > 1 {
 		c.add("workload.counter_fraction", "%g is outside [0, 1]", w.CounterFraction)
 	}
+	if r := w.SampleRate; !r.IsAuto() && !(r > 0 && r <= 1) {
+		c.add("workload.sample_rate", "%s is outside (0, 1] (or write auto)", r)
+	} else if wt := r.Weight(); wt > 1 && w.Datapoints > 0 && w.Datapoints/wt < 1 {
+		c.add("workload.sample_rate", "%s keeps no datapoint of %d", r, w.Datapoints)
+	}
 }
 
 func (c *checker) log() {

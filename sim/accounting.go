@@ -117,9 +117,15 @@ func bucketValue(b int) time.Duration {
 	return time.Duration((uint64(16+sub+1) << (e - 4)) - 1)
 }
 
-func (h *histogram) add(d time.Duration) {
-	h.counts[bucketOf(d)]++
-	h.n++
+func (h *histogram) add(d time.Duration) { h.addN(d, 1) }
+
+// addN records n observations of d.
+func (h *histogram) addN(d time.Duration, n int64) {
+	if n <= 0 {
+		return
+	}
+	h.counts[bucketOf(d)] += n
+	h.n += n
 }
 
 func (h *histogram) reset() { *h = histogram{} }

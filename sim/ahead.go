@@ -62,7 +62,7 @@ type effects interface {
 	// effect applies or records e.
 	effect(e effect)
 	// latency applies or records one message's latency.
-	latency(d time.Duration)
+	latency(d time.Duration, n int64) // n messages took d
 }
 
 // applyNow applies a pod's effects to the runner at once: the serial pass.
@@ -72,16 +72,16 @@ func (a applyNow) counts() *counters { return &a.p.r.c }
 
 func (a applyNow) effect(e effect) { a.p.apply(e) }
 
-func (a applyNow) latency(d time.Duration) {
-	a.p.r.lat.add(d)
-	a.p.r.latWindow.add(d)
+func (a applyNow) latency(d time.Duration, n int64) {
+	a.p.r.lat.addN(d, n)
+	a.p.r.latWindow.addN(d, n)
 }
 
 // tally is what a pod did while working ahead, recorded in order for the serial
 // pass to apply (settle); it implements effects.
 type tally struct {
 	c         counters
-	latencies []time.Duration
+	latencies []latencyN
 	effects   []effect
 	lastAudit int32 // the partition of the last effAudit (-1: none); repeats are idempotent
 	pending   bool
@@ -103,9 +103,15 @@ func (t *tally) effect(e effect) {
 	t.effects = append(t.effects, e)
 }
 
-func (t *tally) latency(d time.Duration) {
+func (t *tally) latency(d time.Duration, n int64) {
 	t.pending = true
-	t.latencies = append(t.latencies, d)
+	t.latencies = append(t.latencies, latencyN{d, n})
+}
+
+// latencyN is n messages' latency d.
+type latencyN struct {
+	d time.Duration
+	n int64
 }
 
 // effectsFor is where the pod's effects go: recorded in its tally while it
@@ -145,9 +151,9 @@ func (p *pod) settle() {
 	for _, e := range t.effects {
 		p.apply(e)
 	}
-	for _, d := range t.latencies {
-		r.lat.add(d)
-		r.latWindow.add(d)
+	for _, l := range t.latencies {
+		r.lat.addN(l.d, l.n)
+		r.latWindow.addN(l.d, l.n)
 	}
 	r.c.add(&t.c)
 	r.aheadMessages += t.c.messages

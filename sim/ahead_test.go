@@ -79,7 +79,7 @@ func TestWorkAheadSameResult(t *testing.T) {
 // and the helper goroutine takes part; the equality tests above would pass
 // vacuously otherwise.
 func TestWorkAheadTakesItsShare(t *testing.T) {
-	r, err := newRunner(context.Background(), scenario(t, auditScenario))
+	r, err := newRunner(context.Background(), scenario(t, auditScenario), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

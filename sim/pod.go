@@ -120,7 +120,7 @@ func (r *runner) startPod(slot int, delay time.Duration) *pod {
 		if every > 0 && r.eng.Now()%every >= window {
 			return core.Persist // the writer bug: TTLs only inside the window
 		}
-		if k, ok := keyID(key); ok && int(k) < r.wl.Datapoints() {
+		if k, ok := p.r.keyID(key); ok && int(k) < r.wl.Datapoints() {
 			return cfg.ttlFor(r.wl.Interval(k))
 		}
 		return 0 // the store's TTL
@@ -286,7 +286,7 @@ func (p *pod) loseDiscarded(rep *core.SpillReport, cause Cause) {
 		if f.Reason == core.ReasonDisabled {
 			continue // memory-only: booked by bookSpill
 		}
-		if k, ok := keyID(f.Key); ok && p.r.fate.heldBy(k, p.index) && p.r.isCurrent(k, f.Key) {
+		if k, ok := p.r.keyID(f.Key); ok && p.r.fate.heldBy(k, p.index) && p.r.isCurrent(k, f.Key) {
 			p.r.fate.lose(k, p.causeOfDrop(f.Key, cause))
 		}
 	}
@@ -307,8 +307,9 @@ func (p *pod) spill(parts []int32, budget time.Duration, why string) (time.Durat
 			held = append(held, p.store.Keys(part)...)
 		}
 	}
-	batches := (len(held) + p.r.sc.State.SpillBatch - 1) / p.r.sc.State.SpillBatch
-	ctx, m := p.meterCtx(budget, min(p.r.sc.State.SpillParallelism, batches))
+	batches := (len(held) + p.r.cfg.spillBatch - 1) / p.r.cfg.spillBatch
+	ctx, m := p.meterCtx(budget, min(p.r.cfg.spillParallelism, batches))
+	m.Batch = p.r.cfg.realSpillBatch // batches of the store's spill batch (sampling: redisnode.Meter.Batch)
 	var rep *core.SpillReport
 	var err error
 	if parts == nil {
@@ -440,7 +441,7 @@ func (p *pod) dropAll(parts []int32, cause Cause) {
 	}
 	for _, part := range parts {
 		for _, key := range p.store.Keys(part) {
-			if k, ok := keyID(key); ok && p.r.fate.heldBy(k, p.index) && p.r.isCurrent(k, key) {
+			if k, ok := p.r.keyID(key); ok && p.r.fate.heldBy(k, p.index) && p.r.isCurrent(k, key) {
 				p.r.fate.lose(k, p.causeOfDrop(key, cause))
 			}
 		}

@@ -79,12 +79,14 @@ func (p *pod) poll(now time.Duration, ahead bool) {
 				return
 			}
 		}
+		before := p.cursor
 		pre := p.restore(batch)
+		restoring := p.cursor - before
 		for i, b := range batch {
 			start := max(b.rec.At, p.cursor)
 			p.cursor = start + pt
 			if b.rec.At >= r.formedAt {
-				p.fx.latency(p.cursor - b.rec.At)
+				p.recordLatency(b.rec.At, start, restoring)
 			}
 			p.process(b, pre[i])
 		}
@@ -272,6 +274,8 @@ func (p *pod) restore(batch []fetched) []lookup {
 		return pre
 	}
 	ctx, m := p.meterCtx(0, 1)
+	m.Batch = r.cfg.realPerPoll(r.livePods())
+	m.PerAction = m.Batch
 	rep, _ := p.store.Restore(ctx, p.refs)
 	r.redis.deliverRemovals() // why a key is missing (evicted a moment ago) before the miss is judged
 	r.countRestore(rep)
@@ -380,6 +384,10 @@ func (p *pod) sync() {
 		return
 	}
 	ctx, m := p.meterCtx(0, r.cfg.spillParallelism)
+	m.Batch = r.cfg.realSpillBatch
+	if m.Batch > 0 {
+		m.PerAction = r.cfg.realPerPoll(r.livePods())
+	}
 	rep, err := p.store.Sync(ctx)
 	if rep == nil {
 		return
@@ -417,7 +425,7 @@ func (r *runner) bookSpill(p *pod, rep *core.SpillReport, took time.Duration, he
 		}
 		p.failed[f.Key] = f.Reason
 		if f.Reason == core.ReasonDisabled { // memory-only: the store dropped it unwritten
-			if k, ok := keyID(f.Key); ok && r.fate.heldBy(k, p.index) && r.isCurrent(k, f.Key) {
+			if k, ok := r.keyID(f.Key); ok && r.fate.heldBy(k, p.index) && r.isCurrent(k, f.Key) {
 				r.fate.lose(k, CauseNotSpilled)
 			}
 		}
@@ -426,7 +434,7 @@ func (r *runner) bookSpill(p *pod, rep *core.SpillReport, took time.Duration, he
 		if failed[key] {
 			continue
 		}
-		if k, ok := keyID(key); ok && r.fate.heldBy(k, p.index) && r.isCurrent(k, key) {
+		if k, ok := r.keyID(key); ok && r.fate.heldBy(k, p.index) && r.isCurrent(k, key) {
 			r.fate[k] = fateRedis
 		}
 	}
@@ -448,4 +456,30 @@ func (p *pod) causeOfDrop(key string, def Cause) Cause {
 		return CauseFenced
 	}
 	return CauseRedisUnavailable
+}
+
+// recordLatency books the latency of a message appended at at that started
+// processing at start, in a poll whose restore took restoring. Without
+// sampling: start + process time − at. A sampled message stands for weight
+// messages (and its process time is theirs): each of them takes one message's
+// process time, and of the real polls they arrived in (realPerPoll messages
+// each) only the first message of each waited for the poll's restore, so
+// weight/realPerPoll of them take the wait this one saw and the rest the wait
+// without the restore.
+func (p *pod) recordLatency(at, start, restoring time.Duration) {
+	r := p.r
+	w := int64(r.cfg.weight)
+	if w <= 1 {
+		p.fx.latency(start+r.cfg.processTime-at, 1)
+		return
+	}
+	one := r.cfg.processTime / time.Duration(w)
+	delayed := w
+	if restoring > 0 {
+		delayed = min(w, max(1, (w+int64(r.cfg.realPerPoll(r.livePods()))/2)/int64(r.cfg.realPerPoll(r.livePods()))))
+	}
+	p.fx.latency(start+one-at, delayed)
+	if rest := w - delayed; rest > 0 {
+		p.fx.latency(max(start-restoring, at)+one-at, rest)
+	}
 }

@@ -72,6 +72,8 @@ func (f *redisFleet) nodeConfig(name string) redisnode.Config {
 		SnapshotRate:         float64(rc.Persistence.SnapshotRate.Bytes()),
 		PageSize:             rc.Model.PageSize.Bytes(),
 		ForkTimePerGiB:       rc.Model.ForkTimePerGiB.Std(),
+		Weight:               int64(f.r.cfg.weight),
+		Weighted:             workload.IsRedisDataKey,
 	}
 }
 

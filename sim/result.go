@@ -28,6 +28,9 @@ type RunResult struct {
 	Series  Series     `json:"series"`
 	Events  []Event    `json:"events"`
 	Latency []CDFPoint `json:"latency_cdf"`
+	// Sampling says how the run sampled the datapoints (workload.sample_rate);
+	// nil when it simulated every one.
+	Sampling *Sampling `json:"sampling,omitempty"`
 	// Run is the planned run this result is of: its label, variant, sweep
 	// point and resolved scenario (not in JSON; Label, Variant and Point repeat
 	// it there).
@@ -147,4 +150,20 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	v, err := time.ParseDuration(s)
 	*d = Duration(v)
 	return err
+}
+
+// Sampling is how a sampled run stood for the scenario's datapoints
+// (workload.sample_rate, docs/sampling.md).
+type Sampling struct {
+	// Rate is the share of datapoints simulated: 1/Weight (the requested rate
+	// rounded so that each simulated datapoint stands for a whole number).
+	Rate float64 `json:"rate"`
+	// Weight is how many datapoints each simulated one stands for: every count,
+	// rate and size in the run's results is scaled by it.
+	Weight int `json:"weight"`
+	// Datapoints is the scenario's datapoints; Simulated is how many ran.
+	Datapoints int `json:"datapoints"`
+	Simulated  int `json:"simulated_datapoints"`
+	// Auto is true when the scenario asked for sample_rate: auto.
+	Auto bool `json:"auto,omitempty"`
 }

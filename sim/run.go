@@ -42,6 +42,11 @@ type Options struct {
 	// goroutines, possibly from several at once, so it must be safe for
 	// concurrent use; it must not modify rr.
 	OnRun func(i int, rr *RunResult)
+	// SampleBudget is the simulator memory, in bytes, a run whose
+	// workload.sample_rate is auto is sized for (scenarios.AutoWeight); 0:
+	// scenarios.DefaultSampleBudget. It changes what such a run computes (the
+	// rate it picks is in its result), and nothing else.
+	SampleBudget int64
 }
 
 // MaxPodWorkers caps the default PodWorkers. A tick's serial part (restores,
@@ -59,8 +64,8 @@ func (o Options) podWorkers(parallel, runs int) int {
 }
 
 // runOne runs one planned run.
-func runOne(ctx context.Context, run scenarios.Run, podWorkers, minRecords int) (*RunResult, error) {
-	r, err := newRunner(ctx, run.Scenario)
+func runOne(ctx context.Context, run scenarios.Run, podWorkers, minRecords int, sampleBudget int64) (*RunResult, error) {
+	r, err := newRunner(ctx, run.Scenario, scenarios.AutoWeight(run.Scenario, sampleBudget))
 	if err != nil {
 		return nil, err
 	}
@@ -125,9 +130,9 @@ type runner struct {
 	hpa      *autoscaler
 }
 
-func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
+func newRunner(ctx context.Context, sc *scenarios.Scenario, weight int) (*runner, error) {
 	eng := engine.New(sc.Seed)
-	r := &runner{ctx: ctx, sc: sc, cfg: resolve(sc), eng: eng, byID: map[broker.MemberID]*pod{}}
+	r := &runner{ctx: ctx, sc: sc, cfg: resolve(sc, weight), eng: eng, byID: map[broker.MemberID]*pod{}}
 	var err error
 	if r.strategy, err = core.ParseStrategy(string(sc.State.Strategy)); err != nil {
 		return nil, err
@@ -143,7 +148,7 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 	wcfg := workload.Config{
 		Datapoints: sc.Workload.Datapoints, Jitter: sc.Workload.Jitter.Std(),
 		CounterFraction: sc.Workload.CounterFraction, ContextBytes: int(sc.Workload.ContextBytes),
-		Partitions: sc.Log.Partitions,
+		Partitions: sc.Log.Partitions, Weight: r.cfg.weight,
 	}
 	if len(sc.Workload.Intervals) > 0 {
 		wcfg.Intervals = mix
@@ -153,6 +158,7 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 	if r.wl, err = workload.New(wcfg, eng.NewRand()); err != nil {
 		return nil, err
 	}
+	r.cfg.realRate = r.wl.Rate() * float64(r.wl.Weight())
 	r.em = newEmitter(r.wl)
 	if r.log, err = broker.NewLog(sc.Log.Partitions); err != nil {
 		return nil, err
@@ -173,11 +179,12 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 		return nil, err
 	}
 	r.rng = eng.NewRand()
-	r.keyNames = keyNames(r.wl, sc.Workload.Datapoints)
-	r.fate = make(fate, sc.Workload.Datapoints)
-	r.redisGone = make([]uint8, sc.Workload.Datapoints)
+	n := r.wl.Datapoints() // simulated keys: fewer than sc.Workload.Datapoints with sampling
+	r.keyNames = keyNames(r.wl, n)
+	r.fate = make(fate, n)
+	r.redisGone = make([]uint8, n)
 	if sc.Workload.Lifetime > 0 {
-		r.seriesNames = make([]seriesName, sc.Workload.Datapoints)
+		r.seriesNames = make([]seriesName, n)
 	}
 	r.audit = newAudit(sc.Log.Partitions)
 	r.processed = make([]int64, sc.Log.Partitions)
@@ -329,7 +336,7 @@ func (r *runner) onRebalance(ev broker.RebalanceEvent) {
 // evicted, lost with the node, moved by resharding), for attributing a later miss.
 // When the copy held the latest context, that context is now lost.
 func (r *runner) onRedisRemove(key string, why redisnode.Removal) {
-	k, ok := keyID(key)
+	k, ok := r.keyID(key)
 	if !ok || int(k) >= len(r.fate) {
 		return
 	}
@@ -354,7 +361,15 @@ func (r *runner) onRedisRemove(key string, why redisnode.Removal) {
 
 // keyID is the datapoint id of a store key or Redis key (workload.ParseKey,
 // the one owner of the key format).
-func keyID(key string) (uint32, bool) { return workload.ParseKey(key) }
+// keyID is the simulated key a record, store or Redis key belongs to (with
+// sampling, keys carry their datapoint's id: workload.Index maps it back).
+func (r *runner) keyID(key string) (uint32, bool) {
+	id, ok := workload.ParseKey(key)
+	if !ok {
+		return 0, false
+	}
+	return r.wl.Index(id)
+}
 
 // epoch is the series of datapoint k that message seq belongs to (workload.lifetime).
 func (r *runner) epoch(k, seq uint32) uint32 {

@@ -76,6 +76,9 @@ func (r *runner) sample() {
 	row := make([]float64, len(seriesTable))
 	for i, c := range seriesTable {
 		row[i] = c.value(r, &now)
+		if r.cfg.weight > 1 && sampledCounts[c.name] {
+			row[i] *= float64(r.cfg.weight)
+		}
 	}
 	r.series.Rows = append(r.series.Rows, row)
 	r.latWindow.reset()
@@ -108,7 +111,7 @@ func (r *runner) totals() summary.Totals {
 	_, mem := r.redis.memory()
 	lostBy := make([]int64, numCauses)
 	copy(lostBy, c.lostBy[:])
-	return summary.Totals{
+	t := summary.Totals{
 		Messages: c.messages, Replayed: c.replayed,
 		Needed: c.needed, OK: c.ok, Lost: c.lost, StaleUsed: c.staleUsed, LostBy: lostBy,
 		LocalHits: c.localHits, Restored: c.restored, StaleDiscarded: c.staleDiscard, RedisLookupsMissed: c.redisMissed,
@@ -125,6 +128,8 @@ func (r *runner) totals() summary.Totals {
 		Latency: r.lat.quantile, LagMax: r.lagMax,
 		Rebalances: int64(r.group.Rebalances()), RebalancePauseTotal: r.group.RebalancePauseTotal(),
 	}
+	scaleTotals(&t, int64(r.cfg.weight))
+	return t
 }
 
 // result builds the run's summary: every metric of the table (package
@@ -141,9 +146,47 @@ func (r *runner) result() *RunResult {
 	}
 	for _, cause := range Causes() {
 		if r.c.staleBy[cause] > 0 {
-			s = append(s, Metric{Name: "stale_by_cause." + cause.String(), Value: float64(r.c.staleBy[cause])})
+			s = append(s, Metric{Name: "stale_by_cause." + cause.String(), Value: float64(r.c.staleBy[cause] * int64(r.cfg.weight))})
 		}
 	}
 	s = append(s, r.audit.metrics()...)
-	return &RunResult{Summary: s, Series: r.series, Events: r.events, Latency: r.lat.cdf()}
+	rr := &RunResult{Summary: s, Series: r.series, Events: r.events, Latency: r.lat.cdf()}
+	if w := r.cfg.weight; w > 1 || r.sc.Workload.SampleRate.IsAuto() {
+		rr.Sampling = &Sampling{Rate: 1 / float64(w), Weight: w, Datapoints: r.sc.Workload.Datapoints,
+			Simulated: r.wl.Datapoints(), Auto: r.sc.Workload.SampleRate.IsAuto()}
+	}
+	return rr
+}
+
+// sampledCounts are the series columns the runner counts per simulated
+// datapoint (message, context, key): with sampling each stands for weight of
+// them, so a sample multiplies them by it. The Redis columns come from the
+// nodes, which already count what the simulated keys stand for
+// (redisnode/weight.go).
+var sampledCounts = func() map[string]bool {
+	m := map[string]bool{"messages": true, "context_needed": true, "context_ok": true, "context_lost": true,
+		"context_stale_used": true, "restored": true, "stale_discarded": true, "spilled_keys": true,
+		"consumer_lag_max": true}
+	for _, c := range Causes() {
+		m["lost."+c.String()] = true
+	}
+	return m
+}()
+
+// scaleTotals makes the runner's own counts of a sampled run stand for the real
+// datapoints (each simulated one stands for w). Counts of whole things
+// (crashes, rebalances, failed commits, OOM kills) and what the nodes report
+// (already weighted) stay as they are.
+func scaleTotals(t *summary.Totals, w int64) {
+	if w <= 1 {
+		return
+	}
+	for _, v := range []*int64{&t.Messages, &t.Replayed, &t.Needed, &t.OK, &t.Lost, &t.StaleUsed,
+		&t.LocalHits, &t.Restored, &t.StaleDiscarded, &t.RedisLookupsMissed,
+		&t.SpilledKeys, &t.SpillBytes, &t.SpillFailed, &t.FencedWrites, &t.SpillRewrites, &t.LagMax} {
+		*v *= w
+	}
+	for i := range t.LostBy {
+		t.LostBy[i] *= w
+	}
 }

@@ -20,7 +20,7 @@ func TestSeriesTable(t *testing.T) {
 			t.Fatalf("no series column lost.%s", c)
 		}
 	}
-	r, err := newRunner(context.Background(), scenario(t, auditScenario))
+	r, err := newRunner(context.Background(), scenario(t, auditScenario), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,9 @@ type settings struct {
 	static         bool          // static membership
 
 	spillParallelism, spillBatch int
+	realSpillBatch               int                                        // the scenario's spill_batch with sampling (spillBatch is scaled); 0 without
+	realPollBatch                int                                        // the scenario's poll_batch with sampling (pollBatch is scaled); 0 without
+	realRate                     float64                                    // messages per second over every datapoint the run stands for
 	storeTTL                     time.Duration                              // the store's default TTL: the workload interval's, at least 1s
 	ttlFor                       func(interval time.Duration) time.Duration // a key's TTL from its emission interval
 	ttlOnlyEvery, ttlOnlyFor     time.Duration                              // the TTL writer bug (0: off)
@@ -36,12 +39,17 @@ type settings struct {
 	lifetime                     time.Duration // a series' lifetime (0: forever)
 
 	maxMemoryBytes, systemMemoryBytes int64 // of each Redis node (0: unlimited)
+
+	// weight is how many datapoints each simulated one stands for (1: every
+	// datapoint simulated; workload.sample_rate). The per-message, per-poll and
+	// per-batch values above are already scaled for it (scale).
+	weight int
 }
 
 // resolve reads a validated, defaulted scenario into settings.
-func resolve(sc *scenarios.Scenario) settings {
+func resolve(sc *scenarios.Scenario, weight int) settings {
 	st := &sc.State
-	return settings{
+	s := settings{
 		duration: sc.Duration.Std(), sampleEvery: sc.SampleEvery.Std(),
 
 		replicas: sc.Consumers.Replicas, startup: sc.Consumers.Startup.Std(),
@@ -58,5 +66,38 @@ func resolve(sc *scenarios.Scenario) settings {
 		contextBytes: sc.Workload.ContextBytes.Bytes(), lifetime: sc.Workload.Lifetime.Std(),
 
 		maxMemoryBytes: sc.Redis.MaxMemory.Bytes(), systemMemoryBytes: sc.Redis.SystemMemory.Bytes(),
+		weight: max(weight, 1),
 	}
+	s.scale()
+	return s
+}
+
+// scale makes a sampled run's per-unit settings stand for the real datapoints
+// (docs/sampling.md): a simulated message is weight messages, so it costs weight
+// times the CPU; a poll or a spill batch of the simulated keys carries the same
+// share of the real keys as the real one carries of them, so a run has as many
+// polls and batches as the real run (and as many spill workers busy), each
+// standing for the real one (redisnode.Meter.Batch).
+func (s *settings) scale() {
+	w := s.weight
+	if w <= 1 {
+		return
+	}
+	s.processTime *= time.Duration(w)
+	s.realSpillBatch = s.spillBatch
+	s.realPollBatch = s.pollBatch
+	s.pollBatch = max(1, (s.pollBatch+w/2)/w)
+	s.spillBatch = max(1, (s.spillBatch+w/2)/w)
+}
+
+// realPerPoll is, in a sampled run, how many messages one real poll of one of
+// pods consumers carries in steady state: the messages a tick brings it, at
+// most the poll batch. A sampled poll's keys stand for several such polls
+// (redisnode.Meter.PerAction). 0 without sampling.
+func (s *settings) realPerPoll(pods int) int {
+	if s.weight <= 1 {
+		return 0
+	}
+	perTick := s.realRate * Tick.Seconds() / float64(max(pods, 1))
+	return max(1, min(s.realPollBatch, int(perTick+0.5)))
 }

@@ -11,7 +11,7 @@ import (
 func TestResolve(t *testing.T) {
 	sc := scenario(t, auditScenario)
 	sc.State.TTLOnlyEvery = scenarios.Duration(30 * time.Minute)
-	cfg := resolve(sc)
+	cfg := resolve(sc, 1)
 	tests := []struct {
 		name      string
 		got, want any

@@ -43,7 +43,7 @@ func runAll(t testing.TB, ctx context.Context, sc *scenarios.Scenario, opts Opti
 // run runs one scenario (no variants) white-box, with hooks scheduled before it starts.
 func run(t testing.TB, sc *scenarios.Scenario, before func(r *runner)) (*runner, *RunResult) {
 	t.Helper()
-	r, err := newRunner(context.Background(), sc)
+	r, err := newRunner(context.Background(), sc, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "[-out DIR] [-seed N] [-quiet] [-parallel N] [-force] SCENARIO...",
+		{"run", "[-out DIR] [-seed N] [-quiet] [-parallel N] [-force] [-set PATH=VALUE]... SCENARIO...",
 			"run scenarios and write a report per scenario to DIR/<name>/", (*app).cmdRun},
 		{"validate", "SCENARIO...", "check scenario files; errors name file:line: field", (*app).cmdValidate},
 		{"list", "[-names]", "list the shipped scenarios", (*app).cmdList},

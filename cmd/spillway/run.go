@@ -23,6 +23,7 @@ type runOptions struct {
 	quiet    bool
 	parallel int
 	force    bool
+	set      setFlags // -set path=value, in order
 }
 
 func (a *app) runFlags() (*flag.FlagSet, *runOptions) {
@@ -34,6 +35,8 @@ func (a *app) runFlags() (*flag.FlagSet, *runOptions) {
 	fs.BoolVar(&o.quiet, "quiet", false, "print only expectation failures and errors")
 	fs.IntVar(&o.parallel, "parallel", a.cpus, "run up to `N` variants or sweep points at once (results do not depend on it)")
 	fs.BoolVar(&o.force, "force", false, "run even when the estimated memory exceeds MemAvailable")
+	fs.Var(&o.set, "set", "override a scenario field, `path=value` (the paths of variants[].set, e.g. "+
+		"workload.sample_rate=0.01); repeatable; applied before variants and sweeps")
 	return fs, o
 }
 
@@ -117,6 +120,13 @@ func (a *app) plan(args []string, o *runOptions) ([]planned, bool) {
 		}
 		if o.seedSet {
 			sc.Seed = o.seed
+		}
+		if len(o.set) > 0 {
+			if sc, err = o.set.apply(sc); err != nil {
+				printSetError(a.stderr, arg, err)
+				ok = false
+				continue
+			}
 		}
 		plan, err := sc.Plan()
 		if err != nil {

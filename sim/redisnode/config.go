@@ -16,6 +16,15 @@ import (
 type Config struct {
 	Name string // shown in errors and series; also the node's address in a Ring
 
+	// Weight, above 1, makes the node a sampled run's (weight.go): every key for
+	// which Weighted reports true stands for Weight keys of the same size, in
+	// memory, copy-on-write, eviction, expiry, the AOF and the counters, and the
+	// calls that carry them stand for the real calls (Meter.Batch). 0 or 1: none.
+	Weight int64
+	// Weighted picks the keys that stand for Weight keys (a sampled datapoint's
+	// context); nil means every key.
+	Weighted func(key string) bool
+
 	// RTT is the network round trip between a pod and the node. Zero: the calibrated
 	// loopback round trip (calibration Latency.RTTNanos).
 	RTT time.Duration
@@ -186,6 +195,9 @@ func (c Config) resolve() (*settings, error) {
 	}
 	if c.SnapshotRate < 0 || c.LoadRate < 0 || c.PageSize < 0 || c.ForkTimePerGiB < 0 || c.RestartDelay < 0 {
 		return bad("negative fork or restart parameter")
+	}
+	if c.Weight < 0 {
+		return bad("negative weight %d", c.Weight)
 	}
 	if c.OvercommitMemory < 0 || c.OvercommitMemory > 2 {
 		return bad("overcommit_memory %d: want 0, 1 or 2", c.OvercommitMemory)

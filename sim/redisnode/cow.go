@@ -48,6 +48,7 @@ type cowRegion struct {
 
 // cowTracker counts the pages copied since one fork.
 type cowTracker struct {
+	wt       func(key string) int64 // keys each key stands for (weight.go); nil: 1
 	page     int64
 	baseline int64
 	regions  map[int64]*cowRegion
@@ -110,8 +111,15 @@ func (c *cowTracker) touch(id int64, h uint64, size int64) {
 
 // inPlace dirties the page of an allocation that stays where it is (keyed by the
 // key alone, so rewriting the same key touches the same page).
+//
+// A key that stands for w keys (weight.go) dirties w such pages, one per key it
+// stands for, each at its own fixed place.
 func (c *cowTracker) inPlace(id int64, key string, salt uint64, size int64) {
-	c.touch(id, mix64(fnv64(key)^salt), size)
+	h := fnv64(key)
+	c.touch(id, mix64(h^salt), size)
+	for j := int64(1); c.wt != nil && j < c.wt(key); j++ {
+		c.touch(id, mix64(h^salt^mix64(uint64(j)<<32)), size)
+	}
 }
 
 // fresh dirties the page a new allocation lands on (a different place per write).

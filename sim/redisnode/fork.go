@@ -223,6 +223,7 @@ func (n *Node) startChild(kind childKind, at time.Duration) error {
 	n.p.child = c
 	n.p.cow = newCOWTracker(n.cfg.PageSize, n.mem.classBytes,
 		n.cfg.cal.DictBytes(n.mem.nkeys), n.cfg.cal.DictBytes(n.mem.nvol), n.cfg.cal.COW.BaselineBytes)
+	n.p.cow.wt = n.weightOf
 	n.ms.Forks++
 	n.ms.LastForkStall = int64(stall)
 	return nil
@@ -384,7 +385,9 @@ func (n *Node) oomKill(at time.Duration) {
 			n.outbox = append(n.outbox, removal{k, Lost})
 		}
 	}
-	n.ms.LostKeys += int64(len(lost))
+	for k := range lost {
+		n.ms.LostKeys += n.weightOf(k)
+	}
 	n.mr.FlushAll()
 	n.reset()
 	n.pending = nil
@@ -407,8 +410,8 @@ func (n *Node) restart(at time.Duration) {
 			it := &src.items[i]
 			if it.expireAt > 0 && it.expireAt <= at {
 				if !lost[it.key] {
-					n.stats.ExpiredKeys++
-					n.ms.Expired++
+					n.stats.ExpiredKeys += n.weightOf(it.key)
+					n.ms.Expired += n.weightOf(it.key)
 					n.outbox = append(n.outbox, removal{it.key, Expired})
 				}
 				continue

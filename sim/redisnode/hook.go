@@ -101,6 +101,7 @@ func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next 
 	}
 	c.workers = workersOf(m, lane, poolSize)
 	a := n.admit(cmds, n.estimateUsed(&c, cmds))
+	n.weigh(m, cmds, &a)
 	if !n.charge(&c, &a) {
 		return fail(cmds, context.DeadlineExceeded)
 	}
@@ -196,6 +197,11 @@ type admission struct {
 	rejects []error       // nil: admitted; else the reply instead of running it
 	svc     time.Duration // service time of the admitted commands
 	delta   int64         // memory the admitted commands add (estimated)
+	// calls is the real calls this one stands for and weights the real commands
+	// each of its commands does (weight.go: 1 and nil without sampling).
+	calls   float64
+	own     float64 // of calls, those the caller waits for, one after the other
+	weights []int64
 }
 
 // admit decides each command against the memory est the server holds before it:
@@ -252,6 +258,11 @@ func (n *Node) charge(c *callState, a *admission) bool {
 		wait = max(0, n.busyUntil-(c.start+c.lead+c.rtt/2))
 	}
 	cost := callCost(wait, c.rtt, a.svc, c.workers) + c.spike
+	if a.calls != 1 {
+		// The real calls the caller makes run one after the other on this lane,
+		// each with its share of the service time (weight.go).
+		cost = wait + time.Duration(a.own*float64(callCost(0, c.rtt, time.Duration(float64(a.svc)/a.calls), c.workers))) + c.spike
+	}
 	if c.m != nil && !c.m.charge(lane, cost) {
 		return false
 	}
@@ -272,9 +283,9 @@ func (n *Node) run(ctx context.Context, cmds []redis.Cmder, a *admission, next f
 		case !a.infos[i].write:
 			// MULTI and EXEC of a refused transaction: refused, but not writes.
 		case a.rejects[i] == ErrOOM:
-			n.ms.RejectedOOM++
+			n.ms.RejectedOOM += a.weight(i)
 		case a.rejects[i] == ErrMisconf:
-			n.ms.RejectedMisconf++
+			n.ms.RejectedMisconf += a.weight(i)
 		}
 	}
 	var err error
@@ -288,7 +299,7 @@ func (n *Node) run(ctx context.Context, cmds []redis.Cmder, a *admission, next f
 // commands, and queues the keys they wrote and read for the models (folded now
 // for lane 0, else when the action's calls are settled).
 func (n *Node) record(c *callState, cmds []redis.Cmder, a *admission) {
-	n.stats.RoundTrips++
+	n.countRoundTrips(a.calls)
 	mn := c.mn
 	rec := &callRec{meter: c.m, seq: mn.seq, laneAt: c.laneAt, lane: c.lane, laneSeq: mn.laneSeq[c.lane], at: c.now,
 		start: c.start, work: a.svc}
@@ -297,15 +308,16 @@ func (n *Node) record(c *callState, cmds []redis.Cmder, a *admission) {
 			cmd.SetErr(a.rejects[i])
 			continue
 		}
-		n.stats.Ops++
-		n.stats.BytesIn += int64(argBytes(cmd))
-		n.stats.BytesOut += int64(replyBytes(cmd))
+		w := a.weight(i)
+		n.stats.Ops += w
+		n.stats.BytesIn += w * int64(argBytes(cmd))
+		n.stats.BytesOut += w * int64(replyBytes(cmd))
 		ci := &a.infos[i]
 		if len(ci.writes) == 0 && len(ci.reads) == 0 && !ci.write {
 			continue
 		}
 		ok := cmd.Err() == nil || errors.Is(cmd.Err(), redis.Nil)
-		rec.cmds = append(rec.cmds, cmdEffect{write: ci.write && ok, writes: ci.writes, reads: ci.reads, aofBytes: ci.aofBytes})
+		rec.cmds = append(rec.cmds, cmdEffect{write: ci.write && ok, writes: ci.writes, reads: ci.reads, aofBytes: w * ci.aofBytes})
 	}
 	n.pending = append(n.pending, rec)
 	if c.lane == 0 {

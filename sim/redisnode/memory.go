@@ -103,6 +103,7 @@ type alloc struct {
 type memModel struct {
 	cal      *calibration.Calibration
 	baseline int64
+	wt       func(key string) int64 // keys each key stands for (weight.go)
 
 	keyBytes int64 // Σ per-key bytes
 	nkeys    int64
@@ -121,6 +122,7 @@ type memModel struct {
 func newMemModel(cal *calibration.Calibration, extraBaseline int64) *memModel {
 	return &memModel{
 		cal:        cal,
+		wt:         unweighted,
 		baseline:   cal.Memory.BaselineUsedBytes + extraBaseline,
 		classBytes: map[int64]int64{},
 		freedBytes: map[int64]int64{},
@@ -182,6 +184,11 @@ func (m *memModel) allocs(e *entry, buf []alloc) []alloc {
 	if e.volPos >= 0 {
 		a = append(a, alloc{class: entryClass, n: 1, inPlace: true})
 	}
+	if w := m.wt(e.key); w > 1 {
+		for i := len(buf); i < len(a); i++ {
+			a[i].n *= w
+		}
+	}
 	return a
 }
 
@@ -201,12 +208,13 @@ func (m *memModel) add(e *entry) {
 	for _, a := range m.buf {
 		m.classBytes[a.class] += a.class * a.n
 	}
+	w := m.wt(e.key)
 	m.keyBytes += e.bytes
-	m.nkeys++
+	m.nkeys += w
 	if e.volPos >= 0 {
-		m.nvol++
+		m.nvol += w
 	}
-	m.dataset += int64(len(e.key)) + int64(e.valueLen)
+	m.dataset += w * (int64(len(e.key)) + int64(e.valueLen))
 }
 
 // remove accounts a key leaving the keyspace; with free its allocations become
@@ -222,12 +230,13 @@ func (m *memModel) remove(e *entry, free bool) {
 			m.free(a.class, a.n)
 		}
 	}
+	w := m.wt(e.key)
 	m.keyBytes -= e.bytes
-	m.nkeys--
+	m.nkeys -= w
 	if e.volPos >= 0 {
-		m.nvol--
+		m.nvol -= w
 	}
-	m.dataset -= int64(len(e.key)) + int64(e.valueLen)
+	m.dataset -= w * (int64(len(e.key)) + int64(e.valueLen))
 	if m.nkeys < 0 || m.nvol < 0 || m.keyBytes < 0 {
 		panic(fmt.Sprintf("redisnode: memory accounting went negative removing %q (keys %d, volatile %d, bytes %d)",
 			e.key, m.nkeys, m.nvol, m.keyBytes))

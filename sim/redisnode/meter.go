@@ -35,6 +35,19 @@ type Meter struct {
 	// Workers is the number of spill workers the action runs in parallel
 	// (min(spill_parallelism, batches)); 0 means the client's pool size − 1.
 	Workers int
+	// Batch, in a sampled run (Config.Weight > 1), is how many real keys one
+	// real call of this action carries (the store's spill batch): a call whose k
+	// keys stand for k × Weight keys stands for max(1, k × Weight / Batch) real
+	// calls, made one after the other on its lane. 0: each call stands for one
+	// real call carrying all those keys.
+	Batch int
+	// PerAction, with Batch, is how many real keys one real action carries when
+	// the keys a sampled action carries are really spread over several actions
+	// (a poll's restores: the keys of Weight polls' worth of messages arrive in
+	// one sampled poll): the caller waits for the real calls of one real action,
+	// max(1, PerAction/Batch), and the server does the work of all of them. 0:
+	// one action (a spill: every call is the caller's).
+	PerAction int
 
 	mu    sync.Mutex
 	lanes []time.Duration

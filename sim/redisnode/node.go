@@ -71,6 +71,7 @@ type Node struct {
 	clients  []*redis.Client
 
 	busyUntil time.Duration
+	rtCarry   float64 // fraction of a round trip not yet counted (weight.go)
 	spikes    []spike
 	at        time.Duration // the node's clock: the latest time it processed
 
@@ -135,6 +136,7 @@ func New(eng *engine.Engine, cfg Config) (*Node, error) {
 func (n *Node) reset() {
 	n.ks = newKeyspace(n.cfg.Policy, n.cfg.Samples, n.cfg.LFULogFactor, n.cfg.LFUDecayTime, n.cfg.Rand)
 	n.mem = newMemModel(&n.cfg.cal, n.cfg.BaselineUsed)
+	n.mem.wt = n.weightOf
 	n.expiry = newExpiryIndex()
 }
 
@@ -169,7 +171,7 @@ func (n *Node) Keys() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.settle()
-	return n.ks.len()
+	return int(n.mem.nkeys) // with sampling, the keys they stand for (weight.go)
 }
 
 // Volatile is the number of keys with a TTL.
@@ -195,7 +197,7 @@ func (n *Node) Memory() MemoryStats {
 	ms.DatasetBytes = n.mem.dataset
 	ms.BaselineBytes = n.mem.baseline
 	ms.MaxMemory, ms.SystemMemory = n.cfg.MaxMemory, n.cfg.SystemMemory
-	ms.Keys, ms.VolatileKeys = int64(n.ks.len()), int64(len(n.ks.vol))
+	ms.Keys, ms.VolatileKeys = n.mem.nkeys, n.mem.nvol
 	ms.RejectedWrites = ms.RejectedOOM + ms.RejectedMisconf
 	ms.ChildActive = n.p.child != nil
 	ms.Misconf = n.misconf()
@@ -409,7 +411,7 @@ func (n *Node) evict(at time.Duration, writing []string) {
 		if !ok {
 			return
 		}
-		n.ms.Evicted++
+		n.ms.Evicted += n.weightOf(key)
 		if rewriting == nil {
 			rewriting = make(map[string]bool, len(writing))
 			for _, k := range writing {
@@ -436,7 +438,7 @@ func (n *Node) sync(key string, at time.Duration, counted bool) {
 		if old != nil {
 			n.dropEntry(key, at)
 			if counted {
-				n.p.dirty++
+				n.p.dirty += n.weightOf(key)
 			}
 		}
 		return
@@ -472,7 +474,7 @@ func (n *Node) sync(key string, at time.Duration, counted bool) {
 		}
 	}
 	if counted {
-		n.p.dirty++
+		n.p.dirty += n.weightOf(key)
 	}
 	if old == nil {
 		e.lru = n.ks.fresh(at)
@@ -532,7 +534,7 @@ func (n *Node) place(e, prev *entry) {
 	newAlloc := func(a alloc, count int64) {
 		got := n.mem.reuse(a.class, count)
 		if c != nil {
-			for range min(got, 64) { // a huge set's members: the first pages suffice
+			for range min(got, 64*n.weightOf(e.key)) { // a huge set's members: the first pages suffice
 				c.fresh(a.class, e.key, a.class)
 			}
 		}
@@ -635,8 +637,8 @@ func (n *Node) catchUp(t time.Duration) {
 				n.mr.Del(key)
 				n.dropEntry(key, at)
 				n.appendDel(key) // expiries propagate a DEL
-				n.stats.ExpiredKeys++
-				n.ms.Expired++
+				n.stats.ExpiredKeys += n.weightOf(key)
+				n.ms.Expired += n.weightOf(key)
 				n.outbox = append(n.outbox, removal{key, Expired})
 			}
 		case evChildEnd:

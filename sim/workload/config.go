@@ -56,6 +56,10 @@ type Config struct {
 	ContextBytes int
 	// Partitions is the number of partitions of the topic the keys are hashed over.
 	Partitions int
+	// Weight, above 1, samples the datapoints (sample.go): round(Datapoints /
+	// Weight) of the ids 0..Datapoints-1, chosen by a hash, are simulated, each
+	// standing for Weight datapoints. 0 or 1: every datapoint.
+	Weight int
 }
 
 func invalid(field, format string, args ...any) error {
@@ -66,6 +70,9 @@ func invalid(field, format string, args ...any) error {
 func (cfg *Config) mixes() ([]Mix, error) {
 	if cfg.Datapoints < 1 || cfg.Datapoints > MaxDatapoints {
 		return nil, invalid("datapoints", "%d is not between 1 and %d", cfg.Datapoints, MaxDatapoints)
+	}
+	if cfg.Weight < 0 || cfg.Weight > cfg.Datapoints {
+		return nil, invalid("sample_rate", "weight %d is not between 1 and the %d datapoints", cfg.Weight, cfg.Datapoints)
 	}
 	var mix []Mix
 	switch {

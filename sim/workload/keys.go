@@ -44,7 +44,7 @@ func (w *Workload) AppendKey(dst []byte, k uint32) []byte {
 	if int64(k) >= int64(len(w.keys)) {
 		panic(fmt.Sprintf("workload: key %d out of range [0, %d)", k, len(w.keys)))
 	}
-	return appendKey(dst, k)
+	return appendKey(dst, w.ID(k))
 }
 
 // appendKey formats key k, which must be below 10^8.

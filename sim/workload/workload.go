@@ -31,6 +31,8 @@ type Workload struct {
 	counts    []int           // keys per class
 	counters  int
 	keys      []keyState
+	ids       []uint32 // with sampling: the datapoint id of each simulated key, ascending (sample.go); nil: key k is id k
+	weight    int      // datapoints each simulated key stands for (1: no sampling)
 	rate      float64
 
 	phaseSeed  uint64
@@ -65,15 +67,21 @@ func New(cfg Config, rng *rand.Rand) (*Workload, error) {
 		jitterSeed: rng.Uint64(),
 		jitter:     int64(cfg.Jitter),
 		span:       2*uint64(cfg.Jitter) + 1,
-		keys:       make([]keyState, cfg.Datapoints),
+		weight:     max(cfg.Weight, 1),
 	}
+	n := cfg.Datapoints
+	if w.weight > 1 {
+		w.ids = sampleIDs(cfg.Datapoints, w.weight, splitmix(w.phaseSeed^sampleSalt))
+		n = len(w.ids)
+	}
+	w.keys = make([]keyState, n)
 	fractions := make([]float64, len(mix))
 	for i, m := range mix {
 		fractions[i] = m.Fraction
 		w.intervals = append(w.intervals, m.Interval)
 	}
-	w.counts = apportion(cfg.Datapoints, fractions)
-	w.counters = int(math.Round(cfg.CounterFraction * float64(cfg.Datapoints)))
+	w.counts = apportion(n, fractions)
+	w.counters = int(math.Round(cfg.CounterFraction * float64(n)))
 	for i, c := range w.counts {
 		w.rate += float64(c) / mix[i].Interval.Seconds()
 	}
@@ -82,7 +90,7 @@ func New(cfg Config, rng *rand.Rand) (*Workload, error) {
 	for k := range w.keys {
 		w.keys[k].part = uint16(KafkaPartition(w.AppendKey(buf[:0], uint32(k)), cfg.Partitions))
 	}
-	w.wheel = newWheel(slices.Min(w.intervals), slices.Max(w.intervals), cfg.Jitter, cfg.Datapoints)
+	w.wheel = newWheel(slices.Min(w.intervals), slices.Max(w.intervals), cfg.Jitter, n)
 	for k := range w.keys {
 		w.wheel.add(uint32(k), w.due(uint32(k), 0))
 	}
@@ -134,8 +142,12 @@ func (w *Workload) Seq(k uint32) uint32 { return w.keys[k].seq }
 // Rate is the mean number of messages per second over all keys.
 func (w *Workload) Rate() float64 { return w.rate }
 
-// Datapoints is the number of keys.
+// Datapoints is the number of keys simulated (with sampling, fewer than the
+// datapoints they stand for: see Weight).
 func (w *Workload) Datapoints() int { return len(w.keys) }
+
+// Weight is how many datapoints each simulated key stands for (1 without sampling).
+func (w *Workload) Weight() int { return w.weight }
 
 // Partitions is the partition count keys are hashed over.
 func (w *Workload) Partitions() int { return w.cfg.Partitions }
@@ -172,5 +184,5 @@ func (w *Workload) AppendContext(dst []byte, k, seq uint32) []byte {
 
 // footprint is the memory the workload holds for its keys and schedule, in bytes.
 func (w *Workload) footprint() int {
-	return keyStateBytes*cap(w.keys) + w.wheel.bytes()
+	return keyStateBytes*cap(w.keys) + 4*cap(w.ids) + w.wheel.bytes()
 }

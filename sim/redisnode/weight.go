@@ -1,0 +1,164 @@
+package redisnode
+
+import (
+	"math"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Behavior: a sampled run's node (Config.Weight > 1). The simulator runs a
+// hash-chosen share 1/W of the datapoints (sim/workload/sample.go, after SHARDS:
+// Waldspurger et al., FAST '15); each of their keys stands for W keys of the same
+// size that the run does not hold, and the node accounts for them as if they were
+// there:
+//   - memory: every allocation of a weighted key counts W times (memory.go
+//     allocs), and the key counts W times in the key and volatile-key counts, so
+//     used memory, RSS, the dict bucket tables (sized for the real key count) and
+//     maxmemory are those of the real dataset;
+//   - copy-on-write: a write of a weighted key dirties W pages, each at the fixed
+//     place one of the keys it stands for lives (cow.go inPlace), over regions laid
+//     out from the weighted live bytes: the real write rate over the real dataset;
+//   - eviction: one victim frees W keys' memory, and Redis's sampled pool sees the
+//     same distribution of idle times in a uniform sample of the keys as in all of
+//     them, so it picks what the real pool would, W keys at a time;
+//   - expiry, OOM losses, evictions, the dirty counter (save points) and the AOF
+//     count W per weighted key;
+//   - calls (hook.go, admit): a call that carries weighted keys stands for the
+//     real calls that would carry the keys they stand for (Meter.Batch), and its
+//     service time, round trips, ops and bytes are those real calls'.
+//
+// Not modelled: the spread of the keys a sampled key stands for (they are exact
+// copies of it: same size, same TTL, written at the same instant), so effects
+// that depend on which keys are written together (hot keys sharing a page) are
+// those of the sampled keys.
+
+// unweighted is the weight of every key of an unsampled node.
+func unweighted(string) int64 { return 1 }
+
+// weightOf is how many keys key stands for.
+func (n *Node) weightOf(key string) int64 {
+	if n.cfg.Weight <= 1 || (n.cfg.Weighted != nil && !n.cfg.Weighted(key)) {
+		return 1
+	}
+	return n.cfg.Weight
+}
+
+// weigh sets a call's real calls and per-command weights, and makes its service
+// time that of the real calls, when the call carries weighted keys (Weight > 1).
+// A command's weight is the real commands it stands for: Weight for one that
+// names weighted keys (each stands for Weight keys; a multi-key command's keys
+// are shared among the calls), the call's real call count for the others (a
+// WATCH, MULTI or EXEC per real batch). Its service time is Weight/calls times
+// its keys and bytes, once per real call. m.Batch sets the real calls
+// (Meter.Batch).
+func (n *Node) weigh(m *Meter, cmds []redis.Cmder, a *admission) {
+	a.calls = 1
+	if n.cfg.Weight <= 1 {
+		return
+	}
+	data := make([]int, len(cmds))
+	total := 0
+	for i, c := range cmds {
+		data[i] = n.weightedKeys(&a.infos[i], c)
+		total += data[i]
+	}
+	if total == 0 {
+		return
+	}
+	w := n.cfg.Weight
+	a.own = 1
+	if m != nil && m.Batch > 0 {
+		// A fraction when the call's keys stand for less than one real batch
+		// (spill_batch below the weight): its share of a real call's round trip.
+		a.calls = float64(int64(total)*w) / float64(m.Batch)
+		a.own = a.calls
+		if m.PerAction > 0 {
+			a.calls = max(1, a.calls)
+			a.own = min(a.calls, max(1, float64(m.PerAction)/float64(m.Batch)))
+		}
+	}
+	a.weights = make([]int64, len(cmds))
+	a.svc = 0
+	calls := max(1, int64(math.Round(a.calls)))
+	for i, c := range cmds {
+		if data[i] == 0 {
+			a.weights[i] = calls
+			if a.rejects[i] == nil {
+				a.svc += time.Duration(a.calls * float64(n.serviceTime(&a.infos[i], n.readBytes(&a.infos[i]), argBytes(c))))
+			}
+			continue
+		}
+		// A single-key command stands for Weight of them; a multi-key one
+		// (MGET, DEL, MSET, a script) for one per real call, carrying more keys.
+		a.weights[i] = w
+		if multiKey(&a.infos[i]) {
+			a.weights[i] = calls
+		}
+		if a.rejects[i] != nil {
+			continue
+		}
+		q := float64(w) / a.calls // this command's keys per real call, per key it names
+		ci := a.infos[i]
+		ci.keys = max(1, int(math.Round(float64(ci.keys)*q)))
+		ci.argVals = int64(float64(ci.argVals) * q)
+		read := int64(float64(n.readBytes(&a.infos[i])) * q)
+		a.svc += time.Duration(a.calls * float64(n.serviceTime(&ci, read, int(float64(argBytes(c))*q))))
+	}
+}
+
+// multiKey reports whether a command's shape takes any number of keys.
+func multiKey(ci *cmdInfo) bool {
+	switch ci.shape {
+	case shapeMGet, shapeDel, shapeScript:
+		return true
+	case shapeSet:
+		return len(ci.writes) > 1
+	}
+	return false
+}
+
+// weightedKeys counts the weighted keys a command names.
+func (n *Node) weightedKeys(ci *cmdInfo, c redis.Cmder) int {
+	count := 0
+	for _, k := range ci.writes {
+		if n.weightOf(k) > 1 {
+			count++
+		}
+	}
+	for _, k := range ci.reads {
+		if n.weightOf(k) > 1 {
+			count++
+		}
+	}
+	if count == 0 && len(ci.writes) == 0 && len(ci.reads) == 0 {
+		// Commands the classifier keeps no keys of (EXISTS, GETRANGE, TTL): their first argument.
+		if args := c.Args(); len(args) > 1 {
+			if s, ok := argString(args[1]); ok && n.weightOf(s) > 1 {
+				count = 1
+			}
+		}
+	}
+	return count
+}
+
+// weight is command i's real command count (1 without sampling).
+func (a *admission) weight(i int) int64 {
+	if a.weights == nil {
+		return 1
+	}
+	return a.weights[i]
+}
+
+// countRoundTrips counts the real round trips a call stands for; fractions
+// (calls that carry less than a real batch) add up across calls.
+func (n *Node) countRoundTrips(calls float64) {
+	if calls == 1 {
+		n.stats.RoundTrips++
+		return
+	}
+	n.rtCarry += calls
+	whole := math.Floor(n.rtCarry)
+	n.stats.RoundTrips += int64(whole)
+	n.rtCarry -= whole
+}
