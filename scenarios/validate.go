@@ -124,7 +124,9 @@ func (c *checker) run() {
 	case !reName.MatchString(s.Name):
 		c.add("name", "%q must be letters, digits, '.', '-' or '_' (it names the output directory)", s.Name)
 	}
-	if _, written := s.metaLine("repeat"); s.Repeat < 0 || s.Repeat == 0 && written {
+	// A file that writes repeat: 0 is refused; a run's copy (label set) or a
+	// scenario whose Repeat Go code reset to 0 means one seed.
+	if _, written := s.metaLine("repeat"); s.Repeat < 0 || s.Repeat == 0 && written && c.label == "" {
 		c.add("repeat", "must be at least 1 (the number of seeds per variant and sweep point), got %d", s.Repeat)
 	} else if s.Repeat > MaxRepeat {
 		c.add("repeat", "%d seeds: at most %d", s.Repeat, MaxRepeat)
