@@ -24,8 +24,11 @@ golden: ## run every shipped scenario and compare with its golden summary (GOLDE
 swarm: build ## randomized fault schedules against the real core, invariants checked (SEEDS=N, default 200; BUDGET=D, default 5m: whichever ends first)
 	./bin/spillway swarm -seeds $(or $(SEEDS),200) -budget $(or $(BUDGET),5m)
 
+# The version spillway merge compares across shards (spillway run -shard): git describe, else the build's own.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
+
 build: ## build bin/spillway
-	$(GO) build -o bin/spillway ./cmd/spillway
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/spillway ./cmd/spillway
 
 test: fmt vet ## gofmt + go vet + every test under -race + the golden summaries (real-Redis tests run when redis-server is on PATH)
 	$(GO) test -race -count=1 $(PKGS)

@@ -90,7 +90,9 @@ func processCPU() (time.Duration, bool) {
 // BenchmarkSweep runs a 16-point sweep with sim.Run one run at a time
 // and two at a time, checks both give byte-identical results.json, and reports
 // the wall times per sweep (wall1_s, wall2_s) and their ratio (speedup,
-// wall1/wall2; 2 is perfect on two idle cores). Each iteration times both, in
+// wall1/wall2; 2 is perfect on two idle cores) and the parallel efficiency
+// (efficiency, speedup / workers: 1 is perfect, 0.5 means the second worker
+// gained nothing). Each iteration times both, in
 // alternating order, and the metrics are the best of b.N iterations: on a
 // shared machine the other load only ever adds time, so the best is the least
 // disturbed (use -benchtime 3x or more for a stable speedup). On Linux it also
@@ -124,7 +126,9 @@ func BenchmarkSweep(b *testing.B) {
 	}
 	b.ReportMetric(best[1].wall.Seconds(), "wall1_s")
 	b.ReportMetric(best[2].wall.Seconds(), "wall2_s")
-	b.ReportMetric(best[1].wall.Seconds()/best[2].wall.Seconds(), "speedup")
+	speedup := best[1].wall.Seconds() / best[2].wall.Seconds()
+	b.ReportMetric(speedup, "speedup")
+	b.ReportMetric(speedup/2, "efficiency") // speedup per worker: 1 is perfect
 	if _, ok := processCPU(); ok {
 		b.ReportMetric(best[1].cpu.Seconds(), "cpu1_s")
 		b.ReportMetric(best[2].cpu.Seconds(), "cpu2_s")

@@ -29,7 +29,7 @@ const (
 )
 
 var plotNames = []string{plotContextLost, plotLostByCause, plotLatency, plotLatencyCDF, plotRedisMemory,
-	plotLagPods, plotSweep}
+	plotLagPods, plotSweep, plotIntervals}
 
 const timeLabel = "time since start (min)"
 
@@ -40,6 +40,9 @@ var (
 
 // figures builds every figure the data supports, in report order.
 func (v *view) figures() []*figure {
+	if v.repeated() {
+		return v.repeatedFigures() // seeds.go
+	}
 	var out []*figure
 	for _, f := range []*figure{v.contextLostFigure(), v.lostByCauseFigure(), v.latencyFigure(),
 		v.latencyCDFFigure(), v.redisMemoryFigure(), v.lagPodsFigure(), v.sweepFigure()} {

@@ -37,7 +37,8 @@ func CheckExpectations(res *sim.Result) []Outcome {
 	var results []*sim.RunResult
 	for _, r := range res.Runs {
 		if r != nil {
-			runs = append(runs, scenarios.Run{Label: r.Label, Variant: r.Variant, Point: r.Point, Scenario: r.Run.Scenario})
+			runs = append(runs, scenarios.Run{Label: r.Label, Variant: r.Variant, Point: r.Point, Cell: r.Run.Cell,
+				Seed: r.Run.Seed, SeedIndex: r.Run.SeedIndex, Scenario: r.Run.Scenario})
 			results = append(results, r)
 		}
 	}

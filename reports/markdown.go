@@ -105,6 +105,10 @@ func (v *view) writeSetup(b *bytes.Buffer) {
 	if len(v.runs) == 0 {
 		return
 	}
+	if v.repeated() {
+		v.writeCellTable(b)
+		return
+	}
 	b.WriteString("| run | strategy | overrides |\n|---|---|---|\n")
 	for _, r := range v.runs {
 		ov := v.overrides(r)
@@ -186,6 +190,10 @@ func (v *view) writeSummary(b *bytes.Buffer) {
 		b.WriteString("No runs.\n\n")
 		return
 	}
+	if v.repeated() {
+		v.writeIntervals(b)
+		return
+	}
 	b.WriteString("| metric |")
 	for _, r := range v.runs {
 		fmt.Fprintf(b, " %s |", cell(r.Label))
@@ -228,13 +236,17 @@ func outcomeLine(o Outcome) string {
 	if MetricKind(sim.Metric{Name: o.Metric}) == KindRatio {
 		val += fmt.Sprintf(" (%.6g)", o.Value)
 	}
+	metric := "`" + o.Metric + "`"
+	if o.Seeds > 0 {
+		metric = fmt.Sprintf("%s of `%s` over %d seeds", o.Of, o.Metric, o.Seeds)
+	}
 	switch {
 	case o.Pass:
-		return fmt.Sprintf("✅ pass — run `%s`: `%s` = %s, bound %s", o.Run, o.Metric, val, o.Bound)
+		return fmt.Sprintf("✅ pass — run `%s`: %s = %s, bound %s", o.Run, metric, val, o.Bound)
 	case o.Missing:
-		return fmt.Sprintf("❌ **FAIL** — run `%s`: `%s` was not reported (bound %s)", o.Run, o.Metric, o.Bound)
+		return fmt.Sprintf("❌ **FAIL** — run `%s`: %s was not reported (bound %s)", o.Run, metric, o.Bound)
 	}
-	return fmt.Sprintf("❌ **FAIL** — run `%s`: `%s` = %s, violates %s", o.Run, o.Metric, val, o.Bound)
+	return fmt.Sprintf("❌ **FAIL** — run `%s`: %s = %s, violates %s", o.Run, metric, val, o.Bound)
 }
 
 // writeCapacity is the recommendations section, each with its numbers.
@@ -362,6 +374,10 @@ func (v *view) writePlots(b *bytes.Buffer, plots []Plot) {
 	if len(plots) == 0 {
 		b.WriteString("No plottable series in this result.\n\n")
 		return
+	}
+	if v.repeated() {
+		b.WriteString("The plots over time show each run's first seed; the last figure gives every seed's mean " +
+			"and interval.\n\n")
 	}
 	has := map[string]bool{}
 	for _, p := range plots {

@@ -21,6 +21,9 @@ func MarshalResult(res *sim.Result) ([]byte, error) {
 	w.raw("{\n")
 	w.field(1, "scenario", res.Scenario, ",\n")
 	w.field(1, "seed", res.Seed, ",\n")
+	if res.Repeat != 0 {
+		w.field(1, "repeat", res.Repeat, ",\n")
+	}
 	w.indent(1)
 	w.raw(`"runs": `)
 	if res.Runs == nil {
@@ -126,6 +129,9 @@ func (w *jsonWriter) run(r *sim.RunResult) {
 	}
 	if r.Sampling != nil {
 		w.field(3, "sampling", r.Sampling, ",\n")
+	}
+	if r.Seed != nil {
+		w.field(3, "seed", *r.Seed, ",\n")
 	}
 	w.indent(3)
 	w.raw(`"summary": `)

@@ -63,18 +63,27 @@ type Failure struct {
 	Value float64
 	// Missing is true when the run did not report the metric.
 	Missing bool
+	// Of and Seeds: for an expectation over seeds (Expectation.Of mean,
+	// ci_low or ci_high), the statistic and how many seeds it is over; Run
+	// is then the label the seeds share (Run.Cell). Of is "" for a per-run bound.
+	Of    ExpectOf
+	Seeds int
 }
 
 // String names the scenario, run, metric, bound and value.
 func (f Failure) String() string {
+	metric := f.Metric
+	if !f.Of.perSeed() {
+		metric = fmt.Sprintf("%s of %s over %d seeds", f.Of, f.Metric, f.Seeds)
+	}
 	if f.Missing {
-		return fmt.Sprintf("%s: run %s: %s was not reported (expected %s)", f.Scenario, f.Run, f.Metric, f.Bound)
+		return fmt.Sprintf("%s: run %s: %s was not reported (expected %s)", f.Scenario, f.Run, metric, f.Bound)
 	}
 	dir := "above"
 	if strings.HasPrefix(f.Bound, "min") {
 		dir = "below"
 	}
-	return fmt.Sprintf("%s: run %s: %s = %s is %s %s", f.Scenario, f.Run, f.Metric, formatMetric(f.Metric, f.Value),
+	return fmt.Sprintf("%s: run %s: %s = %s is %s %s", f.Scenario, f.Run, metric, formatMetric(f.Metric, f.Value),
 		dir, f.Bound)
 }
 
@@ -95,12 +104,25 @@ type Outcome struct {
 	Missing bool
 	// Pass is true when the run met the expectation.
 	Pass bool
+	// Of is the statistic over seeds the bound applies to (mean, ci_low,
+	// ci_high), "" for a bound on one run; Seeds is then how many seeds, and
+	// Run, Variant and Point name the seeds' shared cell (Run.Cell).
+	Of    ExpectOf
+	Seeds int
 }
 
 // Failure returns the outcome as a Failure (meaningful when !Pass).
 func (o Outcome) Failure() Failure {
 	return Failure{Scenario: o.Scenario, Run: o.Run, Metric: o.Metric, Bound: o.Bound, Value: o.Value,
-		Missing: o.Missing}
+		Missing: o.Missing, Of: o.Of, Seeds: o.Seeds}
+}
+
+// cellOf is the label a run's seeds share: Cell, or Label when unset.
+func cellOf(r Run) string {
+	if r.Cell != "" {
+		return r.Cell
+	}
+	return r.Label
 }
 
 // Evaluate is the expectation checker: it tests every expectation against
@@ -109,16 +131,37 @@ func (o Outcome) Failure() Failure {
 // outcome, passes included. lookup returns run i's metric (runs[i]), false if
 // the run did not report it. A run's Point must be set for an expectation that
 // names a point to apply to it.
+//
+// An expectation with of: mean, ci_low or ci_high is checked once per cell
+// (the runs sharing a Run.Cell: one variant at one sweep point, every seed),
+// at the cell's first run, against that statistic of the metric over the
+// cell's runs (summary.IntervalOf); a seed missing the metric fails it.
 func Evaluate(scenario string, runs []Run, expect []Expectation, lookup func(run int, metric string) (float64, bool)) []Outcome {
+	cells := map[string][]int{} // cell -> run indices, in run order
+	for i, r := range runs {
+		cells[cellOf(r)] = append(cells[cellOf(r)], i)
+	}
 	var out []Outcome
 	for i, r := range runs {
 		for _, e := range expect {
 			if !e.appliesTo(r) {
 				continue
 			}
-			v, ok := lookup(i, e.Metric)
-			o := Outcome{Scenario: scenario, Run: r.Label, Variant: r.Variant, Point: r.Point, Metric: e.Metric,
-				Bound: boundText(e), Value: v, Missing: !ok, Pass: true}
+			var o Outcome
+			if e.Of.perSeed() {
+				v, ok := lookup(i, e.Metric)
+				o = Outcome{Scenario: scenario, Run: r.Label, Variant: r.Variant, Point: r.Point, Metric: e.Metric,
+					Bound: boundText(e), Value: v, Missing: !ok, Pass: true}
+			} else {
+				cell := cells[cellOf(r)]
+				if cell[0] != i {
+					continue // checked at the cell's first run
+				}
+				v, ok := overSeeds(e, cell, lookup)
+				o = Outcome{Scenario: scenario, Run: cellOf(r), Variant: r.Variant, Point: r.Point, Metric: e.Metric,
+					Bound: boundText(e), Value: v, Missing: !ok, Pass: true, Of: e.Of, Seeds: len(cell)}
+			}
+			v, ok := o.Value, !o.Missing
 			switch {
 			case !ok:
 				o.Pass, o.Value = false, 0
@@ -131,6 +174,27 @@ func Evaluate(scenario string, runs []Run, expect []Expectation, lookup func(run
 		}
 	}
 	return out
+}
+
+// overSeeds is e.Of's statistic of e.Metric over the runs of one cell; false
+// when a run did not report the metric.
+func overSeeds(e Expectation, cell []int, lookup func(run int, metric string) (float64, bool)) (float64, bool) {
+	vals := make([]float64, 0, len(cell))
+	for _, j := range cell {
+		v, ok := lookup(j, e.Metric)
+		if !ok {
+			return 0, false
+		}
+		vals = append(vals, v)
+	}
+	iv := summary.IntervalOf(vals)
+	switch e.Of {
+	case ExpectCILow:
+		return iv.Low, true
+	case ExpectCIHigh:
+		return iv.High, true
+	}
+	return iv.Mean, true
 }
 
 // appliesTo reports whether the expectation bounds run r: its variant (or any)

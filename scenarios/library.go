@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -56,19 +57,35 @@ func Library() []Entry {
 // argument containing a '/' or ending in .yaml or .yml is a path; anything else
 // is a library name.
 func Open(nameOrPath string) (*Scenario, error) {
+	file, data, err := Source(nameOrPath)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(file, data)
+}
+
+// Source returns what Open parses: the file name errors are reported under
+// and the file's bytes, from the library for a name, from disk for a path.
+// Parse(Source(x)) is Open(x); a sharded run records the bytes so that
+// spillway merge rebuilds the same scenario.
+func Source(nameOrPath string) (file string, data []byte, err error) {
 	if strings.ContainsRune(nameOrPath, '/') || strings.HasSuffix(nameOrPath, ".yaml") ||
 		strings.HasSuffix(nameOrPath, ".yml") {
-		return Load(nameOrPath)
+		data, err := os.ReadFile(nameOrPath)
+		if err != nil {
+			return "", nil, fmt.Errorf("scenarios: %w", err)
+		}
+		return nameOrPath, data, nil
 	}
-	file := nameOrPath + ".yaml"
-	data, err := shipped.ReadFile(path.Clean(file))
+	file = nameOrPath + ".yaml"
+	data, err = shipped.ReadFile(path.Clean(file))
 	if err != nil {
 		var names []string
 		for _, e := range Library() {
 			names = append(names, e.Name)
 		}
-		return nil, fmt.Errorf("%w %q%s (shipped: %s; a file path needs a '/' or a .yaml suffix)",
+		return "", nil, fmt.Errorf("%w %q%s (shipped: %s; a file path needs a '/' or a .yaml suffix)",
 			ErrUnknownScenario, nameOrPath, didYouMean(nameOrPath, names), strings.Join(names, ", "))
 	}
-	return Parse(file, data)
+	return file, data, nil
 }

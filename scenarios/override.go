@@ -17,7 +17,7 @@ const OverrideLabel = "override"
 
 // overrideRoots are the top-level fields an override may not touch: they say
 // what the scenario is and which runs it has, not how a run behaves.
-var overrideRoots = []string{"version", "name", "description", "variants", "sweep", "expect"}
+var overrideRoots = []string{"version", "name", "description", "repeat", "variants", "sweep", "expect"}
 
 // exclusive pairs fields of which one replaces the other: an override that sets
 // one clears the other.
@@ -70,6 +70,15 @@ type Run struct {
 	Variant string
 	// Point is the sweep value in canonical form ("3GiB"), or "" without a sweep.
 	Point string
+	// Cell is the label of the run's variant and sweep point without its
+	// seed: the Label of a scenario that does not repeat; for one that does
+	// (repeat), the label its seeds share ("spill", "spill/redis.maxmemory=3GiB").
+	Cell string
+	// Seed is the run's seed (Scenario.Seed).
+	Seed uint64
+	// SeedIndex is which of its cell's seeds the run is: 0 for the first (the
+	// scenario's own seed) up to repeat-1.
+	SeedIndex int
 	// Scenario is the run's own scenario.
 	Scenario *Scenario
 }
@@ -127,17 +136,48 @@ func (s *Scenario) SweepPoints() ([]Run, error) {
 type Plan struct {
 	// Scenario is the scenario as loaded (its Resolved form goes beside a report).
 	Scenario *Scenario
-	// Runs are SweepPoints: variants in file order, sweep values within each.
+	// Runs are SweepPoints: variants in file order, sweep values within each,
+	// and with repeat, every seed of each (RepeatSeeds order) within that.
 	Runs []Run
+	// Repeat is how many seeds each variant and sweep point runs with
+	// (Scenario.Seeds): 1 unless the scenario repeats.
+	Repeat int
 }
 
-// Plan expands the scenario into its runs (SweepPoints).
+// Plan expands the scenario into its runs: SweepPoints, each repeated with
+// Seeds() seeds. A repeated run's Scenario is its point's with Seed replaced,
+// and its label is the point's with "/seed=S" appended ("seed=S" for the
+// single run of a scenario without variants or sweep).
 func (s *Scenario) Plan() (*Plan, error) {
-	runs, err := s.SweepPoints()
+	points, err := s.SweepPoints()
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Scenario: s, Runs: runs}, nil
+	n := s.Seeds()
+	if n > MaxRepeat {
+		return nil, &FieldError{File: s.File(), Line: s.Line("repeat"), Path: "repeat",
+			Msg: fmt.Sprintf("%d seeds: at most %d", n, MaxRepeat)}
+	}
+	plan := &Plan{Scenario: s, Repeat: n}
+	for _, pt := range points {
+		pt.Cell, pt.Seed = pt.Label, pt.Scenario.Seed
+		if n == 1 {
+			plan.Runs = append(plan.Runs, pt)
+			continue
+		}
+		for i, seed := range RepeatSeeds(pt.Scenario.Seed, n) {
+			r := pt
+			r.Seed, r.SeedIndex = seed, i
+			r.Label = fmt.Sprintf("%s/seed=%d", pt.Label, seed)
+			if len(s.Variants) == 0 && s.Sweep == nil {
+				r.Label = fmt.Sprintf("seed=%d", seed)
+			}
+			r.Scenario = pt.Scenario.clone()
+			r.Scenario.Seed = seed
+			plan.Runs = append(plan.Runs, r)
+		}
+	}
+	return plan, nil
 }
 
 // expand builds and validates the runs; errors are labelled with their run and
@@ -346,4 +386,21 @@ func copyInto(dst, src reflect.Value) {
 	default:
 		dst.Set(src)
 	}
+}
+
+// ShardRuns returns the indices (into Runs) of the index-th of count
+// deterministic slices of the plan (0 <= index < count): run j belongs to
+// slice j mod count. Dealing the runs out in turn gives every slice a share of
+// each variant and sweep point, so slices take about the same time. Together
+// the slices hold every run exactly once; a slice may be empty when count
+// exceeds the number of runs.
+func (p *Plan) ShardRuns(index, count int) []int {
+	if count < 1 || index < 0 || index >= count {
+		panic(fmt.Sprintf("scenarios: shard %d of %d", index, count))
+	}
+	var out []int
+	for j := index; j < len(p.Runs); j += count {
+		out = append(out, j)
+	}
+	return out
 }

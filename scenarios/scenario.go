@@ -23,6 +23,11 @@ type Scenario struct {
 	Description string `yaml:"description,omitempty"`
 	// Seed seeds the run's only random generator. The default is fixed (1).
 	Seed uint64 `yaml:"seed"`
+	// Repeat runs every variant and sweep point with this many seeds: Seed,
+	// Seed+1, ..., Seed+Repeat-1 (RepeatSeeds), so the report can give each
+	// metric a mean and a 95 % confidence interval. 0 (absent) and 1 both mean
+	// one seed, the scenario's own.
+	Repeat int `yaml:"repeat,omitempty"`
 	// Duration is the length of the run in virtual time.
 	Duration Duration `yaml:"duration"`
 	// SampleEvery is the period of the time series in the report.
@@ -453,4 +458,48 @@ type Expectation struct {
 	Min *Bound `yaml:"min,omitempty"`
 	// Max is the largest acceptable value, if any.
 	Max *Bound `yaml:"max,omitempty"`
+	// Of says what the bound applies to when the scenario repeats its runs
+	// over several seeds (repeat): every run (ExpectEvery, the default, also
+	// written ""), or, per variant and sweep point, the mean over its seeds
+	// (ExpectMean) or an end of the mean's 95 % Student-t confidence interval
+	// (ExpectCILow, ExpectCIHigh).
+	Of ExpectOf `yaml:"of,omitempty"`
+}
+
+// ExpectOf is what an expectation bounds: each run, or a statistic over the
+// seeds of a repeated run.
+type ExpectOf string
+
+// The values of expect[].of.
+const (
+	ExpectEvery  ExpectOf = "every"   // every run, each seed on its own (the default)
+	ExpectMean   ExpectOf = "mean"    // the mean over a variant's (and sweep point's) seeds
+	ExpectCILow  ExpectOf = "ci_low"  // the low end of the mean's 95 % confidence interval
+	ExpectCIHigh ExpectOf = "ci_high" // the high end of the mean's 95 % confidence interval
+)
+
+// ExpectOfs lists the expect[].of values.
+var ExpectOfs = []string{string(ExpectEvery), string(ExpectMean), string(ExpectCILow), string(ExpectCIHigh)}
+
+// perSeed reports whether the expectation bounds each run on its own.
+func (o ExpectOf) perSeed() bool { return o == "" || o == ExpectEvery }
+
+// MaxRepeat caps repeat: a scenario's runs are planned (and held) in memory.
+const MaxRepeat = 1000
+
+// Seeds returns how many seeds each variant and sweep point runs with: Repeat,
+// or 1 when it is 0.
+func (s *Scenario) Seeds() int { return max(1, s.Repeat) }
+
+// RepeatSeeds returns the seeds of a run repeated n times from seed: seed,
+// seed+1, ..., seed+n-1 (wrapping at 2^64). Consecutive seeds are enough:
+// the engine feeds each one through PCG (sim/engine), whose streams for
+// neighbouring seeds are unrelated, and any one of them replays alone with
+// spillway run -seed S.
+func RepeatSeeds(seed uint64, n int) []uint64 {
+	out := make([]uint64, max(1, n))
+	for i := range out {
+		out[i] = seed + uint64(i)
+	}
+	return out
 }

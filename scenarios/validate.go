@@ -124,6 +124,13 @@ func (c *checker) run() {
 	case !reName.MatchString(s.Name):
 		c.add("name", "%q must be letters, digits, '.', '-' or '_' (it names the output directory)", s.Name)
 	}
+	// A file that writes repeat: 0 is refused; a run's copy (label set) or a
+	// scenario whose Repeat Go code reset to 0 means one seed.
+	if _, written := s.metaLine("repeat"); s.Repeat < 0 || s.Repeat == 0 && written && c.label == "" {
+		c.add("repeat", "must be at least 1 (the number of seeds per variant and sweep point), got %d", s.Repeat)
+	} else if s.Repeat > MaxRepeat {
+		c.add("repeat", "%d seeds: at most %d", s.Repeat, MaxRepeat)
+	}
 	c.positive("duration", s.Duration, "60m")
 	c.positive("sample_every", s.SampleEvery, "10s")
 	if s.SampleEvery > s.Duration && s.Duration > 0 {
@@ -456,6 +463,13 @@ func (c *checker) expect() {
 			if !found {
 				c.add(p+".point", "point %q is not one of the sweep values %v", e.Point, c.s.Sweep.Values)
 			}
+		}
+		if e.Of != "" {
+			c.oneOf(p+".of", string(e.Of), ExpectOfs)
+		}
+		if (e.Of == ExpectCILow || e.Of == ExpectCIHigh) && c.s.Seeds() < 2 {
+			c.add(p+".of", "%s is an end of a confidence interval over seeds: it needs repeat: 2 or more (the "+
+				"scenario runs %d seed per variant and sweep point)", e.Of, c.s.Seeds())
 		}
 		if e.Min == nil && e.Max == nil {
 			c.add(p, "needs min, max or both")

@@ -35,6 +35,9 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts Options) (*Result, erro
 	}
 	runs := plan.Runs
 	res := &Result{Scenario: sc.Name, Seed: sc.Seed, Plan: plan}
+	if plan.Repeat > 1 {
+		res.Repeat = plan.Repeat
+	}
 	if len(runs) == 0 {
 		return res, nil
 	}
@@ -44,7 +47,7 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts Options) (*Result, erro
 		// One at a time, on the caller's goroutine: a panic reaches the caller
 		// with its own stack (the swarm's no-panic invariant reads it).
 		for i, r := range runs {
-			rr, err := runOne(ctx, r, podWorkers, opts.ParallelMinRecords, opts.SampleBudget)
+			rr, err := runOne(ctx, r, plan.Repeat > 1, podWorkers, opts.ParallelMinRecords, opts.SampleBudget)
 			if err != nil {
 				return nil, fmt.Errorf("sim: %s/%s: %w", sc.Name, r.Label, err)
 			}
@@ -69,7 +72,7 @@ func Run(ctx context.Context, plan *scenarios.Plan, opts Options) (*Result, erro
 		g.Go(func() error {
 			defer f.finish(i)
 			defer f.recover(i)
-			rr, err := runOne(rctx, r, podWorkers, opts.ParallelMinRecords, opts.SampleBudget)
+			rr, err := runOne(rctx, r, plan.Repeat > 1, podWorkers, opts.ParallelMinRecords, opts.SampleBudget)
 			if err != nil {
 				f.fail(i, fmt.Errorf("sim: %s/%s: %w", sc.Name, r.Label, err))
 				return nil

@@ -12,18 +12,24 @@ import (
 // Result is everything a run produced: plain data, ready for reports. Encoded as
 // JSON it is byte-identical for the same scenario and seed.
 type Result struct {
-	Scenario string       `json:"scenario"`
-	Seed     uint64       `json:"seed"`
-	Runs     []*RunResult `json:"runs"`
+	Scenario string `json:"scenario"`
+	Seed     uint64 `json:"seed"`
+	// Repeat is how many seeds each variant and sweep point ran with
+	// (scenario repeat), when more than one; absent otherwise.
+	Repeat int          `json:"repeat,omitempty"`
+	Runs   []*RunResult `json:"runs"`
 	// Plan is what was run (not in JSON).
 	Plan *scenarios.Plan `json:"-"`
 }
 
 // RunResult is one variant (or sweep point) of a scenario.
 type RunResult struct {
-	Label   string     `json:"label"`
-	Variant string     `json:"variant"`
-	Point   string     `json:"point,omitempty"`
+	Label   string `json:"label"`
+	Variant string `json:"variant"`
+	Point   string `json:"point,omitempty"`
+	// Seed is the run's seed when the scenario repeats every run over several
+	// seeds (Result.Repeat); absent otherwise (the run's seed is then Result.Seed).
+	Seed    *uint64    `json:"seed,omitempty"`
 	Summary Summary    `json:"summary"`
 	Series  Series     `json:"series"`
 	Events  []Event    `json:"events"`

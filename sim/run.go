@@ -63,8 +63,9 @@ func (o Options) podWorkers(parallel, runs int) int {
 	return min(max(1, runtime.GOMAXPROCS(0)/max(1, min(parallel, runs))), MaxPodWorkers)
 }
 
-// runOne runs one planned run.
-func runOne(ctx context.Context, run scenarios.Run, podWorkers, minRecords int, sampleBudget int64) (*RunResult, error) {
+// runOne runs one planned run; repeated says the plan runs every point with
+// several seeds, so the result records its own.
+func runOne(ctx context.Context, run scenarios.Run, repeated bool, podWorkers, minRecords int, sampleBudget int64) (*RunResult, error) {
 	r, err := newRunner(ctx, run.Scenario, scenarios.AutoWeight(run.Scenario, sampleBudget))
 	if err != nil {
 		return nil, err
@@ -77,6 +78,10 @@ func runOne(ctx context.Context, run scenarios.Run, podWorkers, minRecords int, 
 	rr := r.result()
 	rr.Run = run
 	rr.Label, rr.Variant, rr.Point = run.Label, run.Variant, run.Point
+	if repeated {
+		seed := run.Scenario.Seed
+		rr.Seed = &seed
+	}
 	return rr, nil
 }
 

@@ -9,6 +9,10 @@
 //	m, _ := summary.Lookup("context_loss_ratio")
 //	fmt.Println(m.Name, m.Unit, m.Value(&t)) // context_loss_ratio ratio 0.25
 //
+// IntervalOf gives a metric over the seeds of a repeated run (repeat: N) its
+// mean and 95 % Student-t confidence interval; expectations (of: mean,
+// ci_low, ci_high) and reports use it.
+//
 // The names are a contract (docs/design.md "Scenario contract"): extend,
 // never rename or reorder.
 package summary

@@ -45,11 +45,13 @@ type app struct {
 	isTerminal func(w io.Writer) bool
 	// cpus is the default of run -parallel.
 	cpus int
+	// getenv reads the environment (CI=true turns the progress bar into lines).
+	getenv func(string) string
 }
 
 func newApp(ctx context.Context, stdout, stderr io.Writer) *app {
 	return &app{ctx: ctx, stdout: stdout, stderr: stderr, memAvailable: memAvailable, isTerminal: isTerminal,
-		cpus: runtime.NumCPU()}
+		cpus: runtime.NumCPU(), getenv: os.Getenv}
 }
 
 // command is one verb. Adding a verb is adding one entry to commands.
@@ -65,8 +67,11 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "[-out DIR] [-seed N] [-quiet] [-parallel N] [-force] [-set PATH=VALUE]... SCENARIO...",
-			"run scenarios and write a report per scenario to DIR/<name>/", (*app).cmdRun},
+		{"run", "[-out DIR] [-seed N] [-repeat N] [-shard i/N] [-quiet] [-parallel N] [-force] [-set PATH=VALUE]... SCENARIO...",
+			"run scenarios and write a report per scenario to DIR/<name>/ (with -shard, a partial for merge)",
+			(*app).cmdRun},
+		{"merge", "[-out DIR] [-quiet] PARTIAL...", "join the partials of sharded runs into DIR/<name>/: the report " +
+			"an unsharded run writes", (*app).cmdMerge},
 		{"validate", "SCENARIO...", "check scenario files; errors name file:line: field", (*app).cmdValidate},
 		{"list", "[-names]", "list the shipped scenarios", (*app).cmdList},
 		{"swarm", "[-seeds N | -seed S] [-budget D] [-out DIR]", "draw random fault schedules from seeds, run them and check invariants", (*app).cmdSwarm},
@@ -161,6 +166,9 @@ func (a *app) flagSet(verb string) *flag.FlagSet {
 		return fs
 	case "swarm":
 		fs, _ := a.swarmFlags()
+		return fs
+	case "merge":
+		fs, _ := a.mergeFlags()
 		return fs
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/spillway-sim/spillway/reports"
 	"github.com/spillway-sim/spillway/scenarios"
 	"github.com/spillway-sim/spillway/sim"
+	"github.com/spillway-sim/spillway/summary"
 )
 
 // runOptions are the flags of spillway run.
@@ -24,6 +25,9 @@ type runOptions struct {
 	parallel int
 	force    bool
 	set      setFlags // -set path=value, in order
+	repeat   int      // -repeat: seeds per variant and sweep point; 0 = the scenario's repeat
+	shardArg string   // -shard i/N as written
+	shard    shard    // parsed; count 0 = not sharded
 }
 
 func (a *app) runFlags() (*flag.FlagSet, *runOptions) {
@@ -37,6 +41,10 @@ func (a *app) runFlags() (*flag.FlagSet, *runOptions) {
 	fs.BoolVar(&o.force, "force", false, "run even when the estimated memory exceeds MemAvailable")
 	fs.Var(&o.set, "set", "override a scenario field, `path=value` (the paths of variants[].set, e.g. "+
 		"workload.sample_rate=0.01); repeatable; applied before variants and sweeps")
+	fs.IntVar(&o.repeat, "repeat", 0, "run every variant and sweep point with `N` seeds (the scenario's seed, then "+
+		"seed+1, ...) and report means with 95% confidence intervals; overrides the scenario's repeat")
+	fs.StringVar(&o.shardArg, "shard", "", "run only slice `i/N` of the runs (0 <= i < N; run j is in slice j mod N) "+
+		"and write DIR/<name>/"+partialPattern+" for spillway merge instead of a report")
 	return fs, o
 }
 
@@ -47,6 +55,15 @@ type planned struct {
 	plan    *scenarios.Plan // the scenario expanded, once: its runs go to sim.Run and come back in its result
 	workers int
 	dir     string
+	// file and src are what the scenario was parsed from (scenarios.Source),
+	// recorded in a shard's partial so that merge rebuilds the same plan.
+	file string
+	src  []byte
+	set  setFlags // the -set overrides applied to it
+	// shard is the slice of plan.Runs this process runs (count 0: all), and
+	// runs the indices of its runs in plan.Runs.
+	shard shard
+	runs  []int
 }
 
 func (a *app) cmdRun(args []string) int {
@@ -73,6 +90,16 @@ func (a *app) cmdRun(args []string) int {
 		fmt.Fprintf(a.stderr, "spillway run: -parallel %d: must be at least 1\n", o.parallel)
 		return exitUsage
 	}
+	if o.repeat < 0 || o.repeat > scenarios.MaxRepeat {
+		fmt.Fprintf(a.stderr, "spillway run: -repeat %d: must be 1 to %d\n", o.repeat, scenarios.MaxRepeat)
+		return exitUsage
+	}
+	if o.shardArg != "" {
+		if o.shard, err = parseShard(o.shardArg); err != nil {
+			fmt.Fprintf(a.stderr, "spillway run: -shard %s: %v\n", o.shardArg, err)
+			return exitUsage
+		}
+	}
 	plans, ok := a.plan(pos, o)
 	if !ok {
 		return exitUsage
@@ -84,24 +111,51 @@ func (a *app) cmdRun(args []string) int {
 			fmt.Fprintf(a.stderr, "spillway run: %s: %v\n", p.sc.Name, err)
 			return exitUsage
 		}
-		files, err := reports.Write(p.dir, res)
-		if err != nil {
-			fmt.Fprintf(a.stderr, "spillway run: %s: %v\n", p.sc.Name, err)
-			return exitUsage
+		if p.shard.count > 0 {
+			path, err := writePartial(p, res, elapsed)
+			if err != nil {
+				fmt.Fprintf(a.stderr, "spillway run: %s: %v\n", p.sc.Name, err)
+				return exitUsage
+			}
+			if !o.quiet {
+				fmt.Fprintf(a.stdout, "%s: shard %s: %d of %d run(s) in %s, seed %d\npartial: %s (join the shards "+
+					"with spillway merge)\n", p.sc.Name, p.shard, len(res.Runs), len(p.plan.Runs),
+					elapsed.Round(time.Millisecond), res.Seed, path)
+			}
+			continue
 		}
-		outcomes := reports.CheckExpectations(res)
-		failures := reports.Failures(outcomes)
-		if !o.quiet {
-			a.printSummary(p, res, files, outcomes, elapsed)
-		}
-		for _, f := range failures {
-			fmt.Fprintf(a.stderr, "FAIL %s (variant %s)\n", f, f.Variant)
-		}
-		if len(failures) > 0 {
-			code = exitExpect
+		if c := a.report("run", p.dir, p.sc.Name, res, elapsed, o.quiet); c != exitOK {
+			if c == exitUsage {
+				return c
+			}
+			code = c
 		}
 	}
 	return code
+}
+
+// report writes a finished result's report into dir, prints its summary
+// (unless quiet) and its expectation failures, and returns the exit code:
+// exitExpect when an expectation failed, exitUsage when the report could not
+// be written. run and merge share it, so both print the same.
+func (a *app) report(verb, dir, name string, res *sim.Result, elapsed time.Duration, quiet bool) int {
+	files, err := reports.Write(dir, res)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "spillway %s: %s: %v\n", verb, name, err)
+		return exitUsage
+	}
+	outcomes := reports.CheckExpectations(res)
+	failures := reports.Failures(outcomes)
+	if !quiet {
+		a.printSummary(name, res, files, outcomes, elapsed)
+	}
+	for _, f := range failures {
+		fmt.Fprintf(a.stderr, "FAIL %s (variant %s)\n", f, f.Variant)
+	}
+	if len(failures) > 0 {
+		return exitExpect
+	}
+	return exitOK
 }
 
 // plan loads every scenario and checks it can run before anything runs, so bad
@@ -112,23 +166,22 @@ func (a *app) plan(args []string, o *runOptions) ([]planned, bool) {
 	dirs := map[string]string{}
 	avail, haveMem := a.memAvailable()
 	for _, arg := range args {
-		sc, err := scenarios.Open(arg)
+		file, src, err := scenarios.Source(arg)
 		if err != nil {
 			printLoadError(a.stderr, arg, err)
 			ok = false
 			continue
 		}
+		var seed *uint64
 		if o.seedSet {
-			sc.Seed = o.seed
+			seed = &o.seed
 		}
-		if len(o.set) > 0 {
-			if sc, err = o.set.apply(sc); err != nil {
-				printSetError(a.stderr, arg, err)
-				ok = false
-				continue
-			}
+		sc, plan, err := planScenario(file, src, seed, o.repeat, o.set)
+		if se, isSet := err.(setError); isSet {
+			printSetError(a.stderr, arg, se.err)
+			ok = false
+			continue
 		}
-		plan, err := sc.Plan()
 		if err != nil {
 			printLoadError(a.stderr, arg, err)
 			ok = false
@@ -142,7 +195,14 @@ func (a *app) plan(args []string, o *runOptions) ([]planned, bool) {
 			continue
 		}
 		dirs[dir] = arg
-		workers := min(o.parallel, len(plan.Runs))
+		runs := make([]int, len(plan.Runs))
+		for i := range runs {
+			runs[i] = i
+		}
+		if o.shard.count > 0 {
+			runs = plan.ShardRuns(o.shard.index, o.shard.count)
+		}
+		workers := min(o.parallel, len(runs))
 		if est := scenarios.EstimateFootprint(sc); haveMem && est > 0 {
 			switch fit := avail / est; {
 			case fit < 1 && !o.force:
@@ -160,9 +220,39 @@ func (a *app) plan(args []string, o *runOptions) ([]planned, bool) {
 				workers = int(fit)
 			}
 		}
-		plans = append(plans, planned{arg: arg, sc: sc, plan: plan, workers: max(1, workers), dir: dir})
+		plans = append(plans, planned{arg: arg, sc: sc, plan: plan, workers: max(1, workers), dir: dir, file: file,
+			src: src, set: o.set, shard: o.shard, runs: runs})
 	}
 	return plans, ok
+}
+
+// planScenario parses a scenario from its source, applies the command line's
+// seed (when not nil) and repeat (when > 0) and expands it into its plan: the
+// same steps for run and for merge, so both get the same runs.
+func planScenario(file string, src []byte, seed *uint64, repeat int, set setFlags) (*scenarios.Scenario, *scenarios.Plan, error) {
+	sc, err := scenarios.Parse(file, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(set) > 0 {
+		if sc, err = set.apply(sc); err != nil {
+			return nil, nil, setError{err}
+		}
+	}
+	if seed != nil {
+		sc.Seed = *seed
+	}
+	if repeat > 0 && repeat != sc.Seeds() {
+		sc.Repeat = repeat
+		if err := sc.Validate(); err != nil { // e.g. an expect line with of: ci_high and -repeat 1
+			return nil, nil, err
+		}
+	}
+	plan, err := sc.Plan()
+	if err != nil {
+		return nil, nil, err
+	}
+	return sc, plan, nil
 }
 
 // printLoadError prints a scenario error, one located problem per line.
@@ -182,8 +272,17 @@ func printLoadError(w io.Writer, arg string, err error) {
 // parallelism or on which run finishes first.
 func (a *app) execute(p planned, o *runOptions) (*sim.Result, time.Duration, error) {
 	start := time.Now()
-	bar := startProgress(a.stderr, !o.quiet && a.isTerminal(a.stderr), p.sc.Name, len(p.plan.Runs))
-	res, err := sim.Run(a.ctx, p.plan, sim.Options{Parallel: p.workers, OnRun: func(int, *sim.RunResult) { bar.inc() }})
+	plan, label := p.plan, p.sc.Name
+	if p.shard.count > 0 {
+		plan = &scenarios.Plan{Scenario: p.plan.Scenario, Repeat: p.plan.Repeat}
+		for _, j := range p.runs {
+			plan.Runs = append(plan.Runs, p.plan.Runs[j])
+		}
+		label += " shard " + p.shard.String()
+	}
+	bar := startProgress(a.stderr, a.progressMode(o.quiet, p.plan.Repeat > 1 || p.shard.count > 0), label,
+		len(plan.Runs))
+	res, err := sim.Run(a.ctx, plan, sim.Options{Parallel: p.workers, OnRun: func(int, *sim.RunResult) { bar.inc() }})
 	bar.finish()
 	if err != nil {
 		return nil, 0, err
@@ -204,13 +303,46 @@ var summaryColumns = []struct{ metric, header string }{
 	{"redis_rss_peak_bytes", "redis rss peak"},
 }
 
-// printSummary prints one line per run with the key metrics, then where the
-// report is and how the expectations went.
-func (a *app) printSummary(p planned, res *sim.Result, files reports.Files, outcomes []reports.Outcome,
+// summaryRow is one line of the terminal summary: a run, or for a repeated
+// result the runs of one variant and sweep point's seeds.
+type summaryRow struct {
+	label string
+	runs  []*sim.RunResult
+}
+
+// summaryRows groups the runs by cell (scenarios.Run.Cell), in run order: one
+// run per row unless the result is repeated.
+func summaryRows(res *sim.Result) []summaryRow {
+	var out []summaryRow
+	at := map[string]int{}
+	for _, r := range res.Runs {
+		label := r.Label
+		if res.Repeat > 1 && r.Run.Cell != "" {
+			label = r.Run.Cell
+		}
+		i, ok := at[label]
+		if !ok {
+			i = len(out)
+			at[label] = i
+			out = append(out, summaryRow{label: label})
+		}
+		out[i].runs = append(out[i].runs, r)
+	}
+	return out
+}
+
+// printSummary prints one line per run with the key metrics — for a repeated
+// result one per variant and sweep point, the mean over its seeds ± the half
+// width of the 95 % confidence interval — then where the report is and how
+// the expectations went.
+func (a *app) printSummary(name string, res *sim.Result, files reports.Files, outcomes []reports.Outcome,
 	elapsed time.Duration) {
 	w := a.stdout
-	fmt.Fprintf(w, "%s: %d run(s) in %s, seed %d\n", p.sc.Name, len(res.Runs), elapsed.Round(time.Millisecond),
-		res.Seed)
+	fmt.Fprintf(w, "%s: %d run(s) in %s, seed %d", name, len(res.Runs), elapsed.Round(time.Millisecond), res.Seed)
+	if res.Repeat > 1 {
+		fmt.Fprintf(w, " (%d seeds per variant and sweep point: mean ± 95 %% confidence interval)", res.Repeat)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	var cols []int
 	for i, c := range summaryColumns {
@@ -226,13 +358,22 @@ func (a *app) printSummary(p planned, res *sim.Result, files reports.Files, outc
 		header = append(header, summaryColumns[i].header)
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, r := range res.Runs {
-		row := []string{r.Label}
+	for _, g := range summaryRows(res) {
+		row := []string{g.label}
 		for _, i := range cols {
-			v, ok := r.Summary.Get(summaryColumns[i].metric)
+			var vals []float64
+			for _, r := range g.runs {
+				if v, ok := r.Summary.Get(summaryColumns[i].metric); ok {
+					vals = append(vals, v)
+				}
+			}
 			s := "-"
-			if ok {
-				s = reports.FormatMetric(sim.Metric{Name: summaryColumns[i].metric, Value: v})
+			if len(vals) > 0 {
+				iv := summary.IntervalOf(vals)
+				s = reports.FormatMetric(sim.Metric{Name: summaryColumns[i].metric, Value: iv.Mean})
+				if h := iv.HalfWidth(); h > 0 {
+					s += " ±" + reports.FormatMetric(sim.Metric{Name: summaryColumns[i].metric, Value: h})
+				}
 			}
 			row = append(row, s)
 		}

@@ -64,3 +64,8 @@ func printSetError(w io.Writer, arg string, err error) {
 		fmt.Fprintf(w, "spillway run: -set: %v\n", fe)
 	}
 }
+
+// setError is a problem with the -set overrides (not with the file itself).
+type setError struct{ err error }
+
+func (e setError) Error() string { return e.err.Error() }

@@ -19,10 +19,10 @@ func (a *app) cmdValidate(args []string) int {
 	for _, arg := range args {
 		sc, err := scenarios.Open(arg)
 		if err == nil {
-			var runs []scenarios.Run
-			if runs, err = sc.SweepPoints(); err == nil {
+			var plan *scenarios.Plan
+			if plan, err = sc.Plan(); err == nil {
 				fmt.Fprintf(a.stdout, "ok %s: scenario %s, %d run(s), simulator memory about %s\n", arg, sc.Name,
-					len(runs), reports.FormatBytes(float64(scenarios.EstimateFootprint(sc))))
+					len(plan.Runs), reports.FormatBytes(float64(scenarios.EstimateFootprint(sc))))
 				continue
 			}
 		}
