@@ -4,8 +4,6 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/montanaflynn/stats"
-
 	"github.com/spillway-sim/spillway/scenarios"
 	"github.com/spillway-sim/spillway/sim/calibration"
 	"github.com/spillway-sim/spillway/sim/workload"
@@ -22,7 +20,8 @@ const headroomFraction = 0.25
 // memoryNeed is the Redis memory the spilled context of one run needs.
 type memoryNeed struct {
 	run, strategy, ttl string
-	// peakKeys is the most keys Redis held at once (redis_keys series).
+	// peakKeys is the most keys Redis held at once (redis_keys_peak, tracked at
+	// every change; spilled_keys when the run lacks it).
 	peakKeys float64
 	// meanValueBytes is spill_bytes / spilled_keys: one stored entry.
 	meanValueBytes float64
@@ -31,8 +30,8 @@ type memoryNeed struct {
 	// estUsedBytes and estRSSBytes are the calibrated model's used_memory and
 	// RSS for peakKeys keys of that shape, with a TTL each.
 	estUsedBytes, estRSSBytes int64
-	// measuredUsedBytes and measuredRSSBytes are the run's own peaks, when the
-	// Redis memory model reported them (0 otherwise).
+	// measuredUsedBytes and measuredRSSBytes are the run's own event-exact peaks,
+	// when the Redis memory model reported them (0 otherwise).
 	measuredUsedBytes, measuredRSSBytes float64
 	// allKeysBytes is the model's used_memory if every datapoint's context were
 	// in Redis at once (an eager rebalance of the whole group), the upper bound.
@@ -42,11 +41,18 @@ type memoryNeed struct {
 	// lost (evicted, or lost with the node) by the time a handoff checked.
 	rewritten float64
 	evicted   bool // the run's Redis evicted keys (else the copies left with the node)
+	// rec is the run's recommendation (recommend.go), ok when it has one.
+	rec   recommendation
+	recOK bool
 }
 
-// needBytes is the peak used memory the recommendation is based on: measured
-// when available, else the model estimate.
+// needBytes is the peak used memory the recommendation is based on: the
+// recommendation's (measured, or every datapoint's when the run cut its peak
+// short), else the model estimate.
 func (m memoryNeed) needBytes() float64 {
+	if m.recOK && m.rec.needBytes > 0 {
+		return m.rec.needBytes
+	}
 	if m.measuredUsedBytes > 0 {
 		return m.measuredUsedBytes
 	}
@@ -84,39 +90,13 @@ func (l lossPerHandoff) perHandoff(v float64) float64 {
 	return v / l.handoffs
 }
 
-// forkFit is the maxmemory that keeps a run's peak footprint (RSS plus fork
-// copy-on-write) under system memory.
-type forkFit struct {
-	run string
-	// systemBytes is the node's memory; maxmemoryBytes the configured maxmemory (0 unlimited).
-	systemBytes, maxmemoryBytes float64
-	// peakFootprintBytes is the largest RSS sampled (it includes the fork's copied pages); peakUsedBytes the
-	// largest used_memory.
-	peakFootprintBytes, peakUsedBytes float64
-	// footprintRatio is the largest RSS / used_memory sampled: how
-	// much memory one byte of data costs at the worst moment of the run.
-	footprintRatio float64
-	// fragmentation is the largest RSS / used_memory sampled.
-	fragmentation float64
-	// cowP99Bytes is the 99th percentile of the sampled COW (montanaflynn/stats).
-	cowP99Bytes float64
-	forks, ooms int
-}
-
-// observedMax is the highest maxmemory whose footprint, at the ratio seen in
-// this run, stays under system memory.
-func (f forkFit) observedMax() float64 { return f.systemBytes / f.footprintRatio }
-
-// worstCaseMax is the highest maxmemory that survives a fork during which the
-// parent dirties every page: footprint = 2 x fragmentation x used memory.
-func (f forkFit) worstCaseMax() float64 { return f.systemBytes / (2 * f.fragmentation) }
-
 // capacity holds every recommendation the data supports.
 type capacity struct {
 	memory []memoryNeed
 	grace  []graceFit
 	loss   []lossPerHandoff
-	fork   []forkFit
+	// recs are the runs' recommendations (recommend.go), for those that have one.
+	recs []recommendation
 }
 
 func (v *view) capacity() capacity {
@@ -127,7 +107,11 @@ func (v *view) capacity() capacity {
 		spilled := r.metricOr("spilled_keys", 0)
 		if spilled > 0 {
 			c.memory = append(c.memory, memoryNeedOf(cal, r, strategy, spilled))
-			if s, ok := r.metric("spill_duration_max"); ok {
+			s, ok := r.metric("handoff_spill_duration_max")
+			if !ok {
+				s, ok = r.metric("spill_duration_max")
+			}
+			if ok {
 				c.grace = append(c.grace, graceFit{run: r.Label, strategy: strategy, spillSeconds: s,
 					graceSeconds:     r.sc.Consumers.TerminationGrace.Std().Seconds(),
 					graceOverrunLost: r.metricOr(lostByCausePrefix+"grace_overrun", 0)})
@@ -138,8 +122,8 @@ func (v *view) capacity() capacity {
 				handoffs: math.Max(0, reb-1), lost: r.metricOr("context_lost", 0),
 				staleUsed: r.metricOr("context_stale_used", 0), needed: r.metricOr("context_needed", 0)})
 		}
-		if f, ok := forkFitOf(r); ok {
-			c.fork = append(c.fork, f)
+		if rec, ok := recommend(r); ok {
+			c.recs = append(c.recs, rec)
 		}
 	}
 	return c
@@ -149,32 +133,17 @@ func memoryNeedOf(cal calibration.Calibration, r runView, strategy string, spill
 	m := memoryNeed{run: r.Label, strategy: strategy, ttl: ttlText(r.sc.State),
 		keyBytes: workload.RedisKeyLen(r.sc.Log.Partitions), datapoints: r.sc.Workload.Datapoints}
 	m.meanValueBytes = r.metricOr("spill_bytes", 0) / spilled
-	if keys := r.col(colRedisKeys); len(keys) > 0 {
-		m.peakKeys, _ = stats.Max(keys)
-	} else {
-		m.peakKeys = spilled
-	}
+	m.peakKeys = r.metricOr("redis_keys_peak", spilled)
 	value := int(math.Ceil(m.meanValueBytes))
 	m.estUsedBytes = cal.UsedMemory(int64(m.peakKeys), m.keyBytes, value, true)
 	m.estRSSBytes = cal.RSSBytes(m.estUsedBytes)
 	m.allKeysBytes = cal.UsedMemory(int64(m.datapoints), m.keyBytes, value, true)
-	m.measuredUsedBytes = peakOf(r, "redis_used_memory_peak_bytes", colUsedMemory)
-	m.measuredRSSBytes = peakOf(r, "redis_rss_peak_bytes", colRSS)
+	m.measuredUsedBytes = r.metricOr("redis_used_memory_peak_bytes", 0)
+	m.measuredRSSBytes = r.metricOr("redis_rss_peak_bytes", 0)
 	m.rewritten = r.metricOr("spill_rewritten_keys", 0)
 	m.evicted = r.metricOr("redis_evicted_keys", 0) > 0
+	m.rec, m.recOK = recommend(r)
 	return m
-}
-
-// peakOf is the summary metric, or the column's maximum, or 0.
-func peakOf(r runView, metric, col string) float64 {
-	if v, ok := r.metric(metric); ok && v > 0 {
-		return v
-	}
-	if xs := r.col(col); len(xs) > 0 {
-		m, _ := stats.Max(xs)
-		return m
-	}
-	return 0
 }
 
 func ttlText(st scenarios.State) string {
@@ -185,48 +154,4 @@ func ttlText(st scenarios.State) string {
 		return "none"
 	}
 	return FormatSeconds(st.TTL.Std().Seconds())
-}
-
-func forkFitOf(r runView) (forkFit, bool) {
-	used, rss := r.col(colUsedMemory), r.col(colRSS)
-	if len(used) == 0 || len(rss) == 0 {
-		return forkFit{}, false
-	}
-	cow := r.col(colCOW)
-	f := forkFit{run: r.Label, systemBytes: float64(r.sc.Redis.SystemMemory.Bytes()),
-		maxmemoryBytes: float64(r.sc.Redis.MaxMemory.Bytes())}
-	if sys := r.col(colSystemMemory); len(sys) > 0 && sys[len(sys)-1] > 0 {
-		f.systemBytes = sys[len(sys)-1]
-	}
-	if mm := r.col(colMaxMemory); len(mm) > 0 {
-		f.maxmemoryBytes = mm[len(mm)-1]
-	}
-	for i := range used {
-		foot := rss[i] // the node's RSS already includes the fork's copied pages
-		base := foot
-		if cow != nil {
-			base -= cow[i]
-		}
-		f.peakFootprintBytes = math.Max(f.peakFootprintBytes, foot)
-		f.peakUsedBytes = math.Max(f.peakUsedBytes, used[i])
-		if used[i] > 0 {
-			f.footprintRatio = math.Max(f.footprintRatio, foot/used[i])
-			f.fragmentation = math.Max(f.fragmentation, base/used[i])
-		}
-	}
-	if len(cow) > 0 {
-		f.cowP99Bytes, _ = stats.Percentile(cow, 99)
-	}
-	for _, e := range r.Events {
-		switch e.Kind {
-		case "fork":
-			f.forks++
-		case "oom":
-			f.ooms++
-		}
-	}
-	if f.footprintRatio == 0 || f.systemBytes <= 0 {
-		return forkFit{}, false
-	}
-	return f, true
 }

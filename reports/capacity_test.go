@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/spillway-sim/spillway/sim"
 	"github.com/spillway-sim/spillway/sim/calibration"
 )
 
@@ -44,20 +45,39 @@ func TestCapacity(t *testing.T) {
 		t.Error("per handoff with no handoff is not NaN")
 	}
 
-	if len(c.fork) != 2 {
-		t.Fatalf("fork = %+v", c.fork)
+	if len(c.recs) != 2 {
+		t.Fatalf("recommendations = %+v", c.recs)
 	}
-	f := c.fork[0] // memory-only: used 1 MiB, RSS 5.1 MiB of which COW 4 MiB at 6 min
-	if f.systemBytes != 64*mib || f.maxmemoryBytes != 32*mib || f.forks != 1 || f.ooms != 0 {
-		t.Errorf("fork fit = %+v", f)
+}
+
+func TestRecommendFixture(t *testing.T) {
+	_, res := fixture(t)
+	if err := Recommend(res); err != nil {
+		t.Fatal(err)
 	}
-	if math.Abs(f.footprintRatio-5.1) > 1e-9 || math.Abs(f.fragmentation-1.1) > 1e-9 ||
-		math.Abs(f.peakFootprintBytes-5.1*mib) > 1 {
-		t.Errorf("ratios: footprint %v fragmentation %v peak %v", f.footprintRatio, f.fragmentation,
-			f.peakFootprintBytes)
+	cal := calibration.Default()
+	frag := cal.Memory.RSSFragmentationRatio
+	// Both runs forked once without dying: φ is measured, the larger of RSS peak /
+	// used then (10/5) and (frag × 5 + COW 4) / 5.
+	phi := math.Max(2, frag+0.8)
+	tests := []struct {
+		name string
+		want sim.Recommendations
+	}{
+		{"memory-only", sim.Recommendations{ForkSafeMaxmemoryBytes: int64(64 * mib / phi), SpillParallelism: 8,
+			ForkFootprintRatio: math.Round(phi*1000) / 1000}},
+		// 9 MiB used + 25 %; 500 keys at 10,000 keys per worker-second fit 2/3 of 30 s with one worker.
+		{"spill", sim.Recommendations{MaxmemoryBytes: int64(math.Ceil(9 * mib * 1.25)),
+			ForkSafeMaxmemoryBytes: int64(64 * mib / phi), SpillParallelism: 1,
+			SystemMemoryBytes: int64(math.Ceil(math.Ceil(9*mib*1.25) * phi)), ForkFootprintRatio: math.Round(phi*1000) / 1000}},
 	}
-	if math.Abs(f.observedMax()-64*mib/5.1) > 1 || math.Abs(f.worstCaseMax()-64*mib/2.2) > 1 {
-		t.Errorf("observed max %v, worst case max %v", f.observedMax(), f.worstCaseMax())
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := res.Runs[i].Recommendations
+			if got == nil || *got != tt.want {
+				t.Fatalf("recommendations %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -74,7 +94,7 @@ func TestCapacityWithoutData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := v.capacity(); len(c.memory)+len(c.grace)+len(c.loss)+len(c.fork) != 0 {
+	if c := v.capacity(); len(c.memory)+len(c.grace)+len(c.loss)+len(c.recs) != 0 {
 		t.Errorf("recommendations without data: %+v", c)
 	}
 }

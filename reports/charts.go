@@ -421,6 +421,7 @@ func (v *view) redisMemoryFigure() *figure {
 	for _, r := range runs {
 		peak = math.Max(peak, math.Max(maxOf(r.col(colUsedMemory)), maxOf(r.col(colRSS))))
 		peak = math.Max(peak, maxOf(r.col(colMaxMemory)))
+		peak = math.Max(peak, r.metricOr("redis_rss_peak_bytes", 0))
 	}
 	bs := byteScaleFor(peak)
 	var (
@@ -440,6 +441,10 @@ func (v *view) redisMemoryFigure() *figure {
 	var tiles [][]*plot.Plot
 	for i, r := range runs {
 		title := r.Label
+		if pk := r.metricOr("redis_rss_peak_bytes", 0); pk > 0 {
+			// The event-exact peak: a fork's copies can come and go between two samples.
+			title += " — peak RSS " + FormatBytes(pk)
+		}
 		p := newPlot("", timeLabel, "memory ("+bs.unit+")")
 		t := r.minutes()
 		addLines(p, l, "used_memory", t, bs.scale(r.col(colUsedMemory)), nil, usedSty, seen)

@@ -10,11 +10,23 @@
 // gonum/plot are byte-identical across runs; PDF and EPS embed a timestamp and
 // are not used).
 //
-// Series columns are read by name and handled generically: a plot or a
-// recommendation whose columns are missing is left out. The Redis memory plot
-// and the fork sizing appear only when the result carries the Redis memory
-// model's columns (redis_used_memory_bytes, redis_rss_bytes, redis_cow_bytes,
-// redis_maxmemory_bytes, redis_system_memory_bytes) and fork/oom events.
+// A report opens with an "Answers" table, one row per run, before any other
+// table: context lost per handoff and its main cause, the longest handoff spill
+// against the grace, the Redis peak RSS against system memory with the fork/OOM
+// verdict, and the capacity recommendations (answers.go).
+//
+// The recommendations (recommend.go; Recommend fills RunResult.Recommendations,
+// which results.json carries as runs[].recommendations) read only the summary's
+// event-exact metrics — peaks and failure levels the Redis model tracks at every
+// change — never the sampled series, which miss what happens between samples.
+// A size the run failed at is never recommended for its machine.
+//
+// Series columns are read by name and handled generically: a plot whose
+// columns are missing is left out. The Redis memory plot appears only when the
+// result carries the Redis memory model's columns (redis_used_memory_bytes,
+// redis_rss_bytes, redis_cow_bytes, redis_maxmemory_bytes,
+// redis_system_memory_bytes) and fork/oom events; the fork sizing when it carries
+// redis_used_memory_peak_bytes.
 //
 // The plots (file stems):
 //

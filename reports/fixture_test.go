@@ -42,6 +42,10 @@ func fixtureRun(label string, spill bool) *sim.RunResult {
 		{Name: "rebalance_pause_total", Value: 6, Unit: "s"},
 		{Name: "redis_used_memory_peak_bytes", Value: 9 * mib}, {Name: "redis_rss_peak_bytes", Value: 10 * mib},
 		{Name: "redis_cow_peak_bytes", Value: 4 * mib},
+		{Name: "redis_keys_peak", Value: spilled}, {Name: "redis_used_memory_at_rss_peak_bytes", Value: 5 * mib},
+		{Name: "redis_used_memory_at_cow_peak_bytes", Value: 5 * mib},
+		{Name: "handoff_spill_keys_max", Value: spilled}, {Name: "handoff_spill_duration_max", Value: spillMax, Unit: "s"},
+		{Name: "handoff_spill_keys_per_worker_second", Value: 10000 * spilled / 500},
 	}
 	r.Series.Columns = fixtureColumns
 	for i := 0; i <= 10; i++ {

@@ -38,6 +38,7 @@ func (v *view) markdown(plots []Plot) []byte {
 	if d := strings.TrimSpace(sc.Description); d != "" {
 		w("> %s\n\n", d)
 	}
+	v.writeAnswers(&b)
 	v.writeSetup(&b)
 	outcomes := CheckExpectations(v.res)
 	if len(outcomes) > 0 {
@@ -259,18 +260,23 @@ func (v *view) writeCapacity(b *bytes.Buffer) {
 		w("No run wrote context to Redis: nothing to size.\n\n")
 	}
 	for _, m := range c.memory {
-		w("- **%s** (%s, TTL %s): at most **%s keys** in Redis at once (peak of `redis_keys`), %s per stored "+
+		w("- **%s** (%s, TTL %s): at most **%s keys** in Redis at once (`redis_keys_peak`), %s per stored "+
 			"entry (`spill_bytes` / `spilled_keys`). ", cell(m.run), m.strategy, m.ttl, FormatCount(m.peakKeys),
 			FormatBytes(m.meanValueBytes))
 		w("The calibrated Redis 7 memory model (%d-byte keys, each with a TTL) puts that at used_memory "+
 			"**%s**, RSS %s", m.keyBytes, FormatBytes(float64(m.estUsedBytes)), FormatBytes(float64(m.estRSSBytes)))
 		if m.measuredUsedBytes > 0 {
-			w("; the run's Redis model measured a peak used_memory of **%s**", FormatBytes(m.measuredUsedBytes))
+			w("; the run's Redis model peaked at used_memory **%s**", FormatBytes(m.measuredUsedBytes))
 			if m.measuredRSSBytes > 0 {
 				w(" and RSS %s", FormatBytes(m.measuredRSSBytes))
 			}
 		}
-		w(". Give the spilled context at least **%s** of maxmemory (peak %s + %s headroom). "+
+		w(". ")
+		if m.recOK && m.rec.needAllKeys {
+			w("The run cut that peak short (it evicted keys, refused writes or was OOM-killed), so it is not what " +
+				"the context needs: sized instead for every datapoint's context in Redis at once. ")
+		}
+		w("Give the spilled context at least **%s** of maxmemory (`maxmemory_bytes`: %s + %s headroom). "+
 			"If all %s datapoints were in Redis at once (an eager rebalance of the whole group): %s.\n",
 			FormatBytes(m.needBytes()*(1+headroomFraction)), FormatBytes(m.needBytes()),
 			FormatPercent(headroomFraction), FormatCount(float64(m.datapoints)), FormatBytes(float64(m.allKeysBytes)))
@@ -294,8 +300,17 @@ func (v *view) writeCapacity(b *bytes.Buffer) {
 	if len(c.grace) == 0 {
 		w("No run spilled: nothing to compare with the grace period.\n\n")
 	} else {
-		w("| run | strategy | longest spill | termination grace | fits | headroom | lost to grace overrun |\n")
-		w("|---|---|---:|---:|---|---:|---:|\n")
+		recs := map[string]recommendation{}
+		for _, rec := range c.recs {
+			recs[rec.run] = rec
+		}
+		w("The longest handoff spill (revoke or shutdown; `handoff_spill_duration_max`) against the grace; the " +
+			"recommended `spill_parallelism` is the fewest workers that write the largest handoff spill " +
+			"(`handoff_spill_keys_max`) in two thirds of the grace at the measured keys per worker-second " +
+			"(`handoff_spill_keys_per_worker_second`), assuming the time falls as 1 / workers.\n\n")
+		w("| run | strategy | longest spill | termination grace | fits | headroom | lost to grace overrun | " +
+			"largest spill | keys / worker-s | spill_parallelism: set → recommended |\n")
+		w("|---|---|---:|---:|---|---:|---:|---:|---:|---|\n")
 		var tight []graceFit
 		for _, g := range c.grace {
 			fits := "yes"
@@ -307,8 +322,23 @@ func (v *view) writeCapacity(b *bytes.Buffer) {
 			if g.graceSeconds > 0 {
 				head += " (" + FormatPercent(g.headroomSeconds()/g.graceSeconds) + ")"
 			}
-			w("| %s | %s | %s | %s | %s | %s | %s |\n", cell(g.run), g.strategy, FormatSeconds(g.spillSeconds),
-				FormatSeconds(g.graceSeconds), fits, head, FormatCount(g.graceOverrunLost))
+			largest, rate, par := "—", "—", "—"
+			if rec, ok := recs[g.run]; ok {
+				largest = FormatCount(rec.spillKeys)
+				if rec.spillRate > 0 {
+					rate = FormatCount(rec.spillRate)
+				}
+				par = fmt.Sprintf("%d → **%d**", rec.spillConfigured, rec.SpillParallelism)
+				if !rec.spillMeasured {
+					par = fmt.Sprintf("%d (no handoff spill wrote anything to measure)", rec.spillConfigured)
+				} else if rec.spillBatches > 0 && rec.SpillParallelism > rec.spillBatches {
+					par += fmt.Sprintf(" (the largest spill has %d batches: lower `state.spill_batch` too)",
+						rec.spillBatches)
+				}
+			}
+			w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", cell(g.run), g.strategy,
+				FormatSeconds(g.spillSeconds), FormatSeconds(g.graceSeconds), fits, head, FormatCount(g.graceOverrunLost),
+				largest, rate, par)
 		}
 		w("\n")
 		for _, g := range tight {
@@ -343,30 +373,76 @@ func (v *view) writeCapacity(b *bytes.Buffer) {
 	}
 
 	w("### maxmemory under system memory (fork copy-on-write)\n\n")
-	if len(c.fork) == 0 {
-		w("This result has no Redis memory series (`%s`, `%s`): no fork sizing.\n\n", colUsedMemory, colRSS)
+	if len(c.recs) == 0 {
+		w("This result has no Redis memory metrics (`redis_used_memory_peak_bytes`): no fork sizing.\n\n")
 		return
 	}
-	for _, f := range c.fork {
-		w("- **%s**: peak RSS (copy-on-write included) **%s** of %s system memory (%s), peak used_memory %s; "+
-			"%d fork(s), %d OOM kill(s), copy-on-write p99 %s. The worst sampled footprint was %.2f × used_memory, "+
-			"so the highest maxmemory that keeps this run's footprint under system memory is **%s** "+
-			"(system memory / %.2f). If a fork copied every page (a write-heavy save), the footprint is "+
-			"2 × %.2f × used_memory and maxmemory should stay under **%s**.",
-			cell(f.run), FormatBytes(f.peakFootprintBytes), FormatBytes(f.systemBytes),
-			FormatPercent(f.peakFootprintBytes/f.systemBytes), FormatBytes(f.peakUsedBytes), f.forks, f.ooms,
-			FormatBytes(f.cowP99Bytes), f.footprintRatio, FormatBytes(f.observedMax()), f.footprintRatio,
-			f.fragmentation, FormatBytes(f.worstCaseMax()))
-		if f.maxmemoryBytes > 0 {
-			verdict := "within"
-			if f.maxmemoryBytes > f.observedMax() {
-				verdict = "**above**"
-			}
-			w(" The configured maxmemory (%s) is %s the observed limit.", FormatBytes(f.maxmemoryBytes), verdict)
-		}
-		w("\n")
+	for _, rec := range c.recs {
+		v.writeForkFit(b, rec)
 	}
 	w("\n")
+}
+
+// writeForkFit is one run's fork sizing: its event-exact peak and failures, the
+// footprint ratio assumed, the fork-safe maxmemory and the machine the context needs.
+func (v *view) writeForkFit(b *bytes.Buffer, rec recommendation) {
+	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	w("- **%s**: peak RSS (copy-on-write included) **%s**", cell(rec.run), FormatBytes(rec.rssPeak))
+	if rec.systemBytes > 0 {
+		w(" of %s system memory (%s)", FormatBytes(rec.systemBytes), FormatPercent(rec.rssPeak/rec.systemBytes))
+	}
+	w(" at used_memory %s (peak used_memory %s); %s, %s", FormatBytes(rec.usedAtRSSPeak), FormatBytes(rec.usedPeak),
+		pluralF(rec.forks, "fork"), pluralF(rec.ooms, "OOM kill"))
+	if rec.ooms > 0 {
+		w(" — killed at used_memory **%s**, RSS %s", FormatBytes(rec.oomUsed), FormatBytes(rec.oomRSS))
+	}
+	if rec.forkFailures > 0 {
+		w("; %s refused at used_memory **%s**", pluralF(rec.forkFailures, "fork"), FormatBytes(rec.forkFailedUsed))
+	}
+	w(". Footprint during a fork: %.2f × used_memory", rec.phi)
+	if rec.childBytes > 0 {
+		w(" + %s of the child's own copies", FormatBytes(rec.childBytes))
+	}
+	w(" (%s).", rec.phiFrom)
+	if rec.systemBytes <= 0 {
+		w(" No system memory is set: no fork-safe limit.")
+	} else {
+		w(" The highest fork-safe maxmemory on this machine is **%s** (`fork_safe_maxmemory_bytes`",
+			FormatBytes(float64(rec.ForkSafeMaxmemoryBytes)))
+		if rec.capFrom != "" {
+			w(", %s", rec.capFrom)
+		}
+		w(").")
+		if mm := float64(v.runMaxmemory(rec.run)); mm > 0 {
+			verdict := "within"
+			if mm > float64(rec.ForkSafeMaxmemoryBytes) {
+				verdict = "**above**"
+			}
+			w(" The configured maxmemory (%s) is %s it.", FormatBytes(mm), verdict)
+		}
+	}
+	if rec.stored {
+		w(" The context's maxmemory (%s) needs **%s** of system memory through such a fork (`system_memory_bytes`)",
+			FormatBytes(float64(rec.MaxmemoryBytes)), FormatBytes(float64(rec.SystemMemoryBytes)))
+		if rec.shortfall() {
+			w(": this %s machine is **too small for the working set by %s** — give it that memory, or keep "+
+				"maxmemory at the fork-safe %s and accept that the rest of the context is evicted or refused",
+				FormatBytes(rec.systemBytes), FormatBytes(float64(rec.SystemMemoryShortfallBytes)),
+				FormatBytes(float64(rec.ForkSafeMaxmemoryBytes)))
+		}
+		w(".")
+	}
+	w("\n")
+}
+
+// runMaxmemory is the configured maxmemory of the run labelled label (0: unlimited).
+func (v *view) runMaxmemory(label string) int64 {
+	for _, r := range v.runs {
+		if r.Label == label {
+			return r.sc.Redis.MaxMemory.Bytes()
+		}
+	}
+	return 0
 }
 
 // writePlots embeds every figure, PNG inline with a link to the SVG.

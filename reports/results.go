@@ -137,6 +137,9 @@ func (w *jsonWriter) run(r *sim.RunResult) {
 	w.raw(`"summary": `)
 	w.summary(r.Summary)
 	w.raw(",\n")
+	if r.Recommendations != nil {
+		w.field(3, "recommendations", r.Recommendations, ",\n")
+	}
 
 	w.indent(3)
 	w.raw("\"series\": {\n")

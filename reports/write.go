@@ -48,8 +48,12 @@ type Plot struct {
 // scenario.resolved.yaml, report.md and every plot the data supports as PNG and
 // SVG. Plot files of a previous report in dir that this one does not produce
 // are removed, so the directory always holds one consistent report. The same
-// scenario and result give the same bytes in every file.
+// scenario and result give the same bytes in every file. It fills each run's
+// Recommendations first (Recommend), so results.json carries them.
 func Write(dir string, res *sim.Result) (Files, error) {
+	if err := Recommend(res); err != nil {
+		return Files{}, err
+	}
 	v, err := newView(res)
 	if err != nil {
 		return Files{}, err

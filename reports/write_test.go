@@ -81,6 +81,17 @@ func TestWriteFiles(t *testing.T) {
 			if err := json.Unmarshal(data, &decoded); err != nil || len(decoded.Runs) != len(res.Runs) {
 				t.Errorf("results.json does not decode into the result (%v)", err)
 			}
+			// runs[].recommendations, for every run with the Redis memory metrics.
+			for i, r := range decoded.Runs {
+				_, hasMem := res.Runs[i].Summary.Get("redis_used_memory_peak_bytes")
+				switch {
+				case hasMem && (r.Recommendations == nil || *r.Recommendations != *res.Runs[i].Recommendations):
+					t.Errorf("run %s: results.json recommendations %+v, want %+v", r.Label, r.Recommendations,
+						res.Runs[i].Recommendations)
+				case !hasMem && r.Recommendations != nil:
+					t.Errorf("run %s: recommendations %+v without Redis memory metrics", r.Label, r.Recommendations)
+				}
+			}
 
 			if !tt.twice {
 				return

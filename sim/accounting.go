@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/bits"
 	"time"
+
+	"github.com/spillway-sim/spillway/core"
 )
 
 // Cause says why a context was lost or a stale one used (docs/design.md, context
@@ -87,6 +89,27 @@ type counters struct {
 	spillRewritten                    int64 // already-written copies Redis had lost, written again
 	spillMax                          time.Duration
 	commitsFailed, crashes            int64
+
+	// Handoff spills (revoke, lost, shutdown; not write-through syncs): the most
+	// keys one had to write, the longest, and the throughput of the longest that
+	// wrote anything (keys written or found already written, per worker-second).
+	handoffKeysMax    int64
+	handoffMax        time.Duration
+	handoffWorkerRate float64
+	handoffRateTook   time.Duration // the duration handoffWorkerRate was measured over
+}
+
+// handoffSpill records one handoff spill that took took on workers workers.
+func (c *counters) handoffSpill(rep *core.SpillReport, took time.Duration, workers int) {
+	if rep == nil || rep.Keys == 0 || rep.Count(core.ReasonDisabled) == rep.Keys {
+		return // nothing to write (memory-only drops without writing)
+	}
+	c.handoffKeysMax = max(c.handoffKeysMax, int64(rep.Keys))
+	c.handoffMax = max(c.handoffMax, took)
+	if done := rep.Written + rep.AlreadyWritten; done > 0 && took > 0 && took >= c.handoffRateTook {
+		c.handoffRateTook = took
+		c.handoffWorkerRate = float64(done) / took.Seconds() / float64(max(workers, 1))
+	}
 }
 
 // histogram is a log-linear latency histogram: 16 sub-buckets per power of two

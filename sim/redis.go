@@ -157,7 +157,9 @@ func (f *redisFleet) keys() int {
 }
 
 // memory returns the most loaded active node's memory (a node's capacity is
-// what gets sized) and the fleet's totals of the counters.
+// what gets sized) and the fleet's totals of the counters; the peaks and failure
+// levels in the totals are of one node (the highest peak, the lowest used memory
+// a node failed at), since a node is what gets sized.
 func (f *redisFleet) memory() (worst redisnode.MemoryStats, total redisnode.MemoryStats) {
 	for _, n := range f.all {
 		m := n.Memory()
@@ -168,8 +170,19 @@ func (f *redisFleet) memory() (worst redisnode.MemoryStats, total redisnode.Memo
 		total.ForkFailures += m.ForkFailures
 		total.Forks += m.Forks
 		total.PeakUsedBytes = max(total.PeakUsedBytes, m.PeakUsedBytes)
-		total.PeakRSSBytes = max(total.PeakRSSBytes, m.PeakRSSBytes)
-		total.PeakCOWBytes = max(total.PeakCOWBytes, m.PeakCOWBytes)
+		if m.PeakRSSBytes > total.PeakRSSBytes {
+			total.PeakRSSBytes, total.PeakRSSUsedBytes = m.PeakRSSBytes, m.PeakRSSUsedBytes
+		}
+		if m.PeakCOWBytes > total.PeakCOWBytes {
+			total.PeakCOWBytes, total.PeakCOWUsedBytes = m.PeakCOWBytes, m.PeakCOWUsedBytes
+		}
+		total.PeakKeys = max(total.PeakKeys, m.PeakKeys)
+		if m.OOMUsedBytes > 0 && (total.OOMUsedBytes == 0 || m.OOMUsedBytes < total.OOMUsedBytes) {
+			total.OOMUsedBytes, total.OOMRSSBytes = m.OOMUsedBytes, m.OOMRSSBytes
+		}
+		if m.ForkFailedUsedBytes > 0 && (total.ForkFailedUsedBytes == 0 || m.ForkFailedUsedBytes < total.ForkFailedUsedBytes) {
+			total.ForkFailedUsedBytes = m.ForkFailedUsedBytes
+		}
 		if slices.Contains(f.active, n) && m.RSSBytes+m.COWBytes >= worst.RSSBytes+worst.COWBytes {
 			worst = m
 		}

@@ -29,11 +29,15 @@ type RunResult struct {
 	Point   string `json:"point,omitempty"`
 	// Seed is the run's seed when the scenario repeats every run over several
 	// seeds (Result.Repeat); absent otherwise (the run's seed is then Result.Seed).
-	Seed    *uint64    `json:"seed,omitempty"`
-	Summary Summary    `json:"summary"`
-	Series  Series     `json:"series"`
-	Events  []Event    `json:"events"`
-	Latency []CDFPoint `json:"latency_cdf"`
+	Seed    *uint64 `json:"seed,omitempty"`
+	Summary Summary `json:"summary"`
+	// Recommendations are the run's capacity answers; package reports computes
+	// them from the summary (reports.Recommend) before it writes results.json.
+	// nil until then, and for a run without the Redis memory model's metrics.
+	Recommendations *Recommendations `json:"recommendations,omitempty"`
+	Series          Series           `json:"series"`
+	Events          []Event          `json:"events"`
+	Latency         []CDFPoint       `json:"latency_cdf"`
 	// Sampling says how the run sampled the datapoints (workload.sample_rate);
 	// nil when it simulated every one.
 	Sampling *Sampling `json:"sampling,omitempty"`
@@ -41,6 +45,33 @@ type RunResult struct {
 	// point and resolved scenario (not in JSON; Label, Variant and Point repeat
 	// it there).
 	Run scenarios.Run `json:"-"`
+}
+
+// Recommendations are one run's machine-readable capacity answers, each derived
+// from the run's own event-exact numbers (reports/recommend.go says how). Sizes are
+// bytes. A size the run's Redis failed at (an OOM kill, a refused fork) is never
+// recommended for the run's machine: ForkSafeMaxmemoryBytes stays below it.
+type Recommendations struct {
+	// MaxmemoryBytes is the maxmemory the spilled context needs: its peak used
+	// memory (every datapoint's context when the run cut the peak short by evicting,
+	// refusing writes or dying) plus 25 % headroom; 0 when the run stored nothing.
+	MaxmemoryBytes int64 `json:"maxmemory_bytes"`
+	// ForkSafeMaxmemoryBytes is the highest maxmemory whose footprint during a fork,
+	// at this run's write rate, fits the run's system memory (0: no system memory set).
+	ForkSafeMaxmemoryBytes int64 `json:"fork_safe_maxmemory_bytes"`
+	// SpillParallelism is the fewest spill workers that write the largest handoff
+	// spill in two thirds of the termination grace (the configured value when no
+	// handoff spill wrote anything).
+	SpillParallelism int `json:"spill_parallelism"`
+	// SystemMemoryBytes is the machine memory MaxmemoryBytes needs through a fork at
+	// this run's write rate.
+	SystemMemoryBytes int64 `json:"system_memory_bytes"`
+	// SystemMemoryShortfallBytes is SystemMemoryBytes minus the run's system
+	// memory when that is positive: how much too small the machine is.
+	SystemMemoryShortfallBytes int64 `json:"system_memory_shortfall_bytes"`
+	// ForkFootprintRatio is the RSS, copied pages included, per byte of used memory
+	// during a fork that the two fork-dependent answers assume.
+	ForkFootprintRatio float64 `json:"fork_footprint_ratio"`
 }
 
 // Metric is one summary metric. Names are docs/design.md's contract.

@@ -124,6 +124,9 @@ func (r *runner) totals() summary.Totals {
 		RedisUsedPeak: mem.PeakUsedBytes, RedisRSSPeak: mem.PeakRSSBytes, RedisCOWPeak: mem.PeakCOWBytes,
 		RedisEvicted: mem.Evicted, RedisOOMKills: mem.OOMKills, RedisForkFailures: mem.ForkFailures,
 		RedisRejectedWrites: mem.RejectedWrites,
+		RedisKeysPeak:       mem.PeakKeys, RedisUsedAtRSSPeak: mem.PeakRSSUsedBytes, RedisUsedAtCOWPeak: mem.PeakCOWUsedBytes,
+		RedisOOMUsed: mem.OOMUsedBytes, RedisOOMRSS: mem.OOMRSSBytes, RedisForkFailedUsed: mem.ForkFailedUsedBytes,
+		HandoffSpillKeysMax: c.handoffKeysMax, HandoffSpillMax: c.handoffMax, HandoffSpillWorkerRate: c.handoffWorkerRate,
 
 		Latency: r.lat.quantile, LagMax: r.lagMax,
 		Rebalances: int64(r.group.Rebalances()), RebalancePauseTotal: r.group.RebalancePauseTotal(),

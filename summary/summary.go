@@ -57,6 +57,19 @@ type Totals struct {
 	RedisOps, RedisRoundTrips, RedisBytesIn, RedisBytesOut, RedisExpired int64
 	RedisUsedPeak, RedisRSSPeak, RedisCOWPeak                            int64
 	RedisEvicted, RedisOOMKills, RedisForkFailures, RedisRejectedWrites  int64
+	// Event-exact peaks and failure levels of one node (tracked at every change,
+	// not read from the time series): the most keys held at once, used memory when
+	// RSS peaked and when copy-on-write peaked, used memory and RSS at the
+	// lowest-used OOM kill, and the lowest used memory at which a fork was refused
+	// (0: none).
+	RedisKeysPeak, RedisUsedAtRSSPeak, RedisUsedAtCOWPeak int64
+	RedisOOMUsed, RedisOOMRSS, RedisForkFailedUsed        int64
+
+	// Handoff spills (revoke, lost, shutdown): the most keys one had to write, the
+	// longest, and the longest's throughput in keys per worker-second.
+	HandoffSpillKeysMax    int64
+	HandoffSpillMax        time.Duration
+	HandoffSpillWorkerRate float64
 
 	// Latency returns the q-quantile of append → processed over the run.
 	Latency             func(q float64) time.Duration
@@ -136,6 +149,17 @@ var metrics = func() []Metric {
 		{"crashes", c, func(t *Totals) float64 { return count(t.Crashes) }, false},
 		{"commits_failed", c, func(t *Totals) float64 { return count(t.CommitsFailed) }, false},
 		{"spill_rewritten_keys", c, func(t *Totals) float64 { return count(t.SpillRewrites) }, pin},
+		{"redis_keys_peak", c, func(t *Totals) float64 { return count(t.RedisKeysPeak) }, pin},
+		{"redis_used_memory_at_rss_peak_bytes", b, func(t *Totals) float64 { return count(t.RedisUsedAtRSSPeak) }, false},
+		{"redis_used_memory_at_cow_peak_bytes", b, func(t *Totals) float64 { return count(t.RedisUsedAtCOWPeak) }, false},
+		{"redis_oom_used_memory_bytes", b, func(t *Totals) float64 { return count(t.RedisOOMUsed) }, false},
+		{"redis_oom_rss_bytes", b, func(t *Totals) float64 { return count(t.RedisOOMRSS) }, false},
+		{"redis_fork_failed_used_memory_bytes", b, func(t *Totals) float64 { return count(t.RedisForkFailedUsed) }, false},
+		{"handoff_spill_keys_max", c, func(t *Totals) float64 { return count(t.HandoffSpillKeysMax) }, false},
+		{"handoff_spill_duration_max", s, func(t *Totals) float64 { return seconds(t.HandoffSpillMax) }, false},
+		{"handoff_spill_keys_per_worker_second", c, func(t *Totals) float64 {
+			return round(t.HandoffSpillWorkerRate, 3)
+		}, false},
 	}...)
 }()
 

@@ -204,6 +204,7 @@ func (n *Node) startChild(kind childKind, at time.Duration) error {
 	}
 	if !n.forkAllowed(rss) {
 		n.ms.ForkFailures++
+		n.ms.ForkFailedUsedBytes = minPositive(n.ms.ForkFailedUsedBytes, used)
 		if kind == childRDB {
 			n.p.lastBGSaveOK = false
 		} else {

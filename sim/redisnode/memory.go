@@ -33,6 +33,10 @@ import (
 // RSS = used_memory × the calibrated fragmentation ratio (calibration
 // RSSBytes), plus the pages copied on write while a fork child lives (cow.go).
 //
+// Peaks (MemoryStats Peak*, and the levels of an OOM kill or a refused fork) are
+// updated after every command's effects and every internal event (node.go
+// observe), in virtual-time order: they are exact, whenever they are read.
+//
 // Not modelled: client query/output buffers, the replication backlog and the AOF
 // buffer (Redis also leaves the last two out of the maxmemory check: evict.c
 // freeMemoryGetNotCountedMemory), integer-encoded values, the transient second
@@ -48,10 +52,22 @@ type MemoryStats struct {
 	PeakUsedBytes int64 // used_memory_peak
 	PeakRSSBytes  int64 // highest RSS including copied pages (redis_rss_peak_bytes)
 	PeakCOWBytes  int64 // highest COWBytes of any fork (redis_cow_peak_bytes)
-	DatasetBytes  int64 // key and value bytes (the payload, without overhead)
-	BaselineBytes int64 // used_memory with no keys (the server's own allocations)
-	MaxMemory     int64 // maxmemory (0: unlimited)
-	SystemMemory  int64 // the machine's memory (0: unlimited)
+	PeakKeys      int64 // most keys held at once (redis_keys_peak)
+	// PeakRSSUsedBytes is used_memory at the moment RSS peaked: PeakRSSBytes /
+	// PeakRSSUsedBytes is the worst footprint per byte of data the node reached.
+	PeakRSSUsedBytes int64
+	// PeakCOWUsedBytes is used_memory at the moment COWBytes peaked.
+	PeakCOWUsedBytes int64
+	// OOMUsedBytes and OOMRSSBytes are used_memory and RSS (copied pages
+	// included) at the lowest-used OOM kill (0: never killed).
+	OOMUsedBytes, OOMRSSBytes int64
+	// ForkFailedUsedBytes is the lowest used_memory at which a fork was refused
+	// (0: none was).
+	ForkFailedUsedBytes int64
+	DatasetBytes        int64 // key and value bytes (the payload, without overhead)
+	BaselineBytes       int64 // used_memory with no keys (the server's own allocations)
+	MaxMemory           int64 // maxmemory (0: unlimited)
+	SystemMemory        int64 // the machine's memory (0: unlimited)
 
 	Keys, VolatileKeys int64
 

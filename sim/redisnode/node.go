@@ -129,6 +129,7 @@ func New(eng *engine.Engine, cfg Config) (*Node, error) {
 	n.at = eng.Now()
 	n.p.lastSave = eng.Now()
 	mr.SetTime(eng.Time())
+	n.observe(n.at) // the empty server's own memory is its first peak
 	return n, nil
 }
 
@@ -607,11 +608,27 @@ func (n *Node) observe(at time.Duration) {
 	cow := n.cowBytes()
 	rss := n.mem.rss() + cow
 	n.ms.PeakUsedBytes = max(n.ms.PeakUsedBytes, used)
-	n.ms.PeakRSSBytes = max(n.ms.PeakRSSBytes, rss)
-	n.ms.PeakCOWBytes = max(n.ms.PeakCOWBytes, cow)
+	if rss > n.ms.PeakRSSBytes {
+		n.ms.PeakRSSBytes, n.ms.PeakRSSUsedBytes = rss, used
+	}
+	if cow > n.ms.PeakCOWBytes {
+		n.ms.PeakCOWBytes, n.ms.PeakCOWUsedBytes = cow, used
+	}
+	n.ms.PeakKeys = max(n.ms.PeakKeys, int64(n.ks.len()))
 	if sys := n.cfg.SystemMemory; sys > 0 && rss > sys && !n.p.dead {
+		if n.ms.OOMUsedBytes == 0 || used < n.ms.OOMUsedBytes {
+			n.ms.OOMUsedBytes, n.ms.OOMRSSBytes = used, rss
+		}
 		n.oomKill(at)
 	}
+}
+
+// minPositive is the smaller of a and b, ignoring a when it is 0 (not set yet).
+func minPositive(a, b int64) int64 {
+	if a == 0 {
+		return b
+	}
+	return min(a, b)
 }
 
 func (n *Node) cowBytes() int64 {

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/spillway-sim/spillway/core"
+	"github.com/spillway-sim/spillway/sim/calibration"
 	"github.com/spillway-sim/spillway/sim/engine"
 )
 
@@ -323,4 +324,64 @@ func TestDeliverRemovalsWithinATick(t *testing.T) {
 	if len(*rm) != before {
 		t.Fatalf("Advance delivered %d removals again", len(*rm)-before)
 	}
+}
+
+// TestPeaksAreTrackedAtEveryChange checks that the peaks do not depend on when
+// Memory is read: keys written and deleted between two reads still count, an
+// OOM-killed node's RSS peak is above its system memory, and the used memory of
+// the kill and of a refused fork are kept.
+func TestPeaksAreTrackedAtEveryChange(t *testing.T) {
+	t.Run("keys and used memory between reads", func(t *testing.T) {
+		_, n := newNode(t, Config{})
+		rdb := n.NewClient(1)
+		load(t, rdb, 3000, 100, 0)
+		full := n.mem.used()
+		keys := make([]string, 2000)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("k:%06d", i)
+		}
+		if err := rdb.Del(context.Background(), keys...).Err(); err != nil {
+			t.Fatal(err)
+		}
+		ms := n.Memory()
+		if ms.Keys != 1000 || ms.PeakKeys != 3000 || ms.PeakUsedBytes != full || ms.UsedBytes >= full {
+			t.Fatalf("keys %d (peak %d, want 3000), used %d (peak %d, want %d)", ms.Keys, ms.PeakKeys, ms.UsedBytes,
+				ms.PeakUsedBytes, full)
+		}
+		if ms.PeakRSSUsedBytes != full || ms.PeakRSSBytes != n.cfg.cal.RSSBytes(full) {
+			t.Fatalf("RSS peak %d at used %d, want %d at %d", ms.PeakRSSBytes, ms.PeakRSSUsedBytes,
+				n.cfg.cal.RSSBytes(full), full)
+		}
+	})
+	t.Run("OOM kill", func(t *testing.T) {
+		cal := calibration.Default()
+		system := int64(float64(cal.RSSBytes(cal.UsedMemory(8000, 8, 2500, false))) / 0.8)
+		_, n, _ := forkUnderLoad(t, Config{SystemMemory: system, OvercommitMemory: 1})
+		ms := n.Memory()
+		if ms.OOMKills != 1 || ms.RSSBytes != 0 {
+			t.Fatalf("kills %d, RSS after the kill %d", ms.OOMKills, ms.RSSBytes)
+		}
+		if ms.OOMRSSBytes <= system || ms.PeakRSSBytes < ms.OOMRSSBytes || ms.PeakRSSBytes <= system {
+			t.Fatalf("RSS at the kill %d, peak %d, system %d", ms.OOMRSSBytes, ms.PeakRSSBytes, system)
+		}
+		if ms.OOMUsedBytes < cal.UsedMemory(8000, 8, 2500, false) || ms.OOMUsedBytes > ms.PeakUsedBytes ||
+			ms.PeakKeys != 8000 || ms.PeakRSSUsedBytes != ms.OOMUsedBytes {
+			t.Fatalf("used at the kill %d, used peak %d, keys peak %d, used at the RSS peak %d", ms.OOMUsedBytes,
+				ms.PeakUsedBytes, ms.PeakKeys, ms.PeakRSSUsedBytes)
+		}
+	})
+	t.Run("refused fork", func(t *testing.T) {
+		cal := calibration.Default()
+		rss := cal.RSSBytes(cal.UsedMemory(3000, 8, 1000, false))
+		_, n := newNode(t, Config{SystemMemory: rss * 3 / 2, OvercommitMemory: 2})
+		load(t, n.NewClient(1), 3000, 1000, 0)
+		used := n.Memory().UsedBytes
+		if err := n.BGSave(); !errors.Is(err, ErrForkFailed) {
+			t.Fatalf("BGSAVE: %v, want a refused fork", err)
+		}
+		if ms := n.Memory(); ms.ForkFailedUsedBytes != used || ms.OOMUsedBytes != 0 {
+			t.Fatalf("used at the refused fork %d, want %d; at an OOM kill %d, want 0", ms.ForkFailedUsedBytes, used,
+				ms.OOMUsedBytes)
+		}
+	})
 }
