@@ -342,10 +342,22 @@ func (v *view) writeCapacity(b *bytes.Buffer) {
 		}
 		w("\n")
 		for _, g := range tight {
-			w("- **%s**: the longest spill (%s) does not fit in the grace period (%s): raise "+
-				"`consumers.termination_grace` to at least %s (1.5 × the longest spill) or spill faster "+
+			// A spill cut at the grace took the grace: what it needs is the largest
+			// spill at its measured throughput, when there is one.
+			need, from := g.spillSeconds, "the longest spill"
+			if rec, ok := recs[g.run]; ok && rec.spillMeasured {
+				workers := rec.spillConfigured
+				if rec.spillBatches > 0 {
+					workers = min(workers, rec.spillBatches)
+				}
+				if t := rec.spillSecondsAt(workers); t > need {
+					need, from = t, "the largest handoff spill at its measured throughput"
+				}
+			}
+			w("- **%s**: the longest spill (%s) does not fit in the grace period (%s): %s takes %s, so raise "+
+				"`consumers.termination_grace` to at least %s (1.5 × that) or spill faster "+
 				"(`state.spill_parallelism`, `state.spill_batch`).\n", cell(g.run), FormatSeconds(g.spillSeconds),
-				FormatSeconds(g.graceSeconds), FormatSeconds(1.5*g.spillSeconds))
+				FormatSeconds(g.graceSeconds), from, FormatSeconds(need), FormatSeconds(1.5*need))
 		}
 		if len(tight) > 0 {
 			w("\n")

@@ -89,26 +89,30 @@ type counters struct {
 	spillRewritten                    int64 // already-written copies Redis had lost, written again
 	spillMax                          time.Duration
 	commitsFailed, crashes            int64
-
-	// Handoff spills (revoke, lost, shutdown; not write-through syncs): the most
-	// keys one had to write, the longest, and the throughput of the longest that
-	// wrote anything (keys written or found already written, per worker-second).
-	handoffKeysMax    int64
-	handoffMax        time.Duration
-	handoffWorkerRate float64
-	handoffRateTook   time.Duration // the duration handoffWorkerRate was measured over
 }
 
-// handoffSpill records one handoff spill that took took on workers workers.
-func (c *counters) handoffSpill(rep *core.SpillReport, took time.Duration, workers int) {
+// handoffStats are the run's handoff spills (revoke, lost, shutdown; not
+// write-through syncs): the most keys one had to write, the longest, and the
+// throughput of the longest that wrote anything (keys written or found already
+// written, per worker-second). Spills run on the engine's goroutine, never ahead,
+// so these are not part of counters (whose tallies are summed).
+type handoffStats struct {
+	keysMax    int64
+	longest    time.Duration
+	workerRate float64
+	rateTook   time.Duration // the duration workerRate was measured over
+}
+
+// record adds one handoff spill that took took on workers workers.
+func (h *handoffStats) record(rep *core.SpillReport, took time.Duration, workers int) {
 	if rep == nil || rep.Keys == 0 || rep.Count(core.ReasonDisabled) == rep.Keys {
 		return // nothing to write (memory-only drops without writing)
 	}
-	c.handoffKeysMax = max(c.handoffKeysMax, int64(rep.Keys))
-	c.handoffMax = max(c.handoffMax, took)
-	if done := rep.Written + rep.AlreadyWritten; done > 0 && took > 0 && took >= c.handoffRateTook {
-		c.handoffRateTook = took
-		c.handoffWorkerRate = float64(done) / took.Seconds() / float64(max(workers, 1))
+	h.keysMax = max(h.keysMax, int64(rep.Keys))
+	h.longest = max(h.longest, took)
+	if done := rep.Written + rep.AlreadyWritten; done > 0 && took > 0 && took >= h.rateTook {
+		h.rateTook = took
+		h.workerRate = float64(done) / took.Seconds() / float64(max(workers, 1))
 	}
 }
 

@@ -320,7 +320,7 @@ func (p *pod) spill(parts []int32, budget time.Duration, why string) (time.Durat
 	took := m.Elapsed()
 	p.r.auditSpill(p, parts, held, rep)
 	p.r.bookSpill(p, rep, took, held)
-	p.r.c.handoffSpill(rep, took, m.Workers)
+	p.r.handoff.record(rep, took, m.Workers)
 	if rep.Keys > 0 {
 		msg := fmt.Sprintf("%s %s: %d keys, %d written, %d not written in %v", p.name, why, rep.Keys, rep.Written, rep.NotWritten, took)
 		if err != nil && rep.NotWritten > rep.Count(core.ReasonDisabled) {

@@ -112,6 +112,7 @@ type runner struct {
 	processed   []int64      // highest offset ever processed per partition (replay detection)
 
 	c             counters
+	handoff       handoffStats
 	audit         audit
 	lat           histogram // whole run
 	latWindow     histogram // since the last sample

@@ -126,7 +126,7 @@ func (r *runner) totals() summary.Totals {
 		RedisRejectedWrites: mem.RejectedWrites,
 		RedisKeysPeak:       mem.PeakKeys, RedisUsedAtRSSPeak: mem.PeakRSSUsedBytes, RedisUsedAtCOWPeak: mem.PeakCOWUsedBytes,
 		RedisOOMUsed: mem.OOMUsedBytes, RedisOOMRSS: mem.OOMRSSBytes, RedisForkFailedUsed: mem.ForkFailedUsedBytes,
-		HandoffSpillKeysMax: c.handoffKeysMax, HandoffSpillMax: c.handoffMax, HandoffSpillWorkerRate: c.handoffWorkerRate,
+		HandoffSpillKeysMax: r.handoff.keysMax, HandoffSpillMax: r.handoff.longest, HandoffSpillWorkerRate: r.handoff.workerRate,
 
 		Latency: r.lat.quantile, LagMax: r.lagMax,
 		Rebalances: int64(r.group.Rebalances()), RebalancePauseTotal: r.group.RebalancePauseTotal(),
