@@ -37,6 +37,7 @@ func TestMarshalResultStable(t *testing.T) {
 // differently: both decode to the same value, and it decodes into sim.Result.
 func TestMarshalResultMatchesJSON(t *testing.T) {
 	_, fx := fixture(t)
+	seeds := []uint64{4, 5}
 	tests := []struct {
 		name string
 		res  *sim.Result
@@ -48,6 +49,8 @@ func TestMarshalResultMatchesJSON(t *testing.T) {
 			Summary: sim.Summary{}, Events: []sim.Event{}, Series: sim.Series{Rows: [][]float64{}}}}}},
 		{name: "html characters", res: &sim.Result{Scenario: "a<b>&c", Runs: []*sim.RunResult{{Label: "x",
 			Events: []sim.Event{{Kind: "k", Detail: "6 -> 3 & <x>"}}}}}},
+		{name: "repeated", res: &sim.Result{Scenario: "r", Seed: 4, Repeat: 2, Runs: []*sim.RunResult{
+			{Label: "seed=4", Variant: "default", Seed: &seeds[0]}, {Label: "seed=5", Variant: "default", Seed: &seeds[1]}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
