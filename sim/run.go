@@ -64,7 +64,9 @@ func runOne(ctx context.Context, run scenarios.Run, podWorkers, minRecords int) 
 	if err != nil {
 		return nil, err
 	}
-	r.helpers = newHelpers(podWorkers, minRecords)
+	if r.streams == nil { // a streams run reads the log's Redis while it processes: serial
+		r.helpers = newHelpers(podWorkers, minRecords)
+	}
 	defer r.close()
 	if err := r.execute(); err != nil {
 		return nil, err
@@ -123,6 +125,7 @@ type runner struct {
 	formedAt time.Duration
 	rolling  *rollingRestart
 	hpa      *autoscaler
+	streams  *streamRun // log.kind redis-streams (streamlog.go); nil on a Kafka log
 }
 
 func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
@@ -185,6 +188,11 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario) (*runner, error) {
 		r.processed[i] = -1
 	}
 	r.series.Columns = seriesColumns
+	if sc.Log.Kind == scenarios.LogRedisStreams {
+		if r.streams, err = newStreamRun(r); err != nil { // draws after every other component
+			return nil, err
+		}
+	}
 	return r, nil
 }
 
@@ -197,6 +205,9 @@ func (r *runner) close() {
 		p.closeClient()
 	}
 	r.redis.close()
+	if r.streams != nil {
+		r.streams.close()
+	}
 }
 
 // execute schedules the run and drives the engine to the end.
@@ -223,7 +234,11 @@ func (r *runner) execute() error {
 			r.stopErr = err
 			return
 		}
-		r.step()
+		if r.streams != nil {
+			r.streams.step()
+		} else {
+			r.step()
+		}
 		if r.eng.Now()+Tick <= end {
 			r.eng.After(Tick, tick)
 		}

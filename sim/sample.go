@@ -70,6 +70,9 @@ var seriesColumns = func() []string {
 // sample appends one row of the time series.
 func (r *runner) sample() {
 	r.auditMemory()
+	if r.streams != nil {
+		r.streams.sample()
+	}
 	now := sampleNow{lag: max(r.lagWindow, r.lagNow()), ns: r.redis.stats()}
 	r.lagWindow = 0
 	now.worst, now.total = r.redis.memory()
@@ -86,6 +89,9 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // lagNow is the largest per-partition lag: records appended but not yet processed
 // by the partition's consumer (or not committed, while it has none).
 func (r *runner) lagNow() int64 {
+	if r.streams != nil {
+		return r.streams.lag()
+	}
 	var worst int64
 	for p := int32(0); int(p) < r.log.Partitions(); p++ {
 		pos := r.group.Committed(p)
@@ -108,7 +114,7 @@ func (r *runner) totals() summary.Totals {
 	_, mem := r.redis.memory()
 	lostBy := make([]int64, numCauses)
 	copy(lostBy, c.lostBy[:])
-	return summary.Totals{
+	t := summary.Totals{
 		Messages: c.messages, Replayed: c.replayed,
 		Needed: c.needed, OK: c.ok, Lost: c.lost, StaleUsed: c.staleUsed, LostBy: lostBy,
 		LocalHits: c.localHits, Restored: c.restored, StaleDiscarded: c.staleDiscard, RedisLookupsMissed: c.redisMissed,
@@ -125,6 +131,14 @@ func (r *runner) totals() summary.Totals {
 		Latency: r.lat.quantile, LagMax: r.lagMax,
 		Rebalances: int64(r.group.Rebalances()), RebalancePauseTotal: r.group.RebalancePauseTotal(),
 	}
+	if s := r.streams; s != nil {
+		t.Redelivered, t.Unclaimable, t.Trimmed, t.Handoffs = s.redelivered, s.unclaimable, s.trimmed, s.handoffs
+		t.StreamUsedPeak, t.PendingMax = s.memPeak, s.pendingMax
+		if p := s.producers; p != nil {
+			t.Duplicates, t.MissedTicks, t.TickDelayP99 = p.Duplicates(), p.Missed(), s.tickDelay.quantile(0.99)
+		}
+	}
+	return t
 }
 
 // result builds the run's summary: every metric of the table (package
