@@ -28,9 +28,9 @@ func TestStreamFieldsBelongToTheirLog(t *testing.T) {
 		{"restart of a replica that does not exist", "version: 1\nworkload: {datapoints: 10}\nlog: {kind: redis-streams}\n" +
 			"producers: {replicas: 2}\ntimeline:\n  - {at: 1m, producer_restart: {replica: 2, for: 30s}}\n",
 			[]string{"timeline[0].producer_restart.replica: 2 is out of range"}},
-		{"poll_every without a tick table", "version: 1\nworkload: {datapoints: 10}\nlog: {kind: redis-streams}\n" +
-			"producers: {scheduling: ticker, poll_every: 5s}\n",
-			[]string{"x.yaml:4: producers.poll_every: only a tick table is polled"}},
+		{"bad scheduling", "version: 1\nworkload: {datapoints: 10}\nlog: {kind: redis-streams}\n" +
+			"producers: {scheduling: cron}\n",
+			[]string{"x.yaml:4: producers.scheduling: \"cron\" is not one of ticker, tick-table, leased"}},
 		{"variant turns a kafka file with an assignor into streams", "version: 1\nworkload: {datapoints: 10}\nlog: {assignor: sticky}\n" +
 			"variants:\n  - {name: s, set: {log.kind: redis-streams}}\n",
 			[]string{"log.assignor: is a Kafka consumer-group setting"}},

@@ -246,9 +246,6 @@ func (c *checker) streams() {
 		c.atLeast("producers.replicas", p.Replicas, 1)
 		c.oneOf("producers.scheduling", string(p.Scheduling), SchedulingModes)
 		c.positive("producers.poll_every", p.PollEvery, "10s")
-		if _, ok := s.metaLine("producers.poll_every"); ok && p.Scheduling != SchedulingTickTable {
-			c.add("producers.poll_every", "only a tick table is polled (producers.scheduling: tick-table), not %s", p.Scheduling)
-		}
 		if s.Workload.Lifetime > 0 {
 			c.add("producers", "cannot be combined with workload.lifetime (a producer numbers each key's ticks itself)")
 		}

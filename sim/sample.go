@@ -135,7 +135,7 @@ func (r *runner) totals() summary.Totals {
 		t.Redelivered, t.Unclaimable, t.Trimmed, t.Handoffs = s.redelivered, s.unclaimable, s.trimmed, s.handoffs
 		t.StreamUsedPeak, t.PendingMax = s.memPeak, s.pendingMax
 		if p := s.producers; p != nil {
-			t.Duplicates, t.MissedTicks, t.TickDelayP99 = p.Duplicates(), p.Missed(), s.tickDelay.quantile(0.99)
+			t.Duplicates, t.MissedTicks, t.TickDelayP99 = p.Duplicates(), p.Missed(), s.tickDelayQuantile(0.99)
 		}
 	}
 	return t

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -91,7 +92,8 @@ type streamRun struct {
 	redelivered, unclaimable, trimmed, handoffs int64
 	pendingMax, memPeak                         int64
 	dupsProcessed                               int64
-	tickDelay                                   histogram
+	tickDelay                                   histogram                // delays of ticks emitted late
+	onTime                                      int64                    // ticks emitted on time
 	lastSeen                                    map[string]time.Duration // consumer -> its last read or claim (XINFO's idle; miniredis does not track it)
 	lastClaim                                   time.Duration
 	emitted                                     []streams.Emission
@@ -234,8 +236,11 @@ func (s *streamRun) emit(recs []emittedRec, now time.Duration) {
 		}
 		s.emitted = s.producers.Pop(now, s.emitted[:0])
 		for _, e := range s.emitted {
-			if !e.Dup {
-				s.tickDelay.add(e.At - e.Due)
+			if d := e.At - e.Due; e.Dup {
+			} else if d > 0 {
+				s.tickDelay.add(d)
+			} else {
+				s.onTime++
 			}
 			add(e.Key, e.Seq, e.At, e.Dup)
 		}
@@ -660,6 +665,19 @@ func (p *pod) streamLeave() {
 	}
 	p.cursor += m.Elapsed()
 	clear(p.sm.held)
+}
+
+// tickDelayQuantile is the q-quantile of the ticks' delays (on-time ones are 0).
+func (s *streamRun) tickDelayQuantile(q float64) time.Duration {
+	n := s.tickDelay.n + s.onTime
+	if n == 0 {
+		return 0
+	}
+	rank := int64(math.Ceil(q * float64(n)))
+	if rank <= s.onTime {
+		return 0
+	}
+	return s.tickDelay.quantile(float64(rank-s.onTime) / float64(s.tickDelay.n))
 }
 
 // lag is the largest number of entries of one stream not yet delivered.

@@ -34,6 +34,9 @@ import (
 //     Ticks due while a shard has no owner go out when it gets one, unless that
 //     is an interval or more late.
 //
+// One firing, poll or lease acquisition emits a datapoint once: a tick that
+// jitter maps onto the same one as the previous tick is missed.
+//
 // A tick emitted more than once counts as duplicates beyond the first; a tick
 // never emitted is missed; the delay of a tick is its first emission − its due
 // time. Emitted ticks are numbered per datapoint (Emission.Seq): the consumer's
@@ -99,6 +102,10 @@ type Producers struct {
 	gaps  [][]gap      // leased: per shard, spans without an owner
 	queue emissionHeap
 	seq   []uint32
+	// last is, per emitter (a ticker replica; the one table or lease owner) and
+	// key, its latest emission: one firing, poll or acquisition emits a key once,
+	// so a tick that maps onto the same one as the previous (jitter) is missed.
+	last [][]time.Duration
 
 	duplicates, missed int64
 }
@@ -120,6 +127,17 @@ func NewProducers(cfg ProducerConfig, keys int) (*Producers, error) {
 		cfg.Shards = 64
 	}
 	p := &Producers{cfg: cfg, down: make([][]Downtime, cfg.Replicas), seq: make([]uint32, keys)}
+	emitters := 1
+	if cfg.Scheduling == Ticker {
+		emitters = cfg.Replicas
+	}
+	p.last = make([][]time.Duration, emitters)
+	for i := range p.last {
+		p.last[i] = make([]time.Duration, keys)
+		for k := range p.last[i] {
+			p.last[i][k] = -1
+		}
+	}
 	for _, d := range cfg.Down {
 		if d.Replica < 0 || d.Replica >= cfg.Replicas || d.Until <= d.From {
 			return nil, fmt.Errorf("streams: bad producer downtime %+v", d)
@@ -194,11 +212,17 @@ func (p *Producers) restartedAt(r int, t time.Duration) (time.Duration, bool) {
 // emissions it will make (0: missed).
 func (p *Producers) Schedule(k uint32, due, iv time.Duration) int {
 	var at []time.Duration
+	once := func(e int, f time.Duration) {
+		if f > p.last[e][k] {
+			p.last[e][k] = f
+			at = append(at, f)
+		}
+	}
 	switch p.cfg.Scheduling {
 	case Ticker:
 		for r := range p.cfg.Replicas {
 			if f, ok := p.tickerFire(r, due, iv); ok {
-				at = append(at, f)
+				once(r, f)
 			}
 		}
 	case TickTable:
@@ -207,7 +231,7 @@ func (p *Producers) Schedule(k uint32, due, iv time.Duration) int {
 			f = min(f, p.nextPoll(r, due))
 		}
 		if f-due < iv {
-			at = append(at, f)
+			once(0, f)
 		}
 	case LeasedSchedules:
 		f := due
@@ -217,7 +241,7 @@ func (p *Producers) Schedule(k uint32, due, iv time.Duration) int {
 			}
 		}
 		if f-due < iv {
-			at = append(at, f)
+			once(0, f)
 		}
 	}
 	if len(at) == 0 {
@@ -350,6 +374,9 @@ func (h emissionHeap) Less(i, j int) bool {
 	}
 	if a.Key != b.Key {
 		return a.Key < b.Key
+	}
+	if a.Seq != b.Seq {
+		return a.Seq < b.Seq
 	}
 	return a.copy < b.copy
 }
