@@ -48,6 +48,10 @@ import (
 //     pass is one XAUTOCLAIM (COUNT log.poll_batch) followed by XGROUP
 //     DELCONSUMER of every consumer idle for longer than claim_min_idle: what
 //     that pass did not claim is gone from the PEL (messages_unclaimable).
+//   - Redelivery is out of order: a claimed entry is processed after newer
+//     entries of its key, sets the key's context back (a replay that met a newer
+//     context), and the key's next message then meets that older context (stale,
+//     cause replay).
 //   - Trimming: XADD MAXLEN log.maxlen (exact). An entry trimmed before any
 //     consumer read it is never processed (messages_trimmed); the key's next
 //     message then meets an older context (cause message_lost).
@@ -85,6 +89,10 @@ type streamRun struct {
 
 	maxSeq   []uint32 // per key: the highest seq processed
 	lostPrev bool     // the record being processed: its predecessor was never processed
+	// regressed marks keys whose context a redelivered (claimed) older message
+	// set back: XAUTOCLAIM delivers out of order, after newer entries of the key
+	// were processed, and the key's next message then meets an older context.
+	regressed map[uint32]bool
 	holder   []*pod   // leased: the last consumer that took each stream's lease
 	auditBy  []procMark
 	nextPod  int // round-robin start of lease acquisition
@@ -132,7 +140,7 @@ func newStreamRun(r *runner) (*streamRun, error) {
 		at: make([][]time.Duration, l.Partitions), base: make([]int64, l.Partitions),
 		next: make([]int64, l.Partitions), appended: make([]int64, l.Partitions),
 		maxSeq: make([]uint32, sc.Workload.Datapoints), holder: make([]*pod, l.Partitions),
-		auditBy: make([]procMark, l.Partitions), lastSeen: map[string]time.Duration{},
+		auditBy: make([]procMark, l.Partitions), lastSeen: map[string]time.Duration{}, regressed: map[uint32]bool{},
 	}
 	for i := range s.auditBy {
 		s.auditBy[i].pod = -1
@@ -568,6 +576,11 @@ func (s *streamRun) process(p *pod, msgs []streams.Message, claimed bool) {
 			s.lostPrev = r.needsContext(k, seq) && s.maxSeq[k] < seq-1
 			p.process(b, pre[i])
 			s.lostPrev = false
+			if claimed && s.maxSeq[k] > seq && r.wl.IsCounter(k) {
+				s.regressed[k] = true
+			} else if !claimed {
+				delete(s.regressed, k)
+			}
 			s.maxSeq[k] = max(s.maxSeq[k], seq)
 		}
 	}
@@ -731,13 +744,18 @@ func (s *streamRun) causeOf(k uint32) (Cause, bool) {
 }
 
 // staleCause is why k's context was older than its latest, on a streams log:
-// its previous message was never processed, or the consumer used its own old
-// copy while a newer one was made elsewhere (shared streams: no key affinity).
-func (s *streamRun) staleCause(k uint32, restored core.Outcome) (Cause, bool) {
+// its previous message was never processed, a redelivery set it back, or (shared
+// streams: no key affinity) a newer one was made by another consumer.
+func (s *streamRun) staleCause(k uint32, _ core.Outcome) (Cause, bool) {
 	if s.lostPrev {
 		return CauseMessageLost, true
 	}
-	if !s.leased && restored == core.OutcomeLocal {
+	if s.regressed[k] {
+		return CauseReplay, true // a redelivered older message set the context back
+	}
+	if !s.leased {
+		// Shared streams: the newer context was made by another consumer; what
+		// this one found (its own copy, or an older one in Redis) is behind it.
 		return CauseOtherConsumer, true
 	}
 	return 0, false
