@@ -93,9 +93,9 @@ type streamRun struct {
 	// set back: XAUTOCLAIM delivers out of order, after newer entries of the key
 	// were processed, and the key's next message then meets an older context.
 	regressed map[uint32]bool
-	holder   []*pod   // leased: the last consumer that took each stream's lease
-	auditBy  []procMark
-	nextPod  int // round-robin start of lease acquisition
+	holder    []*pod // leased: the last consumer that took each stream's lease
+	auditBy   []procMark
+	nextPod   int // round-robin start of lease acquisition
 
 	redelivered, unclaimable, trimmed, handoffs int64
 	pendingMax, memPeak                         int64
