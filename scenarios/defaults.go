@@ -65,6 +65,17 @@ var defaultTable = []DefaultValue{
 		Source: "broker group.initial.rebalance.delay.ms; also 1 x heartbeat.interval.ms (3 s) for members to rejoin"},
 	{Path: "log.poll_batch", Value: "500", Source: "Kafka consumer max.poll.records"},
 	{Path: "log.commit_interval", Value: "5s", Source: "Kafka consumer auto.commit.interval.ms (enable.auto.commit=true)"},
+	// Log: Redis Streams (log.kind: redis-streams).
+	{Path: "log.kind", Value: "kafka", Source: "the Kafka-like log the simulator was built around; redis-streams for a Redis Streams consumer group"},
+	{Path: "log.stream_assignment", Value: "shared",
+		Source: "redis-streams: the consumer-group default, every consumer reads every stream (XREADGROUP ... STREAMS s1 s2 ... > >)"},
+	{Path: "log.claim_min_idle", Value: "30s",
+		Source: "redis-streams: a common XAUTOCLAIM min-idle-time (e.g. Asynq's and Watermill's claim loops use tens of seconds)"},
+	{Path: "log.lease_ttl", Value: "10s",
+		Source: "redis-streams: a Redlock-style lease of ~10 s (redsync's default expiry is 8 s), renewed every third"},
+	{Path: "log.maxlen", Value: "0", ZeroMeaningful: true, Source: "redis-streams: XADD without MAXLEN, streams never trimmed"},
+	{Path: "log.delete_idle_consumers", Value: "false", ZeroMeaningful: true,
+		Source: "redis-streams: departed consumers are not deleted (XGROUP DELCONSUMER is opt-in)"},
 
 	// Consumers: Kubernetes defaults.
 	{Path: "consumers.replicas", Value: "1", ZeroMeaningful: true, Source: "Kubernetes Deployment spec.replicas"},
@@ -81,6 +92,13 @@ var defaultTable = []DefaultValue{
 		Source: "HPA autoscaling/v1 targetCPUUtilizationPercentage (80 %), also kubectl autoscale --cpu-percent"},
 	{Path: "consumers.autoscaler.stabilization", Value: "5m", ZeroMeaningful: true,
 		Source: "HPA scale-down stabilizationWindowSeconds (300 s)"},
+
+	// Producers (redis-streams; the block is optional).
+	{Path: "producers.replicas", Value: "1", Source: "one producer process"},
+	{Path: "producers.scheduling", Value: "ticker",
+		Source: "UptimeNinja's write-up: a time.Ticker per monitor in the producer (its first design)"},
+	{Path: "producers.poll_every", Value: "10s",
+		Source: "estimate: a tick table polled every few seconds (UptimeNinja's write-up: intervals cannot be shorter than the poll)"},
 
 	// State: the production recipe of LogicMonitor's write-up.
 	{Path: "state.strategy", Value: "spill-on-revoke", Source: "LogicMonitor's write-up: spill on revoke and on shutdown"},
@@ -229,4 +247,25 @@ func (s *Scenario) EnsureDefaults() {
 		written = s.meta.lines
 	}
 	applyDefaults(reflect.ValueOf(s).Elem(), "", true, written)
+	s.clearStreamDefaults(written)
+}
+
+// clearStreamDefaults keeps a Kafka scenario free of the Redis Streams defaults:
+// they would be written into its resolved form, which then would not load (a
+// stream setting on a Kafka log is refused). What a file wrote stays, for
+// Validate to report.
+func (s *Scenario) clearStreamDefaults(written map[string]int) {
+	if s.Log.Kind == LogRedisStreams {
+		return
+	}
+	l := &s.Log
+	for path, f := range map[string]func(){
+		"log.stream_assignment": func() { l.StreamAssignment = "" },
+		"log.claim_min_idle":    func() { l.ClaimMinIdle = 0 },
+		"log.lease_ttl":         func() { l.LeaseTTL = 0 },
+	} {
+		if _, ok := written[path]; !ok {
+			f()
+		}
+	}
 }

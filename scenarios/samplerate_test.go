@@ -9,8 +9,8 @@ func TestSampleRateField(t *testing.T) {
 	base := "version: 1\nworkload:\n  datapoints: 1000\n"
 	for _, tc := range []struct {
 		text, want string
-		weight   int
-		auto     bool
+		weight     int
+		auto       bool
 	}{
 		{text: "  sample_rate: 0.1\n", weight: 10},
 		{text: "  sample_rate: 1\n", weight: 1},
@@ -51,5 +51,12 @@ func TestAutoWeightFitsBudget(t *testing.T) {
 	small, _ := Parse("x.yaml", []byte("version: 1\nworkload: {datapoints: 1000, sample_rate: auto}\n"))
 	if w := AutoWeight(small, 0); w != 1 {
 		t.Errorf("a small scenario under auto got weight %d, want 1 (every datapoint)", w)
+	}
+}
+
+func TestSampleRateRefusedOnStreams(t *testing.T) {
+	_, err := Parse("x.yaml", []byte("version: 1\nworkload: {datapoints: 1000, sample_rate: 0.1}\nlog: {kind: redis-streams}\n"))
+	if err == nil || !strings.Contains(err.Error(), "x.yaml:2: workload.sample_rate: 0.1: a Redis Streams log runs every datapoint") {
+		t.Fatalf("error %v", err)
 	}
 }

@@ -38,6 +38,10 @@ type Scenario struct {
 	Consumers Consumers `yaml:"consumers"`
 	State     State     `yaml:"state"`
 	Redis     Redis     `yaml:"redis"`
+	// Producers, with log.kind redis-streams, schedule the emission: who emits
+	// each datapoint's tick and when (producers.go). Without it one ideal
+	// producer emits every tick on time.
+	Producers *Producers `yaml:"producers,omitempty"`
 
 	// Timeline lists scripted events. Events at the same instant run in file order.
 	Timeline []Event `yaml:"timeline,omitempty"`
@@ -143,7 +147,81 @@ type Log struct {
 	// CommitInterval is auto.commit.interval.ms; offsets are also committed on
 	// revoke, after the spill.
 	CommitInterval Duration `yaml:"commit_interval"`
+
+	// Kind is the log: kafka (a partitioned log with a consumer group) or
+	// redis-streams (one Redis stream per partition, read through a Redis
+	// consumer group: XADD, XREADGROUP, XACK, XAUTOCLAIM). With redis-streams
+	// commit_interval is the XACK period and partitions the number of streams.
+	Kind LogKind `yaml:"kind"`
+	// StreamAssignment (redis-streams) is shared (every consumer reads every
+	// stream through the group: no key affinity) or leased (each stream leased
+	// to one consumer through a Redis lease with a TTL).
+	StreamAssignment StreamAssignment `yaml:"stream_assignment,omitempty"`
+	// ClaimMinIdle (redis-streams) is XAUTOCLAIM's min-idle-time: how long an
+	// entry waits in a dead consumer's pending entries list before another
+	// consumer claims it.
+	ClaimMinIdle Duration `yaml:"claim_min_idle,omitempty"`
+	// LeaseTTL (redis-streams, leased; also producers.scheduling: leased) is the
+	// TTL of a lease (SET NX PX), renewed every third of it while its holder runs.
+	LeaseTTL Duration `yaml:"lease_ttl,omitempty"`
+	// MaxLen (redis-streams) trims each stream on XADD (MAXLEN); 0 = no trimming.
+	MaxLen int `yaml:"maxlen,omitempty"`
+	// DeleteIdleConsumers (redis-streams) makes the claimer delete consumers idle
+	// longer than claim_min_idle (XGROUP DELCONSUMER) after its XAUTOCLAIM pass,
+	// as wirings that clean up departed consumers do: the entries it did not
+	// claim in that pass become unclaimable (redis/redis#9745).
+	DeleteIdleConsumers bool `yaml:"delete_idle_consumers,omitempty"`
 }
+
+// LogKind is the kind of log the consumers read.
+type LogKind string
+
+// The log kinds.
+const (
+	LogKafka        LogKind = "kafka"
+	LogRedisStreams LogKind = "redis-streams"
+)
+
+// LogKinds lists the log.kind values.
+var LogKinds = []string{string(LogKafka), string(LogRedisStreams)}
+
+// StreamAssignment is how a Redis Streams log's streams are spread over the consumers.
+type StreamAssignment string
+
+// The stream assignments.
+const (
+	StreamsShared StreamAssignment = "shared"
+	StreamsLeased StreamAssignment = "leased"
+)
+
+// StreamAssignments lists the log.stream_assignment values.
+var StreamAssignments = []string{string(StreamsShared), string(StreamsLeased)}
+
+// Producers are the processes that emit each datapoint's ticks into the log.
+type Producers struct {
+	// Replicas is the number of producer processes.
+	Replicas int `yaml:"replicas"`
+	// Scheduling is how they schedule the ticks: ticker (a ticker per datapoint in
+	// every replica: duplicates when replicas > 1), tick-table (a table of next
+	// ticks polled every poll_every, claimed row by row), leased (schedules
+	// sharded and leased to one replica each).
+	Scheduling Scheduling `yaml:"scheduling"`
+	// PollEvery is the tick table's polling period (scheduling: tick-table).
+	PollEvery Duration `yaml:"poll_every,omitempty"`
+}
+
+// Scheduling is how producers schedule the ticks.
+type Scheduling string
+
+// The scheduling modes.
+const (
+	SchedulingTicker    Scheduling = "ticker"
+	SchedulingTickTable Scheduling = "tick-table"
+	SchedulingLeased    Scheduling = "leased"
+)
+
+// SchedulingModes lists the producers.scheduling values.
+var SchedulingModes = []string{string(SchedulingTicker), string(SchedulingTickTable), string(SchedulingLeased)}
 
 // Assignor is a consumer-group partition assignment strategy.
 type Assignor string
@@ -358,20 +436,23 @@ type Event struct {
 	Latency *Latency `yaml:"latency,omitempty"`
 	// Corrupt corrupts this many spilled keys in Redis.
 	Corrupt *int `yaml:"corrupt,omitempty"`
+	// ProducerRestart stops one producer replica and starts it again after For.
+	ProducerRestart *ProducerRestart `yaml:"producer_restart,omitempty"`
 }
 
 // The action names of timeline events, as written in YAML.
 const (
-	ActionScale          = "scale"
-	ActionCrash          = "crash"
-	ActionBGSave         = "bgsave"
-	ActionRollingRestart = "rolling_restart"
-	ActionPause          = "pause"
-	ActionRedisDown      = "redis_down"
-	ActionRedisNodes     = "redis_nodes"
-	ActionAOFRewrite     = "aof_rewrite"
-	ActionLatency        = "latency"
-	ActionCorrupt        = "corrupt"
+	ActionScale           = "scale"
+	ActionCrash           = "crash"
+	ActionBGSave          = "bgsave"
+	ActionRollingRestart  = "rolling_restart"
+	ActionPause           = "pause"
+	ActionRedisDown       = "redis_down"
+	ActionRedisNodes      = "redis_nodes"
+	ActionAOFRewrite      = "aof_rewrite"
+	ActionLatency         = "latency"
+	ActionCorrupt         = "corrupt"
+	ActionProducerRestart = "producer_restart"
 )
 
 // actions returns the names of the actions set on e, in declaration order.
@@ -392,6 +473,7 @@ func (e Event) actions() []string {
 	add(e.AOFRewrite, ActionAOFRewrite)
 	add(e.Latency != nil, ActionLatency)
 	add(e.Corrupt != nil, ActionCorrupt)
+	add(e.ProducerRestart != nil, ActionProducerRestart)
 	return out
 }
 
@@ -411,6 +493,15 @@ type Pause struct {
 	// start order.
 	Pod int `yaml:"pod"`
 	// For is the length of the pause.
+	For Duration `yaml:"for"`
+}
+
+// ProducerRestart restarts one producer replica (a deploy, a crash-loop): it
+// emits nothing for For, and its in-memory schedules start again when it is back.
+type ProducerRestart struct {
+	// Replica is the producer's index (0-based, below producers.replicas).
+	Replica int `yaml:"replica"`
+	// For is how long it is down.
 	For Duration `yaml:"for"`
 }
 

@@ -202,7 +202,88 @@ func (c *checker) log() {
 	c.nonNegative("log.rebalance_time", l.RebalanceTime)
 	c.atLeast("log.poll_batch", l.PollBatch, 1)
 	c.positive("log.commit_interval", l.CommitInterval, "5s")
+	c.oneOf("log.kind", string(l.Kind), LogKinds)
+	c.streams()
 }
+
+// Fields that belong to one kind of log: written for the other, they are refused
+// (a file that sets them expects a behaviour the run would not have).
+var (
+	kafkaOnly  = []string{"log.assignor", "log.static_membership", "log.session_timeout", "log.rebalance_time"}
+	streamOnly = []string{"log.stream_assignment", "log.claim_min_idle", "log.lease_ttl", "log.maxlen",
+		"log.delete_idle_consumers", "producers"}
+)
+
+// streams checks the Redis Streams fields and that each kind of log gets only
+// its own fields.
+func (c *checker) streams() {
+	s := c.s
+	l := s.Log
+	switch l.Kind {
+	case LogKafka:
+		for _, f := range streamOnly {
+			if _, ok := s.metaLine(f); ok || f == "producers" && s.Producers != nil {
+				c.add(f, "is a Redis Streams setting, but log.kind is kafka (set log.kind: redis-streams, or remove it)")
+			}
+		}
+		for i, e := range s.Timeline {
+			if e.ProducerRestart != nil {
+				c.add(fmt.Sprintf("timeline[%d].producer_restart", i),
+					"needs producers (log.kind: redis-streams with a producers block)")
+			}
+		}
+		return
+	case LogRedisStreams:
+	default:
+		return
+	}
+	for _, f := range kafkaOnly {
+		if _, ok := s.metaLine(f); ok {
+			c.add(f, "is a Kafka consumer-group setting, but log.kind is redis-streams (remove it: "+
+				"streams are shared or leased, see log.stream_assignment)")
+		}
+	}
+	if r := s.Workload.SampleRate; r.IsAuto() || r.Weight() > 1 {
+		c.add("workload.sample_rate", "%s: a Redis Streams log runs every datapoint (its entries, PELs and producer "+
+			"ticks are not scaled): remove sample_rate or set it to 1", r)
+	}
+	c.oneOf("log.stream_assignment", string(l.StreamAssignment), StreamAssignments)
+	c.positive("log.claim_min_idle", l.ClaimMinIdle, "30s")
+	c.positive("log.lease_ttl", l.LeaseTTL, "10s")
+	if l.LeaseTTL > 0 && l.LeaseTTL < Duration(3*streamTick) {
+		c.add("log.lease_ttl", "%s is shorter than 3 simulator ticks (%s): a lease renewed every third of it could not be kept",
+			l.LeaseTTL, Duration(3*streamTick))
+	}
+	if l.MaxLen < 0 {
+		c.add("log.maxlen", "must not be negative (0 = no trimming), got %d", l.MaxLen)
+	}
+	p := s.Producers
+	if p != nil {
+		c.atLeast("producers.replicas", p.Replicas, 1)
+		c.oneOf("producers.scheduling", string(p.Scheduling), SchedulingModes)
+		c.positive("producers.poll_every", p.PollEvery, "10s")
+		if s.Workload.Lifetime > 0 {
+			c.add("producers", "cannot be combined with workload.lifetime (a producer numbers each key's ticks itself)")
+		}
+	}
+	for i, e := range s.Timeline {
+		r := e.ProducerRestart
+		if r == nil {
+			continue
+		}
+		path := fmt.Sprintf("timeline[%d].producer_restart", i)
+		switch {
+		case p == nil:
+			c.add(path, "needs a producers block (producers: {replicas: N, scheduling: ticker})")
+		case r.Replica < 0 || r.Replica >= p.Replicas:
+			c.add(path+".replica", "%d is out of range: producers.replicas is %d (indexes 0..%d)", r.Replica, p.Replicas, p.Replicas-1)
+		}
+		c.positive(path+".for", r.For, "30s")
+	}
+}
+
+// streamTick is the simulator's step (sim.Tick), the finest time a lease renewal can see.
+const streamTick = 100 * time.Millisecond
 
 func (c *checker) consumers() {
 	cs := c.s.Consumers
@@ -321,7 +402,8 @@ func (c *checker) redis() {
 
 // actionList is the hint for an event without a valid action.
 const actionList = "scale: N, crash: N, bgsave: true, rolling_restart: true, pause: {pod: I, for: D}, " +
-	"redis_down: {for: D}, redis_nodes: N, aof_rewrite: true, latency: {add: D, for: D}, corrupt: N"
+	"redis_down: {for: D}, redis_nodes: N, aof_rewrite: true, latency: {add: D, for: D}, corrupt: N, " +
+	"producer_restart: {replica: I, for: D}"
 
 func (c *checker) timeline() {
 	s := c.s

@@ -128,7 +128,11 @@ func (p *pod) apply(e effect) {
 	r := p.r
 	switch e.kind {
 	case effAudit:
-		r.auditProcess(p, e.part)
+		if r.streams != nil {
+			r.streams.audit(p, e.part)
+		} else {
+			r.auditProcess(p, e.part)
+		}
 	case effStale:
 		r.c.staleBy[r.staleCause(e.k, e.restored)]++
 	case effLost:

@@ -29,6 +29,9 @@ func summaryText(res *Result) string {
 		for _, m := range run.Summary {
 			def, ok := summary.Lookup(m.Name)
 			pinned := ok && def.Golden || strings.HasPrefix(m.Name, "stale_by_cause.")
+			if streamMetrics[m.Name] && m.Value != 0 {
+				pinned = true // Redis Streams and producers: pinned where they happen (0 on every Kafka log)
+			}
 			if pinned && (m.Value != 0 || !strings.Contains(m.Name, "_by_cause.")) {
 				fmt.Fprintf(&b, "%-30s %s\n", m.Name, strconv.FormatFloat(m.Value, 'f', -1, 64))
 			}
@@ -37,6 +40,11 @@ func summaryText(res *Result) string {
 	}
 	return b.String()
 }
+
+// streamMetrics are the summary metrics of Redis Streams logs and producers.
+var streamMetrics = map[string]bool{"messages_redelivered": true, "messages_unclaimable": true, "messages_trimmed": true,
+	"duplicate_events": true, "missed_ticks": true, "tick_delay_p99": true, "stream_used_memory_peak_bytes": true,
+	"stream_pending_max": true, "lease_handoffs": true}
 
 // spark draws values as an ASCII chart of width columns.
 func spark(v []float64, width int) string {

@@ -68,6 +68,9 @@ type pod struct {
 	heldBatch  []fetched // held == heldRestore: the batch whose restore was left
 	onReady    func()    // rolling restart: continue when this pod is ready
 	onExit     func()    // rolling restart: continue when this pod has exited
+
+	sm        *streamMember         // log.kind redis-streams: the consumer's side of the log (streamlog.go)
+	logClient redis.UniversalClient // its client to the log's Redis
 }
 
 // scratch is a pod's per-batch working memory: buffers the poll loop reuses
@@ -162,6 +165,10 @@ func (p *pod) closeClient() {
 		p.client.Close()
 		p.client = nil
 	}
+	if p.logClient != nil {
+		p.logClient.Close()
+		p.logClient = nil
+	}
 }
 
 func (p *pod) alive() bool {
@@ -176,7 +183,11 @@ func (p *pod) ready() {
 	p.state = podRunning
 	p.cursor = p.r.eng.Now()
 	p.lastCommit = p.cursor
-	p.join()
+	if p.r.streams != nil {
+		p.streamJoin()
+	} else {
+		p.join()
+	}
 	if p.onReady != nil {
 		f := p.onReady
 		p.onReady = nil
@@ -342,6 +353,10 @@ func firstReason(rep *core.SpillReport) core.Reason {
 
 // commit commits the pod's positions of parts (all owned when nil).
 func (p *pod) commit(parts []int32, gen int32) {
+	if p.sm != nil {
+		p.r.streams.ack(p) // Redis Streams: XACK what was processed
+		return
+	}
 	if parts == nil {
 		parts = p.r.partitionsSorted(p.pos)
 	}
@@ -375,6 +390,9 @@ func (p *pod) terminate() {
 	if budget > 0 && !p.paused {
 		took, _ = p.spill(nil, budget, "shutdown")
 		p.commit(nil, p.gen)
+		if p.sm != nil {
+			p.streamLeave()
+		}
 	}
 	end := start + took
 	if end < now+grace && !p.paused {

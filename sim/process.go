@@ -341,6 +341,11 @@ func (p *pod) process(b fetched, pre lookup) {
 
 // staleCause is why the context key k found was older than its latest.
 func (r *runner) staleCause(k uint32, restored core.Outcome) Cause {
+	if r.streams != nil {
+		if c, ok := r.streams.staleCause(k, restored); ok {
+			return c
+		}
+	}
 	if r.fate[k]&fateKind == fateRedis {
 		// The latest context was written to Redis, yet an older one came
 		// back: something overwrote it — an unfenced zombie's late spill.
@@ -351,6 +356,11 @@ func (r *runner) staleCause(k uint32, restored core.Outcome) Cause {
 
 // causeOf is why key k's latest context was not what the pod had.
 func (r *runner) causeOf(k uint32, restored core.Outcome) Cause {
+	if r.streams != nil {
+		if c, ok := r.streams.causeOf(k); ok {
+			return c
+		}
+	}
 	switch restored {
 	case core.OutcomeStale:
 		return CauseStaleDiscarded

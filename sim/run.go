@@ -70,7 +70,9 @@ func runOne(ctx context.Context, run scenarios.Run, repeated bool, podWorkers, m
 	if err != nil {
 		return nil, err
 	}
-	r.helpers = newHelpers(podWorkers, minRecords)
+	if r.streams == nil { // a streams run reads the log's Redis while it processes: serial
+		r.helpers = newHelpers(podWorkers, minRecords)
+	}
 	defer r.close()
 	if err := r.execute(); err != nil {
 		return nil, err
@@ -134,6 +136,7 @@ type runner struct {
 	formedAt time.Duration
 	rolling  *rollingRestart
 	hpa      *autoscaler
+	streams  *streamRun // log.kind redis-streams (streamlog.go); nil on a Kafka log
 }
 
 func newRunner(ctx context.Context, sc *scenarios.Scenario, weight int) (*runner, error) {
@@ -198,6 +201,11 @@ func newRunner(ctx context.Context, sc *scenarios.Scenario, weight int) (*runner
 		r.processed[i] = -1
 	}
 	r.series.Columns = seriesColumns
+	if sc.Log.Kind == scenarios.LogRedisStreams {
+		if r.streams, err = newStreamRun(r); err != nil { // draws after every other component
+			return nil, err
+		}
+	}
 	return r, nil
 }
 
@@ -210,6 +218,9 @@ func (r *runner) close() {
 		p.closeClient()
 	}
 	r.redis.close()
+	if r.streams != nil {
+		r.streams.close()
+	}
 }
 
 // execute schedules the run and drives the engine to the end.
@@ -236,7 +247,11 @@ func (r *runner) execute() error {
 			r.stopErr = err
 			return
 		}
-		r.step()
+		if r.streams != nil {
+			r.streams.step()
+		} else {
+			r.step()
+		}
 		if r.eng.Now()+Tick <= end {
 			r.eng.After(Tick, tick)
 		}

@@ -70,6 +70,9 @@ var seriesColumns = func() []string {
 // sample appends one row of the time series.
 func (r *runner) sample() {
 	r.auditMemory()
+	if r.streams != nil {
+		r.streams.sample()
+	}
 	now := sampleNow{lag: max(r.lagWindow, r.lagNow()), ns: r.redis.stats()}
 	r.lagWindow = 0
 	now.worst, now.total = r.redis.memory()
@@ -89,6 +92,9 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // lagNow is the largest per-partition lag: records appended but not yet processed
 // by the partition's consumer (or not committed, while it has none).
 func (r *runner) lagNow() int64 {
+	if r.streams != nil {
+		return r.streams.lag()
+	}
 	var worst int64
 	for p := int32(0); int(p) < r.log.Partitions(); p++ {
 		pos := r.group.Committed(p)
@@ -130,6 +136,13 @@ func (r *runner) totals() summary.Totals {
 
 		Latency: r.lat.quantile, LagMax: r.lagMax,
 		Rebalances: int64(r.group.Rebalances()), RebalancePauseTotal: r.group.RebalancePauseTotal(),
+	}
+	if s := r.streams; s != nil {
+		t.Redelivered, t.Unclaimable, t.Trimmed, t.Handoffs = s.redelivered, s.unclaimable, s.trimmed, s.handoffs
+		t.StreamUsedPeak, t.PendingMax = s.memPeak, s.pendingMax
+		if p := s.producers; p != nil {
+			t.Duplicates, t.MissedTicks, t.TickDelayP99 = p.Duplicates(), p.Missed(), s.tickDelayQuantile(0.99)
+		}
 	}
 	scaleTotals(&t, int64(r.cfg.weight))
 	return t
@@ -186,9 +199,11 @@ func scaleTotals(t *summary.Totals, w int64) {
 	}
 	for _, v := range []*int64{&t.Messages, &t.Replayed, &t.Needed, &t.OK, &t.Lost, &t.StaleUsed,
 		&t.LocalHits, &t.Restored, &t.StaleDiscarded, &t.RedisLookupsMissed,
-		&t.SpilledKeys, &t.SpillBytes, &t.SpillFailed, &t.FencedWrites, &t.SpillRewrites, &t.LagMax} {
+		&t.SpilledKeys, &t.SpillBytes, &t.SpillFailed, &t.FencedWrites, &t.SpillRewrites, &t.LagMax,
+		&t.HandoffSpillKeysMax} {
 		*v *= w
 	}
+	t.HandoffSpillWorkerRate *= float64(w)
 	for i := range t.LostBy {
 		t.LostBy[i] *= w
 	}

@@ -96,6 +96,10 @@ func (r *runner) timeline(ev scenarios.Event) {
 		} else {
 			r.event("timeline", "ring resharded: %d -> %d nodes", before, *ev.RedisNodes)
 		}
+	case ev.ProducerRestart != nil:
+		// The producers' downtimes are known from the start (streams.Producers);
+		// the event marks the report.
+		r.event("timeline", "producer %d restarts (down %v)", ev.ProducerRestart.Replica, ev.ProducerRestart.For.Std())
 	case ev.Corrupt != nil:
 		n := r.redis.corrupt(*ev.Corrupt, r.rng)
 		r.event("timeline", "%d spilled values overwritten with garbage", n)
@@ -271,6 +275,12 @@ func (a *autoscaler) tick() {
 // appended is the number of records appended to the log so far.
 func (r *runner) appended() int64 {
 	var n int64
+	if r.streams != nil {
+		for _, a := range r.streams.appended {
+			n += a
+		}
+		return n
+	}
 	for p := int32(0); int(p) < r.log.Partitions(); p++ {
 		n += r.log.HighWatermark(p)
 	}

@@ -37,7 +37,12 @@ func (u Unit) String() string {
 var LossCauses = []string{
 	"crash", "grace_overrun", "ttl_expired", "evicted", "redis_lost", "stale_discarded", "ring_moved", "not_spilled",
 	// Extensions (the simulator's causes beyond docs/design.md's list).
-	"zombie", "corrupt", "redis_unavailable", "fenced", "replay", "unknown",
+	"zombie", "corrupt", "redis_unavailable", "fenced", "replay",
+	// Redis Streams: the latest context is in another consumer's memory (a
+	// shared stream has no key affinity); the key's previous message was never
+	// processed (trimmed, or dropped from a deleted consumer's pending entries).
+	"other_consumer", "message_lost",
+	"unknown",
 }
 
 // Totals is what a run counted, as plain numbers: the inputs of every metric's
@@ -76,6 +81,12 @@ type Totals struct {
 	LagMax              int64 // largest per-partition lag seen
 	Rebalances          int64
 	RebalancePauseTotal time.Duration // partition-time no consumer could process
+
+	// Redis Streams and producers (zero on a Kafka log).
+	Redelivered, Unclaimable, Trimmed    int64 // entries claimed again; dropped from a deleted consumer's PEL; trimmed unprocessed
+	Duplicates, MissedTicks              int64 // producer ticks emitted more than once; never emitted
+	TickDelayP99                         time.Duration
+	StreamUsedPeak, PendingMax, Handoffs int64 // modelled stream + PEL bytes; largest PEL; lease handoffs
 }
 
 // Metric is one summary metric: a row of the table.
@@ -160,6 +171,16 @@ var metrics = func() []Metric {
 		{"handoff_spill_keys_per_worker_second", c, func(t *Totals) float64 {
 			return round(t.HandoffSpillWorkerRate, 3)
 		}, false},
+		// Redis Streams and producers.
+		{"messages_redelivered", c, func(t *Totals) float64 { return count(t.Redelivered) }, false},
+		{"messages_unclaimable", c, func(t *Totals) float64 { return count(t.Unclaimable) }, false},
+		{"messages_trimmed", c, func(t *Totals) float64 { return count(t.Trimmed) }, false},
+		{"duplicate_events", c, func(t *Totals) float64 { return count(t.Duplicates) }, false},
+		{"missed_ticks", c, func(t *Totals) float64 { return count(t.MissedTicks) }, false},
+		{"tick_delay_p99", s, func(t *Totals) float64 { return seconds(t.TickDelayP99) }, false},
+		{"stream_used_memory_peak_bytes", b, func(t *Totals) float64 { return count(t.StreamUsedPeak) }, false},
+		{"stream_pending_max", c, func(t *Totals) float64 { return count(t.PendingMax) }, false},
+		{"lease_handoffs", c, func(t *Totals) float64 { return count(t.Handoffs) }, false},
 	}...)
 }()
 

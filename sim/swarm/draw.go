@@ -18,6 +18,9 @@ import (
 // session timeout stays at the Kafka 3.x default of 45 s (KIP-735), so a pause
 // of 10-30 s stays a pause and one of 60-120 s makes a zombie. It does not draw
 // variants, sweeps, autoscalers or expectations: the invariants are the checks.
+// A quarter of the seeds get a Redis Streams log instead (drawn last: the
+// Kafka fields drawn before are replaced), shared or leased, sometimes with
+// trimming, the consumer cleanup, producers and a producer restart.
 
 // sessionTimeout is the drawn scenarios' log.session_timeout (the default).
 const sessionTimeout = 45 * time.Second
@@ -143,7 +146,52 @@ func (d *drawer) draw() []byte {
 	for _, ev := range d.timeline(duration, replicas, nodes) {
 		d.line("  - %s", ev)
 	}
+	// Drawn last, so that every earlier seed keeps its scenario: a Redis Streams log.
+	if d.chance(0.25) {
+		return []byte(d.streams(duration))
+	}
 	return []byte(d.b.String())
+}
+
+// streams turns the drawn scenario's log into a Redis Streams log (the Kafka
+// group settings drawn above are replaced: a streams log refuses them), with
+// sometimes producers and a producer restart. Its draws come after every other.
+func (d *drawer) streams(duration time.Duration) string {
+	text := d.b.String()
+	var log strings.Builder
+	fmt.Fprintf(&log, "  kind: redis-streams\n")
+	fmt.Fprintf(&log, "  stream_assignment: %s\n", pick(d, "shared", "leased"))
+	fmt.Fprintf(&log, "  claim_min_idle: %ds\n", d.between(10, 60))
+	fmt.Fprintf(&log, "  lease_ttl: %ds\n", d.between(6, 20))
+	if d.chance(0.2) {
+		fmt.Fprintf(&log, "  maxlen: %d\n", pick(d, 500, 2000, 10000))
+	}
+	if d.chance(0.2) {
+		fmt.Fprintf(&log, "  delete_idle_consumers: true\n")
+		fmt.Fprintf(&log, "  poll_batch: %d\n", pick(d, 10, 50, 500))
+	}
+	lines := strings.SplitAfter(text, "\n")
+	var out strings.Builder
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "  assignor: "):
+			out.WriteString(log.String())
+		case strings.HasPrefix(l, "  static_membership: "):
+		default:
+			out.WriteString(l)
+		}
+	}
+	if d.chance(0.5) {
+		replicas := d.between(1, 3)
+		if d.chance(0.5) {
+			t := d.between(60, int((duration-2*time.Minute)/time.Second))
+			fmt.Fprintf(&out, "  - {at: %s, producer_restart: {replica: %d, for: %ds}}\n",
+				fmtDur(time.Duration(t)*time.Second), d.rng.IntN(replicas), d.between(5, 120))
+		}
+		fmt.Fprintf(&out, "\nproducers:\n  replicas: %d\n  scheduling: %s\n  poll_every: %ds\n",
+			replicas, pick(d, "ticker", "tick-table", "leased"), d.between(2, 20))
+	}
+	return out.String()
 }
 
 // timeline draws 2-6 events at distinct whole-second times in the middle of the

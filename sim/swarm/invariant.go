@@ -222,6 +222,10 @@ func noUnknownCause(sc *scenarios.Scenario, rr *sim.RunResult) *Violation {
 // healthyHandoff reports whether the scenario is one where a graceful handoff
 // must lose nothing (see graceful-handoff-loses-nothing).
 func healthyHandoff(sc *scenarios.Scenario) bool {
+	if sc.Log.Kind == scenarios.LogRedisStreams &&
+		(sc.Log.StreamAssignment != scenarios.StreamsLeased || sc.Log.MaxLen > 0) {
+		return false // shared streams have no key affinity; trimming drops messages
+	}
 	if sc.State.Strategy != scenarios.StrategySpillOnRevoke ||
 		time.Duration(sc.Consumers.TerminationGrace) < 30*time.Second || sc.Redis.MaxMemory.Bytes() > 0 {
 		return false
