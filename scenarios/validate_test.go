@@ -62,9 +62,9 @@ func TestValidationErrors(t *testing.T) {
 		{name: "overcommit heuristic", src: "redis: {overcommit_heuristic: linux-4}\n", want: []string{
 			`t.yaml:3: redis.overcommit_heuristic: "linux-4" is not one of current, pre-5.2`}},
 		{name: "negative fork base", src: "redis: {model: {fork_time_base: -1ms}}\n", want: []string{
-			"t.yaml:3: redis.model.fork_time_base: must not be negative"}},
+			"t.yaml:3: redis.model.fork_time_base: -1ms must not be negative"}},
 		{name: "negative snapshot rate", src: "redis: {persistence: {snapshot_rate: -1}}\n", want: []string{
-			"t.yaml:3: redis.persistence.snapshot_rate: must not be negative (bytes per second, e.g. 80MB; 0 = calibrated)"}},
+			`t.yaml:3: redis.persistence.snapshot_rate: "-1": sizes cannot be negative`}},
 		{name: "samples", src: "redis: {maxmemory_samples: 0}\n", want: []string{
 			"t.yaml:3: redis.maxmemory_samples: 0 is outside 1..64 (redis.conf maxmemory-samples)"}},
 		{name: "rdb save", src: "redis:\n  persistence:\n    rdb_save: [\"900 1\", \"60\"]\n", want: []string{
