@@ -57,8 +57,8 @@ fuzz: ## run every fuzz target for FUZZTIME each (FuzzStoreOps: STOREFUZZTIME, d
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
 	$(GO) test -run '^$$' -fuzz '^FuzzContextSeq$$' -fuzztime $(FUZZTIME) ./sim/workload/
 
-calibrate: ## measure a real redis-server (started on a free port) and rewrite the model constants
-	$(GO) run ./cmd/calibrate -out sim/calibration/calibration.json
+calibrate: ## measure a real redis-server (started on a free port): rewrite the model constants and the fidelity suite
+	$(GO) run ./cmd/calibrate -out sim/calibration/calibration.json -fidelity sim/calibration/fidelity.json
 
 clean: ## remove generated output
 	rm -rf out/ bin/

@@ -124,6 +124,10 @@ var defaultTable = []DefaultValue{
 	{Path: "redis.maxmemory_samples", Value: "5", Source: "redis.conf maxmemory-samples"},
 	{Path: "redis.overcommit_memory", Value: "1", ZeroMeaningful: true,
 		Source: "vm.overcommit_memory=1 as Redis's startup warning and admin guide require (the Linux default is 0)"},
+	{Path: "redis.overcommit_heuristic", Value: "current",
+		Source: "Linux 5.2 and later (mm/util.c __vm_enough_memory, Documentation/mm/overcommit-accounting.rst): " +
+			"overcommit_memory 0 refuses only one mapping larger than RAM + swap, so a fork succeeds and the OOM " +
+			"killer acts later; pre-5.2: the older free-memory estimate, where a fork whose child does not fit fails"},
 	{Path: "redis.baseline_used", Value: "0", ZeroMeaningful: true, Source: "an empty node"},
 	{Path: "redis.rtt", Value: "200us", ZeroMeaningful: true,
 		Source: "redis.io latency guide: ~200 us round trip on a 1 Gbit/s network"},
@@ -134,11 +138,16 @@ var defaultTable = []DefaultValue{
 		Source: "redis.conf auto-aof-rewrite-percentage (0 disables automatic rewrites)"},
 	{Path: "redis.persistence.aof_rewrite_min_size", Value: "64MiB", ZeroMeaningful: true,
 		Source: "redis.conf auto-aof-rewrite-min-size 64mb"},
-	{Path: "redis.persistence.snapshot_rate", Value: "100MiB",
-		Source: "measured here: BGSAVE with rdbcompression yes serializes ~100 MB of used memory per second (docs/design.md)"},
+	{Path: "redis.persistence.snapshot_rate", Value: "0", ZeroMeaningful: true,
+		Source: "0 = calibrated: sim/calibration/calibration.json fork.snapshot_bytes_per_sec, " +
+			"BGSAVE of incompressible values with rdbcompression yes (79.2 MB/s of used memory; make calibrate)"},
 	{Path: "redis.model.page_size", Value: "4KiB", Source: "x86-64 base page; 2MiB with transparent huge pages"},
-	{Path: "redis.model.fork_time_per_gib", Value: "10ms", ZeroMeaningful: true,
-		Source: "redis.io latency guide: fork costs ~10-20 ms per GB on bare metal (measured 30-60 ms/GiB on this VM)"},
+	{Path: "redis.model.fork_time_base", Value: "0s", ZeroMeaningful: true,
+		Source: "0 = calibrated: sim/calibration/calibration.json fork.fork_base_ns, INFO latest_fork_usec " +
+			"fitted as base + slope x used (38.0 ms; make calibrate)"},
+	{Path: "redis.model.fork_time_per_gib", Value: "0s", ZeroMeaningful: true,
+		Source: "0 = calibrated: sim/calibration/calibration.json fork.fork_ns_per_gib, the slope of the same fit " +
+			"(6.52 ms/GiB; make calibrate)"},
 }
 
 // Defaults returns the documented defaults, in schema order.

@@ -66,9 +66,11 @@ func TestNewHasTheDocumentedDefaults(t *testing.T) {
 		{name: "rtt", got: s.Redis.RTT.Std(), want: 200 * time.Microsecond},
 		{name: "aof_rewrite_percentage", got: s.Redis.Persistence.AOFRewritePercentage, want: 100},
 		{name: "aof_rewrite_min_size", got: s.Redis.Persistence.AOFRewriteMinSize, want: 64 * MiB},
-		{name: "snapshot_rate", got: s.Redis.Persistence.SnapshotRate, want: 100 * MiB},
+		{name: "overcommit_heuristic", got: s.Redis.OvercommitHeuristic, want: OvercommitCurrent},
+		{name: "snapshot_rate (0: calibrated)", got: s.Redis.Persistence.SnapshotRate, want: Size(0)},
 		{name: "page_size", got: s.Redis.Model.PageSize, want: 4 * KiB},
-		{name: "fork_time_per_gib", got: s.Redis.Model.ForkTimePerGiB.Std(), want: 10 * time.Millisecond},
+		{name: "fork_time_base (0: calibrated)", got: s.Redis.Model.ForkTimeBase.Std(), want: time.Duration(0)},
+		{name: "fork_time_per_gib (0: calibrated)", got: s.Redis.Model.ForkTimePerGiB.Std(), want: time.Duration(0)},
 		{name: "system_memory", got: s.Redis.SystemMemory, want: 8 * GiB},
 	}
 	for _, tt := range tests {

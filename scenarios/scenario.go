@@ -365,6 +365,9 @@ type Redis struct {
 	MaxMemorySamples int `yaml:"maxmemory_samples"`
 	// OvercommitMemory is vm.overcommit_memory: 0 heuristic, 1 always, 2 never.
 	OvercommitMemory int `yaml:"overcommit_memory"`
+	// OvercommitHeuristic is which kernel's heuristic overcommit_memory 0 follows:
+	// current (Linux 5.2 and later) or pre-5.2.
+	OvercommitHeuristic OvercommitHeuristic `yaml:"overcommit_heuristic"`
 	// BaselineUsed is data already on each node that the scenario does not write.
 	BaselineUsed Size `yaml:"baseline_used"`
 	// RTT is the client-to-server network round trip.
@@ -374,6 +377,22 @@ type Redis struct {
 	// Model holds calibration knobs of the memory and fork models.
 	Model Model `yaml:"model"`
 }
+
+// OvercommitHeuristic is the kernel behaviour of vm.overcommit_memory=0.
+type OvercommitHeuristic string
+
+// The overcommit heuristics (mm/util.c __vm_enough_memory, OVERCOMMIT_GUESS).
+const (
+	// OvercommitCurrent is Linux 5.2 and later: only a single mapping larger than
+	// RAM + swap is refused, so a fork succeeds and the OOM killer acts later.
+	OvercommitCurrent OvercommitHeuristic = "current"
+	// OvercommitPre52 is the older estimate of free memory: a fork whose child
+	// would need more than the free memory fails.
+	OvercommitPre52 OvercommitHeuristic = "pre-5.2"
+)
+
+// OvercommitHeuristics lists the redis.overcommit_heuristic values.
+var OvercommitHeuristics = []string{string(OvercommitCurrent), string(OvercommitPre52)}
 
 // EvictionPolicy is a Redis maxmemory-policy.
 type EvictionPolicy string
@@ -400,7 +419,8 @@ type Persistence struct {
 	AOFRewritePercentage int `yaml:"aof_rewrite_percentage"`
 	// AOFRewriteMinSize is auto-aof-rewrite-min-size.
 	AOFRewriteMinSize Size `yaml:"aof_rewrite_min_size"`
-	// SnapshotRate is the used memory the fork child serializes per second.
+	// SnapshotRate is the used memory the fork child serializes per second; 0
+	// means the shipped calibration's rate (the simulator resolves it).
 	SnapshotRate Size `yaml:"snapshot_rate"`
 }
 
@@ -408,7 +428,11 @@ type Persistence struct {
 type Model struct {
 	// PageSize is the copy-on-write unit (2MiB with transparent huge pages).
 	PageSize Size `yaml:"page_size"`
-	// ForkTimePerGiB is the main-thread stall of fork per GiB of used memory.
+	// ForkTimeBase is the fixed part of fork's main-thread stall; 0 means the
+	// shipped calibration's (the simulator resolves it).
+	ForkTimeBase Duration `yaml:"fork_time_base"`
+	// ForkTimePerGiB is the main-thread stall of fork per GiB of used memory; 0
+	// means the shipped calibration's (the simulator resolves it).
 	ForkTimePerGiB Duration `yaml:"fork_time_per_gib"`
 }
 

@@ -364,6 +364,7 @@ func (c *checker) redis() {
 	if r.OvercommitMemory < 0 || r.OvercommitMemory > 2 {
 		c.add("redis.overcommit_memory", "%d is not 0 (heuristic), 1 (always) or 2 (never)", r.OvercommitMemory)
 	}
+	c.oneOf("redis.overcommit_heuristic", string(r.OvercommitHeuristic), OvercommitHeuristics)
 	switch {
 	case r.BaselineUsed < 0:
 		c.add("redis.baseline_used", "must not be negative")
@@ -391,12 +392,13 @@ func (c *checker) redis() {
 	if p.AOFRewriteMinSize < 0 {
 		c.add("redis.persistence.aof_rewrite_min_size", "must not be negative")
 	}
-	if p.SnapshotRate <= 0 {
-		c.add("redis.persistence.snapshot_rate", "must be positive (bytes per second, e.g. 100MiB)")
+	if p.SnapshotRate < 0 {
+		c.add("redis.persistence.snapshot_rate", "must not be negative (bytes per second, e.g. 80MB; 0 = calibrated)")
 	}
 	if ps := r.Model.PageSize; ps <= 0 || ps&(ps-1) != 0 {
 		c.add("redis.model.page_size", "%s is not a positive power of two (write 4KiB, or 2MiB for huge pages)", ps)
 	}
+	c.nonNegative("redis.model.fork_time_base", r.Model.ForkTimeBase)
 	c.nonNegative("redis.model.fork_time_per_gib", r.Model.ForkTimePerGiB)
 }
 

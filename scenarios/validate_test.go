@@ -59,6 +59,12 @@ func TestValidationErrors(t *testing.T) {
 			`t.yaml:3: redis.maxmemory_policy: "allkeys-lru2" is not one of noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl (did you mean allkeys-lru?)`}},
 		{name: "overcommit", src: "redis: {overcommit_memory: 3}\n", want: []string{
 			"t.yaml:3: redis.overcommit_memory: 3 is not 0 (heuristic), 1 (always) or 2 (never)"}},
+		{name: "overcommit heuristic", src: "redis: {overcommit_heuristic: linux-4}\n", want: []string{
+			`t.yaml:3: redis.overcommit_heuristic: "linux-4" is not one of current, pre-5.2`}},
+		{name: "negative fork base", src: "redis: {model: {fork_time_base: -1ms}}\n", want: []string{
+			"t.yaml:3: redis.model.fork_time_base: -1ms must not be negative"}},
+		{name: "negative snapshot rate", src: "redis: {persistence: {snapshot_rate: -1}}\n", want: []string{
+			`t.yaml:3: redis.persistence.snapshot_rate: "-1": sizes cannot be negative`}},
 		{name: "samples", src: "redis: {maxmemory_samples: 0}\n", want: []string{
 			"t.yaml:3: redis.maxmemory_samples: 0 is outside 1..64 (redis.conf maxmemory-samples)"}},
 		{name: "rdb save", src: "redis:\n  persistence:\n    rdb_save: [\"900 1\", \"60\"]\n", want: []string{

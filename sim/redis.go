@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/spillway-sim/spillway/scenarios"
 	"github.com/spillway-sim/spillway/sim/redisnode"
 	"github.com/spillway-sim/spillway/sim/workload"
 )
@@ -64,6 +65,7 @@ func (f *redisFleet) nodeConfig(name string) redisnode.Config {
 		Samples:              rc.MaxMemorySamples,
 		SystemMemory:         rc.SystemMemory.Bytes(),
 		OvercommitMemory:     rc.OvercommitMemory,
+		OvercommitPre52:      rc.OvercommitHeuristic == scenarios.OvercommitPre52,
 		BaselineUsed:         rc.BaselineUsed.Bytes(),
 		RDBSave:              rc.Persistence.RDBSave,
 		AOF:                  rc.Persistence.AOF,
@@ -71,6 +73,7 @@ func (f *redisFleet) nodeConfig(name string) redisnode.Config {
 		AOFRewriteMinSize:    rc.Persistence.AOFRewriteMinSize.Bytes(),
 		SnapshotRate:         float64(rc.Persistence.SnapshotRate.Bytes()),
 		PageSize:             rc.Model.PageSize.Bytes(),
+		ForkTimeBase:         rc.Model.ForkTimeBase.Std(),
 		ForkTimePerGiB:       rc.Model.ForkTimePerGiB.Std(),
 		Weight:               int64(f.r.cfg.weight),
 		Weighted:             workload.IsRedisDataKey,

@@ -10,6 +10,14 @@
 //   - latest_fork_usec and the BGSAVE duration of DEBUG POPULATE datasets of -fork-sizes;
 //   - rdb_last_cow_size of BGSAVEs of a random-value dataset of -cow-dataset while a
 //     client overwrites random keys at each of -cow-rates writes per second.
+//   - with -fidelity FILE, the fidelity suite (fidelity.go): for each of
+//     -fidelity-sizes, a dataset shaped like the simulator's write-through keys
+//     (269-byte values, a TTL each), then per kind (BGSAVE; BGREWRITEAOF with
+//     appendonly yes), key pattern (uniform; hot: 90 % of the writes to 1 % of the
+//     keys) and rate of -fidelity-rates one fork with four paced pipelining writers,
+//     recording the writes acknowledged while the child lived, its lifetime,
+//     latest_fork_usec and rdb_last_cow_size / aof_last_cow_size. sim's TestFidelity
+//     replays each case and compares (docs/fidelity.md). -fidelity-only skips the rest.
 //
 // It then fits the constants (calibration.FromMeasurements), prints measured vs model
 // with the error in percent, and writes the JSON with -out. Timing numbers depend on
@@ -17,5 +25,6 @@
 // removed at the end. It must not touch any server it did not start.
 //
 //	go run ./cmd/calibrate -out sim/calibration/calibration.json   # full: several minutes
+//	go run ./cmd/calibrate -fidelity-only -fidelity sim/calibration/fidelity.json  # the fidelity suite: 15-60 minutes
 //	go run ./cmd/calibrate -quick                                  # smoke test, about a minute
 package main

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,13 @@ type config struct {
 	cowDataset  int64
 	cowShapes   []cowShape
 	cowRates    []int
+	// The fidelity suite (fidelity.go): written to fidelityOut when set; with
+	// fidelityOnly the calibration itself is not measured.
+	fidelityOut      string
+	fidelityOnly     bool
+	fidelitySizes    []int64
+	fidelityRates    []int
+	fidelityBigRates []int // for datasets of bigDataset and more
 }
 
 // fullConfig is the shipped calibration's configuration.
@@ -55,6 +63,10 @@ func fullConfig() config {
 		cowDataset:  1 << 30,
 		cowShapes:   []cowShape{{valueBytes: 256}, {valueBytes: 64, ttl: true}},
 		cowRates:    []int{0, 2000, 10000, 50000},
+
+		fidelitySizes:    []int64{512 << 20, 2 << 30},
+		fidelityRates:    []int{5000, 20000, 50000},
+		fidelityBigRates: []int{50000},
 	}
 }
 
@@ -69,6 +81,8 @@ func quickConfig(c config) config {
 	c.forkRepeats = 1
 	c.cowDataset = 64 << 20
 	c.cowRates = []int{0, 5000, 20000}
+	c.fidelitySizes = []int64{32 << 20}
+	c.fidelityRates = []int{2000, 10000}
 	return c
 }
 
@@ -91,14 +105,31 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	var cal calibration.Calibration
+	var fid *calibration.Fidelity
 	if cfg.refit != "" {
 		cal, err = refit(cfg.refit)
 	} else {
-		cal, err = run(ctx, cfg, stderr)
+		cal, fid, err = run(ctx, cfg, stderr)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "calibrate:", err)
 		return 1
+	}
+	if fid != nil {
+		printFidelity(stdout, *fid)
+		var buf bytes.Buffer
+		if err := calibration.EncodeFidelity(&buf, *fid); err != nil {
+			fmt.Fprintln(stderr, "calibrate:", err)
+			return 1
+		}
+		if err := os.WriteFile(cfg.fidelityOut, buf.Bytes(), 0o644); err != nil {
+			fmt.Fprintln(stderr, "calibrate:", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", cfg.fidelityOut)
+	}
+	if cfg.fidelityOnly {
+		return 0
 	}
 	printTable(stdout, cal)
 	if cfg.out != "" {
@@ -144,6 +175,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	cowSet := fs.String("cow-dataset", joinSizes([]int64{def.cowDataset}), "used memory of the copy-on-write dataset")
 	cowShapes := fs.String("cow-shapes", joinShapes(def.cowShapes), "copy-on-write datasets: value sizes, +ttl for keys with a TTL")
 	rates := fs.String("cow-rates", joinInts(def.cowRates), "random-key write rates during the COW BGSAVEs (writes/s)")
+	fidOut := fs.String("fidelity", "", "also measure the fidelity suite and write it here (e.g. sim/calibration/fidelity.json)")
+	fidOnly := fs.Bool("fidelity-only", false, "measure only the fidelity suite (needs -fidelity)")
+	fidSizes := fs.String("fidelity-sizes", joinSizes(def.fidelitySizes), "used-memory sizes of the fidelity datasets")
+	fidRates := fs.String("fidelity-rates", joinInts(def.fidelityRates), "write rates of the fidelity cases (writes/s, all writers together)")
+	fidBig := fs.String("fidelity-big-rates", joinInts(def.fidelityBigRates), "write rates of the fidelity cases of datasets of 1 GiB and more")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -200,6 +236,22 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			return config{}, fmt.Errorf("-cow-rates: %w", err)
 		}
 	}
+	cfg.fidelityOut, cfg.fidelityOnly = *fidOut, *fidOnly
+	if set["fidelity-sizes"] {
+		if cfg.fidelitySizes, err = parseSizes(*fidSizes); err != nil {
+			return config{}, fmt.Errorf("-fidelity-sizes: %w", err)
+		}
+	}
+	if set["fidelity-rates"] {
+		if cfg.fidelityRates, err = parseInts(*fidRates); err != nil {
+			return config{}, fmt.Errorf("-fidelity-rates: %w", err)
+		}
+	}
+	if set["fidelity-big-rates"] {
+		if cfg.fidelityBigRates, err = parseInts(*fidBig); err != nil {
+			return config{}, fmt.Errorf("-fidelity-big-rates: %w", err)
+		}
+	}
 	cfg.date = *date
 	if cfg.date == "" {
 		cfg.date = time.Now().Format("2006-01-02")
@@ -227,6 +279,17 @@ func (c config) validate() error {
 		return errors.New("-cow-shapes must list at least one shape")
 	case len(c.cowRates) == 0:
 		return errors.New("-cow-rates must list at least one rate")
+	case c.fidelityOnly && c.fidelityOut == "":
+		return errors.New("-fidelity-only needs -fidelity FILE")
+	case c.fidelityOut != "" && c.refit != "":
+		return errors.New("-fidelity measures; it cannot be combined with -refit")
+	case c.fidelityOut != "" && (len(c.fidelitySizes) == 0 || len(c.fidelityRates) == 0):
+		return errors.New("-fidelity-sizes and -fidelity-rates must list at least one value")
+	}
+	for _, r := range append(slices.Clone(c.fidelityRates), c.fidelityBigRates...) {
+		if r < 1 {
+			return fmt.Errorf("fidelity write rate %d must be >= 1", r)
+		}
 	}
 	for _, v := range c.valueSizes {
 		if v < 1 {
@@ -261,20 +324,21 @@ func refit(path string) (calibration.Calibration, error) {
 	return calibration.FromMeasurements(old.Machine, old.Measurements)
 }
 
-// run starts a server, measures everything and fits the calibration.
-func run(ctx context.Context, cfg config, log io.Writer) (calibration.Calibration, error) {
+// run starts a server, measures everything and fits the calibration; with
+// -fidelity it also measures the fidelity suite (and with -fidelity-only only that).
+func run(ctx context.Context, cfg config, log io.Writer) (calibration.Calibration, *calibration.Fidelity, error) {
 	dir := cfg.dir
 	if dir == "" {
 		d, err := os.MkdirTemp("", "spillway-calibrate-")
 		if err != nil {
-			return calibration.Calibration{}, err
+			return calibration.Calibration{}, nil, err
 		}
 		defer os.RemoveAll(d)
 		dir = d
 	}
 	srv, err := startServer(ctx, cfg.redisServer, dir)
 	if err != nil {
-		return calibration.Calibration{}, err
+		return calibration.Calibration{}, nil, err
 	}
 	defer func() {
 		if err := srv.stop(); err != nil {
@@ -283,7 +347,67 @@ func run(ctx context.Context, cfg config, log io.Writer) (calibration.Calibratio
 	}()
 	b := newBench(srv, cfg.seed, log)
 	defer b.close()
-	return measureAll(ctx, b, cfg)
+	var cal calibration.Calibration
+	if !cfg.fidelityOnly {
+		if cal, err = measureAll(ctx, b, cfg); err != nil {
+			return cal, nil, err
+		}
+	}
+	if cfg.fidelityOut == "" {
+		return cal, nil, nil
+	}
+	m := calibration.Machine{Date: cfg.date, Command: cfg.command, Quick: cfg.quick}
+	hostFacts(&m)
+	if err := b.machineFromServer(ctx, &m); err != nil {
+		return cal, nil, fmt.Errorf("machine facts: %w", err)
+	}
+	m.Notes = fidelityNotes(m)
+	prov, err := b.provisional(ctx)
+	if err != nil {
+		return cal, nil, err
+	}
+	save := func(cases []calibration.FidelityCase) error { // after every case
+		var buf bytes.Buffer
+		if err := calibration.EncodeFidelity(&buf, calibration.Fidelity{Machine: m, Cases: cases}); err != nil {
+			return err
+		}
+		return os.WriteFile(cfg.fidelityOut, buf.Bytes(), 0o644)
+	}
+	cases, err := b.fidelityRuns(ctx, prov, cfg.fidelitySizes, cfg.fidelityRates, cfg.fidelityBigRates, save)
+	if err != nil {
+		return cal, nil, fmt.Errorf("fidelity: %w", err)
+	}
+	return cal, &calibration.Fidelity{Machine: m, Cases: cases}, nil
+}
+
+// provisional is the memory model from the Redis source's struct sizes with the
+// server's measured jemalloc quantum and empty-server baseline: enough to size a
+// dataset before anything is fitted.
+func (b *bench) provisional(ctx context.Context) (calibration.Calibration, error) {
+	classes, err := b.sizeClasses(ctx)
+	if err != nil {
+		return calibration.Calibration{}, fmt.Errorf("size classes: %w", err)
+	}
+	if err := b.flush(ctx); err != nil {
+		return calibration.Calibration{}, err
+	}
+	base, _, err := b.settledMemory(ctx)
+	if err != nil {
+		return calibration.Calibration{}, fmt.Errorf("baseline: %w", err)
+	}
+	return calibration.Calibration{Memory: calibration.RedisMemory(calibration.QuantumFromClasses(classes), base)}, nil
+}
+
+// fidelityNotes are the caveats recorded with every fidelity suite.
+func fidelityNotes(m calibration.Machine) []string {
+	return []string{
+		fmt.Sprintf("A %d-CPU VM shared with other jobs: the writers, the server and its fork child compete for the CPUs, "+
+			"so the achieved write rate and the child's lifetime vary between runs; the replay uses the achieved numbers.", m.CPUs),
+		"COW is rdb_last_cow_size / aof_last_cow_size with " + m.TransparentHugepage + " transparent huge pages " +
+			"(Redis disable-thp " + m.RedisDisableTHP + "); aof-rewrite cases run with appendonly yes, appendfsync everysec.",
+		"Writes: SET key value PX ms of same-length random values, pipelined from 4 connections every 5 ms; " +
+			"hot: 90 % of the writes to the 1 % of the keys whose id is a multiple of 100.",
+	}
 }
 
 // measureAll runs every measurement in a fixed order and fits the calibration.

@@ -50,6 +50,21 @@ func TestParseFlags(t *testing.T) {
 				t.Fatalf("fork sizes %v", c.forkSizes)
 			}
 		}},
+		{name: "fidelity", args: []string{"-fidelity", "f.json", "-fidelity-only", "-fidelity-sizes", "64MiB", "-fidelity-rates", "100,200"},
+			check: func(t *testing.T, c config) {
+				if c.fidelityOut != "f.json" || !c.fidelityOnly || !reflect.DeepEqual(c.fidelitySizes, []int64{64 << 20}) ||
+					!reflect.DeepEqual(c.fidelityRates, []int{100, 200}) {
+					t.Fatalf("config = %+v", c)
+				}
+			}},
+		{name: "fidelity defaults reach 2 GiB and 50 k/s", args: nil, check: func(t *testing.T, c config) {
+			if !reflect.DeepEqual(c.fidelitySizes, []int64{512 << 20, 2 << 30}) || c.fidelityRates[len(c.fidelityRates)-1] < 50_000 {
+				t.Fatalf("fidelity sizes %v rates %v", c.fidelitySizes, c.fidelityRates)
+			}
+		}},
+		{name: "fidelity-only without a file", args: []string{"-fidelity-only"}, wantErr: true},
+		{name: "fidelity with refit", args: []string{"-fidelity", "f.json", "-refit", "c.json"}, wantErr: true},
+		{name: "zero fidelity rate", args: []string{"-fidelity", "f.json", "-fidelity-rates", "0"}, wantErr: true},
 		{name: "bad size", args: []string{"-fork-sizes", "lots"}, wantErr: true},
 		{name: "bad shape", args: []string{"-cow-shapes", "big"}, wantErr: true},
 		{name: "negative rate", args: []string{"-cow-rates", "-5"}, wantErr: true},

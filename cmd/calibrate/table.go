@@ -94,3 +94,22 @@ func printTable(w io.Writer, c calibration.Calibration) {
 		fmt.Fprintln(w, "note:", n)
 	}
 }
+
+// printFidelity prints the measured fidelity cases (the simulator's replay of
+// them is sim's TestFidelity and docs/fidelity.md).
+func printFidelity(w io.Writer, f calibration.Fidelity) {
+	m := f.Machine
+	fmt.Fprintf(w, "Fidelity %s: redis %s (%s), kernel %s, THP %s, %s x%d\n", m.Date, m.RedisVersion, m.MemAllocator,
+		m.Kernel, m.TransparentHugepage, m.CPUModel, m.CPUs)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "FIDELITY\tcase\tkeys\twrites\twrites/s\tused MiB\tfork ms\tchild s\tcow MiB\tcow/used %\t")
+	for _, c := range f.Cases {
+		fmt.Fprintf(tw, "\t%s\t%d\t%d\t%.0f\t%.1f\t%.2f\t%.2f\t%.1f\t%.1f\t\n", c.Name, c.Keys, c.Writes, c.WritesPerSec(),
+			mib(c.UsedBytes), float64(c.ForkUsec)/1e3, float64(c.ChildNanos)/1e9, mib(c.COWBytes),
+			100*float64(c.COWBytes)/float64(c.UsedBytes))
+	}
+	tw.Flush()
+	for _, n := range m.Notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+}

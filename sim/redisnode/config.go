@@ -2,6 +2,7 @@ package redisnode
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -64,6 +65,11 @@ type Config struct {
 	// OvercommitMemory is vm.overcommit_memory: 0 heuristic, 1 always, 2 never.
 	// The zero value is the Linux default 0 (the scenario default is 1).
 	OvercommitMemory int
+	// OvercommitPre52 makes OvercommitMemory 0 follow the heuristic of Linux before
+	// 5.2 (a fork fails when the child's private mappings exceed the free memory)
+	// instead of the current one (a fork fails only when one mapping exceeds RAM +
+	// swap); see forkAllowed in fork.go.
+	OvercommitPre52 bool
 	// BaselineUsed is used memory of data already on the node that the simulation
 	// does not write (added to the empty server's measured baseline).
 	BaselineUsed int64
@@ -87,9 +93,10 @@ type Config struct {
 	// PageSize is the page size copy-on-write copies (4 KiB; 2 MiB with transparent
 	// huge pages); 0 means the calibration's page size.
 	PageSize int64
-	// ForkTimePerGiB, when non-zero, replaces the calibrated fork-stall line
-	// (base + slope) with this slope alone: stall = ForkTimePerGiB × used / GiB.
-	ForkTimePerGiB time.Duration
+	// ForkTimeBase and ForkTimePerGiB are the fork stall's line: the parent is
+	// blocked ForkTimeBase + ForkTimePerGiB × used / GiB in fork(). Each zero part
+	// takes the calibration's (calibration Fork.BaseNanos, Fork.NanosPerGiB).
+	ForkTimeBase, ForkTimePerGiB time.Duration
 
 	// RestartDelay is how long an OOM-killed server stays down before it starts
 	// loading again; 0 means 10 s (the kubelet's first crash-restart back-off).
@@ -193,7 +200,8 @@ func (c Config) resolve() (*settings, error) {
 	if c.Samples < 0 || c.LFULogFactor < 0 || c.LFUDecayTime < 0 || c.AOFRewritePercentage < 0 {
 		return bad("negative eviction or AOF parameter")
 	}
-	if c.SnapshotRate < 0 || c.LoadRate < 0 || c.PageSize < 0 || c.ForkTimePerGiB < 0 || c.RestartDelay < 0 {
+	if c.SnapshotRate < 0 || c.LoadRate < 0 || c.PageSize < 0 || c.ForkTimeBase < 0 || c.ForkTimePerGiB < 0 ||
+		c.RestartDelay < 0 {
 		return bad("negative fork or restart parameter")
 	}
 	if c.Weight < 0 {
@@ -227,6 +235,12 @@ func (c Config) resolve() (*settings, error) {
 	if s.SnapshotRate == 0 {
 		s.SnapshotRate = s.cal.Fork.SnapshotBytesPerSec
 	}
+	if s.ForkTimeBase == 0 {
+		s.ForkTimeBase = time.Duration(math.Round(s.cal.Fork.BaseNanos))
+	}
+	if s.ForkTimePerGiB == 0 {
+		s.ForkTimePerGiB = time.Duration(math.Round(s.cal.Fork.NanosPerGiB))
+	}
 	if s.LoadRate == 0 {
 		s.LoadRate = s.SnapshotRate
 	}
@@ -252,10 +266,7 @@ func (c Config) resolve() (*settings, error) {
 
 // forkStall is the time the parent is blocked in fork() with used bytes.
 func (s *settings) forkStall(used int64) time.Duration {
-	if s.ForkTimePerGiB > 0 {
-		return time.Duration(float64(s.ForkTimePerGiB) * float64(used) / calibration.GiB)
-	}
-	return s.cal.ForkTime(used)
+	return s.ForkTimeBase + time.Duration(math.Round(float64(s.ForkTimePerGiB)*float64(used)/calibration.GiB))
 }
 
 // snapshotDuration is how long the fork child runs for used bytes.

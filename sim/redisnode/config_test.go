@@ -1,6 +1,7 @@
 package redisnode
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -23,8 +24,13 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatalf("fork stall %v, calibration %v", d, cal.ForkTime(1<<30))
 	}
 	s2, _ := Config{ForkTimePerGiB: 10 * time.Millisecond, SnapshotRate: 100 << 20}.resolve()
-	if s2.forkStall(2<<30) != 20*time.Millisecond || s2.snapshotDuration(100<<20) != time.Second {
+	base := time.Duration(math.Round(cal.Fork.BaseNanos))
+	if s2.forkStall(2<<30) != base+20*time.Millisecond || s2.snapshotDuration(100<<20) != time.Second {
 		t.Fatalf("overrides: stall %v snapshot %v", s2.forkStall(2<<30), s2.snapshotDuration(100<<20))
+	}
+	s3, _ := Config{ForkTimeBase: 5 * time.Millisecond}.resolve()
+	if want := 5*time.Millisecond + time.Duration(math.Round(cal.Fork.NanosPerGiB)); s3.forkStall(1<<30) != want {
+		t.Fatalf("base override: stall %v, want %v", s3.forkStall(1<<30), want)
 	}
 	a, _ := Config{Name: "x"}.resolve()
 	b, _ := Config{Name: "x"}.resolve()
@@ -45,6 +51,7 @@ func TestConfigRejectsNonsense(t *testing.T) {
 		{name: "bad save point", cfg: Config{RDBSave: []string{"900"}}},
 		{name: "zero changes", cfg: Config{RDBSave: []string{"900 0"}}},
 		{name: "negative snapshot rate", cfg: Config{SnapshotRate: -1}},
+		{name: "negative fork base", cfg: Config{ForkTimeBase: -1}},
 		{name: "negative samples", cfg: Config{Samples: -5}},
 	}
 	for _, tt := range tests {

@@ -16,11 +16,21 @@ import (
 //   - an overwrite writes the key's dictEntry and its expires dictEntry in place
 //     (db.c dbSetValue, setExpire): the page at a hash of the key;
 //   - new allocations (the new value's robj/SDS, a new key's entry and SDS) go to
-//     slots freed earlier (jemalloc reuses holes before fresh pages): a page at a
-//     hash of (key, write number) in the class's region, covering [off, off+size)
-//     so an allocation larger than a page copies every page it spans; when the
-//     class has no holes the allocation lands in fresh, unshared memory (no copy,
-//     only more used memory);
+//     slots freed earlier (jemalloc reuses holes before fresh pages), last freed
+//     first: jemalloc's thread cache hands out a size class's most recently freed
+//     region (tcache bins are LIFO stacks), and Redis allocates a SET's new value
+//     (the parsed argument, networking.c) before it frees the old one (db.c
+//     dbSetValue), so the new value lands where the previous write's old value was.
+//     Freeing pushes the freed allocation's place — the key's own, a hash of the
+//     key and the allocation (where a loaded dataset holds it) — and an allocation
+//     pops the last one, dirtying the page(s) covering [off, off+size) (an
+//     allocation larger than a page copies every page it spans); with nothing
+//     freed since the fork, a place at a hash of the write number. With writes to
+//     uniformly random keys that is a random page per write; with a few hot keys
+//     written over and over it is the same few pages — the hot keys' own — which a
+//     random page per write (this model before) overstated many times over. When
+//     the class has no holes the allocation lands in fresh, unshared memory (no
+//     copy, only more used memory);
 //   - inserting or deleting a key writes one bucket of the main table (and of the
 //     expires table for a key with a TTL).
 //
@@ -41,6 +51,10 @@ const (
 	regionExpiresTable int64 = -2
 )
 
+// freedDepth bounds each class's stack of freed places (jemalloc's tcache bins
+// hold a few hundred regions; deeper ones went back to the arena).
+const freedDepth = 256
+
 type cowRegion struct {
 	pages int64
 	bits  []uint64
@@ -54,6 +68,7 @@ type cowTracker struct {
 	regions  map[int64]*cowRegion
 	dirty    int64
 	seq      uint64
+	freed    map[int64][]uint64 // per size class, the places freed since the fork, last on top
 }
 
 // newCOWTracker lays out the regions from the live bytes per size class and the
@@ -62,7 +77,7 @@ func newCOWTracker(pageBytes int64, classBytes map[int64]int64, mainTable, expir
 	if pageBytes <= 0 {
 		panic(fmt.Sprintf("redisnode: COW tracker with page size %d", pageBytes))
 	}
-	c := &cowTracker{page: pageBytes, baseline: baseline, regions: map[int64]*cowRegion{}}
+	c := &cowTracker{page: pageBytes, baseline: baseline, regions: map[int64]*cowRegion{}, freed: map[int64][]uint64{}}
 	add := func(id, bytes int64) {
 		if bytes <= 0 {
 			return
@@ -115,15 +130,58 @@ func (c *cowTracker) touch(id int64, h uint64, size int64) {
 // A key that stands for w keys (weight.go) dirties w such pages, one per key it
 // stands for, each at its own fixed place.
 func (c *cowTracker) inPlace(id int64, key string, salt uint64, size int64) {
-	h := fnv64(key)
-	c.touch(id, mix64(h^salt), size)
-	for j := int64(1); c.wt != nil && j < c.wt(key); j++ {
-		c.touch(id, mix64(h^salt^mix64(uint64(j)<<32)), size)
+	for j := int64(0); j < c.weight(key); j++ {
+		c.touch(id, place(key, salt^copySalt(j)), size)
 	}
 }
 
-// fresh dirties the page a new allocation lands on (a different place per write).
-func (c *cowTracker) fresh(id int64, key string, size int64) {
+// place is where key's allocation salt of a loaded dataset lives (the hash
+// inPlace and free use).
+func place(key string, salt uint64) uint64 { return mix64(fnv64(key) ^ salt) }
+
+// alloc dirties the page(s) a new allocation of size bytes in class id lands on:
+// the class's last freed place, or a place at a hash of the write number when
+// nothing of the class was freed since the fork.
+func (c *cowTracker) alloc(id int64, size int64) {
+	if st := c.freed[id]; len(st) > 0 {
+		h := st[len(st)-1]
+		c.freed[id] = st[:len(st)-1]
+		c.touch(id, h, size)
+		return
+	}
 	c.seq++
-	c.touch(id, mix64(fnv64(key)^mix64(c.seq)), size)
+	c.touch(id, mix64(mix64(c.seq)^uint64(id)), size)
+}
+
+// free pushes the place of key's allocation salt of class id onto the class's
+// stack (freeing writes nothing to the shared page itself: jemalloc keeps the
+// free lists in its own metadata).
+//
+// A key that stands for w keys (weight.go) frees w places, one per key.
+func (c *cowTracker) free(id int64, key string, salt uint64) {
+	w := c.weight(key)
+	for j := int64(0); j < w; j++ {
+		st := c.freed[id]
+		if int64(len(st)) >= freedDepth*w { // the depth of w keys' stacks
+			st = append(st[:0], st[1:]...)
+		}
+		c.freed[id] = append(st, place(key, salt^copySalt(j)))
+	}
+}
+
+// weight is how many keys key stands for (weight.go).
+func (c *cowTracker) weight(key string) int64 {
+	if c.wt == nil {
+		return 1
+	}
+	return c.wt(key)
+}
+
+// copySalt tells apart the places of the keys one sampled key stands for; the
+// first is the key's own place (0), so an unsampled run is unchanged.
+func copySalt(j int64) uint64 {
+	if j == 0 {
+		return 0
+	}
+	return mix64(uint64(j) << 32)
 }

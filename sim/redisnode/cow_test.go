@@ -46,6 +46,12 @@ func TestCOWTrackerCountsEachPageOnce(t *testing.T) {
 // cowModelRun replays writes overwrites of uniformly random keys of shape during
 // one fork through the node's allocation placement (place) and returns the COW.
 func cowModelRun(cal *calibration.Calibration, shape calibration.KeyShape, keys, writes, page int64, seed uint64) int64 {
+	return cowModelPick(cal, shape, keys, writes, page, seed, func(r *rand.Rand) int64 { return r.Int64N(keys) })
+}
+
+// cowModelPick is cowModelRun with the written key ids drawn by pick.
+func cowModelPick(cal *calibration.Calibration, shape calibration.KeyShape, keys, writes, page int64, seed uint64,
+	pick func(*rand.Rand) int64) int64 {
 	s := &settings{cal: *cal}
 	n := &Node{cfg: s, mem: newMemModel(&s.cal, 0)}
 	e := entry{key: fmt.Sprintf("%0*d", shape.KeyBytes, 0), kind: kindString, valueLen: int32(shape.ValueBytes), volPos: -1}
@@ -65,7 +71,7 @@ func cowModelRun(cal *calibration.Calibration, shape calibration.KeyShape, keys,
 	buf := make([]byte, 0, shape.KeyBytes)
 	for range writes {
 		buf = buf[:0]
-		id := strconv.AppendInt(nil, r.Int64N(keys), 10)
+		id := strconv.AppendInt(nil, pick(r), 10)
 		for range shape.KeyBytes - len(id) {
 			buf = append(buf, '0')
 		}
@@ -109,5 +115,22 @@ func TestCOWHugePagesCopyFarMore(t *testing.T) {
 		if huge < 5*small {
 			t.Fatalf("%d writes: huge pages %d, 4 KiB pages %d: want ≥ 5×", writes, huge, small)
 		}
+	}
+}
+
+// TestCOWHotKeysCopyTheirOwnPages: writes that keep hitting a few hot keys copy
+// those keys' pages (jemalloc hands an overwrite the slot the previous write
+// freed), not a random page per write: 100,000 writes to 100 hot keys copy about
+// what 100 distinct keys' writes copy, far below 100,000 uniform writes.
+func TestCOWHotKeysCopyTheirOwnPages(t *testing.T) {
+	cal := calibration.Default()
+	shape := calibration.KeyShape{KeyBytes: 24, ValueBytes: 256, TTL: true}
+	const keys, hot = 200_000, 100
+	hotCOW := cowModelPick(&cal, shape, keys, 100_000, 4096, 3, func(r *rand.Rand) int64 { return r.Int64N(hot) * (keys / hot) })
+	few := cowModelRun(&cal, shape, keys, 2*hot, 4096, 3)
+	uniform := cowModelRun(&cal, shape, keys, 100_000, 4096, 3)
+	t.Logf("hot %d B, %d uniform writes %d B, 100000 uniform writes %d B", hotCOW, 2*hot, few, uniform)
+	if hotCOW > few || uniform < 10*hotCOW {
+		t.Fatalf("hot keys copied %d B: want at most %d (200 distinct writes) and a tenth of uniform %d", hotCOW, few, uniform)
 	}
 }

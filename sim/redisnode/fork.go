@@ -27,16 +27,25 @@ import (
 //     rewrite, or a rewrite during a BGSAVE, is scheduled and starts when the child
 //     ends (rdb_bgsave_scheduled / aof_rewrite_scheduled).
 //   - Fork: the parent is blocked for the calibrated fork time of its used memory
-//     (calibration.ForkTime, or Config.ForkTimePerGiB); every command waits behind it
+//     (calibration.ForkTime, or Config.ForkTimeBase and ForkTimePerGiB); every command waits behind it
 //     (latency.go). The child lives used / snapshot_rate (calibration.SnapshotDuration).
 //     While it lives every parent write copies pages (cow.go) and RSS = parent RSS +
 //     copied pages; LRU/LFU fields are not touched (db.c lookupKey).
-//   - vm.overcommit_memory (Linux mm/util.c __vm_enough_memory, Redis's startup
-//     warning "Background save may fail under low memory condition"): 1 always
-//     succeeds; 0 (heuristic) refuses a fork whose child would need more than the
-//     free memory (parent RSS > system − parent RSS), as the pre-5.x heuristic the
-//     public write-ups describe; 2 (never overcommit) refuses it when parent + child
-//     commit (2 × RSS) exceed CommitLimit = 50 % of RAM (overcommit_ratio, no swap).
+//   - vm.overcommit_memory (Linux mm/util.c __vm_enough_memory, which fork's
+//     dup_mmap (kernel/fork.c) calls for each private writable mapping it copies;
+//     Documentation/mm/overcommit-accounting.rst; Redis's startup warning
+//     "Background save may fail under low memory condition"): 1 always succeeds;
+//     0 (heuristic) as Linux does it since 5.2 (commit 8c7829b04c52, 2019: the
+//     OVERCOMMIT_GUESS branch is "if (pages > totalram_pages() + total_swap_pages)
+//     goto error"), refusing only a single mapping larger than RAM + swap — the
+//     heap, at most the parent's RSS, so a fork fails only when RSS > system memory
+//     (no swap) and otherwise succeeds, leaving the OOM killer to act when the
+//     copies outgrow the machine; with Config.OvercommitPre52, 0 is the older
+//     heuristic the public write-ups describe, which compared each mapping with the
+//     free memory (page cache and free pages), so a fork fails when the parent's
+//     RSS > system − parent RSS; 2 (never overcommit) refuses it when parent +
+//     child commit (2 × RSS) exceed CommitLimit = 50 % of RAM (overcommit_ratio,
+//     no swap).
 //     A failed BGSAVE sets lastbgsave_status = err: with save points configured and
 //     stop-writes-on-bgsave-error yes, writes get MISCONF until a save succeeds
 //     (server.c writeCommandsDeniedByDiskError — only with save points, as in Redis).
@@ -179,13 +188,15 @@ func (n *Node) forkAllowed(rss int64) bool {
 	if sys == 0 {
 		return true
 	}
-	switch n.cfg.OvercommitMemory {
-	case 1:
+	switch {
+	case n.cfg.OvercommitMemory == 1:
 		return true
-	case 2:
+	case n.cfg.OvercommitMemory == 2:
 		return 2*rss <= sys/2
+	case n.cfg.OvercommitPre52:
+		return rss <= sys-rss
 	}
-	return rss <= sys-rss
+	return rss <= sys
 }
 
 // startChild forks a BGSAVE or AOF-rewrite child at at.

@@ -200,18 +200,20 @@ func TestForkFailureMakesWritesMisconfUntilASaveSucceeds(t *testing.T) {
 	tests := []struct {
 		name       string
 		overcommit int
+		pre52      bool
 		system     int64
 		fails      bool
 	}{
-		{name: "heuristic: child does not fit in free memory", overcommit: 0, system: rss * 3 / 2, fails: true},
-		{name: "heuristic: child fits", overcommit: 0, system: rss * 5 / 2},
+		{name: "heuristic before 5.2: child does not fit in free memory", overcommit: 0, pre52: true, system: rss * 3 / 2, fails: true},
+		{name: "heuristic before 5.2: child fits", overcommit: 0, pre52: true, system: rss * 5 / 2},
+		{name: "heuristic: the heap mapping is below RAM", overcommit: 0, system: rss * 11 / 10},
 		{name: "always overcommit", overcommit: 1, system: rss * 11 / 10},
 		{name: "never overcommit: 2×RSS > 50 % of RAM", overcommit: 2, system: rss * 3, fails: true},
 		{name: "never overcommit: fits", overcommit: 2, system: rss * 5},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			eng, n := newNode(t, Config{SystemMemory: tt.system, OvercommitMemory: tt.overcommit, RDBSave: []string{"1 1"}})
+			eng, n := newNode(t, Config{SystemMemory: tt.system, OvercommitMemory: tt.overcommit, OvercommitPre52: tt.pre52, RDBSave: []string{"1 1"}})
 			val := strings.Repeat("v", 1000)
 			for i := 0; i < 3000; i++ {
 				directSet(t, n, fmt.Sprintf("k:%06d", i), val, 30*time.Second)
@@ -358,7 +360,7 @@ func TestRestartFromLastRDBOrAOF(t *testing.T) {
 }
 
 func TestForkStallDelaysCommands(t *testing.T) {
-	eng, n := newNode(t, Config{RTT: 100 * time.Microsecond, ForkTimePerGiB: time.Second, BaselineUsed: 1 << 30})
+	eng, n := newNode(t, Config{RTT: 100 * time.Microsecond, ForkTimeBase: time.Nanosecond, ForkTimePerGiB: time.Second, BaselineUsed: 1 << 30})
 	if err := n.BGSave(); err != nil {
 		t.Fatal(err)
 	}

@@ -519,6 +519,12 @@ func (n *Node) dropEntry(key string, at time.Duration) {
 	n.mem.remove(&e, true)
 	n.expiry.clear(key)
 	if c := n.p.cow; c != nil {
+		n.allocBuf = n.mem.allocs(&e, n.allocBuf[:0])
+		for i, a := range n.allocBuf {
+			if a.n == 1 {
+				c.free(a.class, key, uint64(i+2))
+			}
+		}
 		c.inPlace(regionMainTable, key, 0, n.cfg.cal.Memory.DictBucketBytes)
 		if e.volPos >= 0 {
 			c.inPlace(regionExpiresTable, key, 0, n.cfg.cal.Memory.DictBucketBytes)
@@ -536,7 +542,7 @@ func (n *Node) place(e, prev *entry) {
 		got := n.mem.reuse(a.class, count)
 		if c != nil {
 			for range min(got, 64*n.weightOf(e.key)) { // a huge set's members: the first pages suffice
-				c.fresh(a.class, e.key, a.class)
+				c.alloc(a.class, a.class)
 			}
 		}
 	}
@@ -588,6 +594,14 @@ func (n *Node) place(e, prev *entry) {
 			}
 		default:
 			newAlloc(a, a.n)
+		}
+	}
+	if c != nil {
+		// The old value is freed after the new one is allocated (db.c dbSetValue).
+		for i, a := range n.prevBuf {
+			if !a.keep && !a.inPlace && a.n == 1 {
+				c.free(a.class, e.key, uint64(i+2))
+			}
 		}
 	}
 	if c != nil && (prev.volPos >= 0) != (e.volPos >= 0) {
