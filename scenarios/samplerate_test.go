@@ -60,3 +60,10 @@ func TestSampleRateRefusedOnStreams(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+func TestSampleRateAbovePollBatchRefused(t *testing.T) {
+	_, err := Parse("x.yaml", []byte("version: 1\nworkload: {datapoints: 4000000, sample_rate: 0.001}\nlog: {poll_batch: 500}\n"))
+	if err == nil || !strings.Contains(err.Error(), "x.yaml:2: workload.sample_rate: 0.001 makes each datapoint stand for 1000, more than log.poll_batch (500)") {
+		t.Fatalf("error %v", err)
+	}
+}

@@ -189,6 +189,11 @@ func (c *checker) workload() {
 	} else if wt := r.Weight(); wt > 1 && w.Datapoints > 0 && w.Datapoints/wt < 1 {
 		c.add("workload.sample_rate", "%s keeps no datapoint of %d", r, w.Datapoints)
 	}
+	if wt := w.SampleRate.Weight(); wt > 1 && c.s.Log.PollBatch > 0 && wt > c.s.Log.PollBatch {
+		c.add("workload.sample_rate", "%s makes each datapoint stand for %d, more than log.poll_batch (%d): a poll "+
+			"of one simulated message would stand for several real polls; use a rate of at least 1/%d",
+			w.SampleRate, wt, c.s.Log.PollBatch, c.s.Log.PollBatch)
+	}
 }
 
 func (c *checker) log() {

@@ -274,8 +274,7 @@ func (p *pod) restore(batch []fetched) []lookup {
 		return pre
 	}
 	ctx, m := p.meterCtx(0, 1)
-	m.Batch = r.cfg.realPerPoll(r.livePods())
-	m.PerAction = m.Batch
+	m.Batch = r.cfg.restoreBatch(len(batch), len(p.refs), r.livePods())
 	rep, _ := p.store.Restore(ctx, p.refs)
 	r.redis.deliverRemovals() // why a key is missing (evicted a moment ago) before the miss is judged
 	r.countRestore(rep)
@@ -395,9 +394,6 @@ func (p *pod) sync() {
 	}
 	ctx, m := p.meterCtx(0, r.cfg.spillParallelism)
 	m.Batch = r.cfg.realSpillBatch
-	if m.Batch > 0 {
-		m.PerAction = r.cfg.realPerPoll(r.livePods())
-	}
 	rep, err := p.store.Sync(ctx)
 	if rep == nil {
 		return

@@ -90,10 +90,23 @@ func (s *settings) scale() {
 	s.spillBatch = max(1, (s.spillBatch+w/2)/w)
 }
 
+// restoreBatch is, in a sampled run, the real keys one real restore call
+// carries when a poll of n simulated messages misses k of them: the poll stands
+// for polls = n × weight / realPerPoll real polls (at least one), and its k ×
+// weight misses fall in min(polls, k × weight) of them, one restore round trip
+// each, all on this pod's timeline. 0 without sampling.
+func (s *settings) restoreBatch(n, k, pods int) int {
+	if s.weight <= 1 || k == 0 {
+		return 0
+	}
+	misses := k * s.weight
+	polls := max(1, n*s.weight/s.realPerPoll(pods))
+	return max(1, (misses+min(polls, misses)-1)/min(polls, misses))
+}
+
 // realPerPoll is, in a sampled run, how many messages one real poll of one of
 // pods consumers carries in steady state: the messages a tick brings it, at
-// most the poll batch. A sampled poll's keys stand for several such polls
-// (redisnode.Meter.PerAction). 0 without sampling.
+// most the poll batch. 0 without sampling.
 func (s *settings) realPerPoll(pods int) int {
 	if s.weight <= 1 {
 		return 0

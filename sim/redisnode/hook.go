@@ -200,7 +200,6 @@ type admission struct {
 	// calls is the real calls this one stands for and weights the real commands
 	// each of its commands does (weight.go: 1 and nil without sampling).
 	calls   float64
-	own     float64 // of calls, those the caller waits for, one after the other
 	weights []int64
 }
 
@@ -261,7 +260,7 @@ func (n *Node) charge(c *callState, a *admission) bool {
 	if a.calls != 1 {
 		// The real calls the caller makes run one after the other on this lane,
 		// each with its share of the service time (weight.go).
-		cost = wait + time.Duration(a.own*float64(callCost(0, c.rtt, time.Duration(float64(a.svc)/a.calls), c.workers))) + c.spike
+		cost = wait + time.Duration(a.calls*float64(callCost(0, c.rtt, time.Duration(float64(a.svc)/a.calls), c.workers))) + c.spike
 	}
 	if c.m != nil && !c.m.charge(lane, cost) {
 		return false

@@ -41,13 +41,6 @@ type Meter struct {
 	// calls, made one after the other on its lane. 0: each call stands for one
 	// real call carrying all those keys.
 	Batch int
-	// PerAction, with Batch, is how many real keys one real action carries when
-	// the keys a sampled action carries are really spread over several actions
-	// (a poll's restores: the keys of Weight polls' worth of messages arrive in
-	// one sampled poll): the caller waits for the real calls of one real action,
-	// max(1, PerAction/Batch), and the server does the work of all of them. 0:
-	// one action (a spill: every call is the caller's).
-	PerAction int
 
 	mu    sync.Mutex
 	lanes []time.Duration

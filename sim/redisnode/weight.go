@@ -67,16 +67,10 @@ func (n *Node) weigh(m *Meter, cmds []redis.Cmder, a *admission) {
 		return
 	}
 	w := n.cfg.Weight
-	a.own = 1
 	if m != nil && m.Batch > 0 {
 		// A fraction when the call's keys stand for less than one real batch
 		// (spill_batch below the weight): its share of a real call's round trip.
 		a.calls = float64(int64(total)*w) / float64(m.Batch)
-		a.own = a.calls
-		if m.PerAction > 0 {
-			a.calls = max(1, a.calls)
-			a.own = min(a.calls, max(1, float64(m.PerAction)/float64(m.Batch)))
-		}
 	}
 	a.weights = make([]int64, len(cmds))
 	a.svc = 0
