@@ -38,6 +38,7 @@ func (v *view) markdown(plots []Plot) []byte {
 	if d := strings.TrimSpace(sc.Description); d != "" {
 		w("> %s\n\n", d)
 	}
+	v.writeSampling(&b)
 	v.writeAnswers(&b)
 	v.writeSetup(&b)
 	outcomes := CheckExpectations(v.res)
@@ -93,7 +94,6 @@ func (v *view) writeSetup(b *bytes.Buffer) {
 		plural(sc.Log.Partitions, "partition"), sc.Log.Assignor, plural(sc.Consumers.Replicas, "pod"),
 		sc.Consumers.TerminationGrace, plural(sc.Redis.Nodes, "node"), FormatBytes(float64(sc.Redis.SystemMemory)),
 		maxmemoryText(sc.Redis.MaxMemory), sc.Redis.MaxMemoryPolicy)
-	v.writeSampling(b)
 	if len(sc.Timeline) > 0 {
 		var parts []string
 		for _, e := range sc.Timeline {
