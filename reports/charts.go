@@ -565,16 +565,7 @@ func (v *view) sweepFigure() *figure {
 		return nil
 	}
 	xs, xLabel, xTicks := sweepAxis(v.sc.Sweep.Field, pts)
-	metrics := []sweepMetric{
-		{"context_loss_ratio", "Context loss ratio", KindRatio},
-		{"spill_duration_max", "Longest spill", KindSeconds},
-		{"latency_p99", "Message latency p99", KindSeconds},
-	}
-	if v.anyMetric("redis_rss_peak_bytes") {
-		metrics = append(metrics, sweepMetric{"redis_rss_peak_bytes", "Peak Redis RSS", KindBytes})
-	} else {
-		metrics = append(metrics, sweepMetric{"redis_bytes_in", "Bytes written to Redis", KindBytes})
-	}
+	metrics := v.sweepMetrics()
 	var variants []string
 	for _, r := range pts {
 		if !contains(variants, r.Variant) {
@@ -775,3 +766,18 @@ func floorZero(p *plot.Plot) {
 
 // plotTitle is the title a figure is listed under in the report.
 func plotTitle(f *figure) string { return strings.TrimSpace(f.title) }
+
+// sweepMetrics are the headline metrics the sweep and intervals figures plot:
+// loss, the longest spill, latency p99 and Redis's peak RSS (bytes written
+// when no run has the memory model's peak).
+func (v *view) sweepMetrics() []sweepMetric {
+	metrics := []sweepMetric{
+		{"context_loss_ratio", "Context loss ratio", KindRatio},
+		{"spill_duration_max", "Longest spill", KindSeconds},
+		{"latency_p99", "Message latency p99", KindSeconds},
+	}
+	if v.anyMetric("redis_rss_peak_bytes") {
+		return append(metrics, sweepMetric{"redis_rss_peak_bytes", "Peak Redis RSS", KindBytes})
+	}
+	return append(metrics, sweepMetric{"redis_bytes_in", "Bytes written to Redis", KindBytes})
+}

@@ -243,16 +243,7 @@ func (v *view) intervalsFigure() *figure {
 			xTicks = append(xTicks, plot.Tick{Value: float64(i), Label: c.label})
 		}
 	}
-	metrics := []sweepMetric{
-		{"context_loss_ratio", "Context loss ratio", KindRatio},
-		{"spill_duration_max", "Longest spill", KindSeconds},
-		{"latency_p99", "Message latency p99", KindSeconds},
-	}
-	if v.anyMetric("redis_rss_peak_bytes") {
-		metrics = append(metrics, sweepMetric{"redis_rss_peak_bytes", "Peak Redis RSS", KindBytes})
-	} else {
-		metrics = append(metrics, sweepMetric{"redis_bytes_in", "Bytes written to Redis", KindBytes})
-	}
+	metrics := v.sweepMetrics()
 	var variants []string
 	for _, c := range cells {
 		if !contains(variants, c.variant) {
