@@ -82,11 +82,15 @@ func (p *pod) poll(now time.Duration, ahead bool) {
 		before := p.cursor
 		pre := p.restore(batch)
 		restoring := p.cursor - before
+		perPoll := 0 // real messages per real poll, when a sampled poll's restore delays some of its messages
+		if restoring > 0 && r.cfg.weight > 1 {
+			perPoll = r.cfg.realPerPoll(r.livePods())
+		}
 		for i, b := range batch {
 			start := max(b.rec.At, p.cursor)
 			p.cursor = start + pt
 			if b.rec.At >= r.formedAt {
-				p.recordLatency(b.rec.At, start, restoring)
+				p.recordLatency(b.rec.At, start, restoring, perPoll)
 			}
 			p.process(b, pre[i])
 		}
@@ -465,14 +469,15 @@ func (p *pod) causeOfDrop(key string, def Cause) Cause {
 }
 
 // recordLatency books the latency of a message appended at at that started
-// processing at start, in a poll whose restore took restoring. Without
+// processing at start, in a poll whose restore took restoring (perPoll:
+// realPerPoll, computed once per poll). Without
 // sampling: start + process time − at. A sampled message stands for weight
 // messages (and its process time is theirs): each of them takes one message's
 // process time, and of the real polls they arrived in (realPerPoll messages
 // each) only the first message of each waited for the poll's restore, so
 // weight/realPerPoll of them take the wait this one saw and the rest the wait
 // without the restore.
-func (p *pod) recordLatency(at, start, restoring time.Duration) {
+func (p *pod) recordLatency(at, start, restoring time.Duration, perPoll int) {
 	r := p.r
 	w := int64(r.cfg.weight)
 	if w <= 1 {
@@ -482,7 +487,7 @@ func (p *pod) recordLatency(at, start, restoring time.Duration) {
 	one := r.cfg.processTime / time.Duration(w)
 	delayed := w
 	if restoring > 0 {
-		delayed = min(w, max(1, (w+int64(r.cfg.realPerPoll(r.livePods()))/2)/int64(r.cfg.realPerPoll(r.livePods()))))
+		delayed = min(w, max(1, (w+int64(perPoll)/2)/int64(perPoll)))
 	}
 	p.fx.latency(start+one-at, delayed)
 	if rest := w - delayed; rest > 0 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -54,12 +53,11 @@ func (s setFlags) apply(sc *scenarios.Scenario) (*scenarios.Scenario, error) {
 
 // printSetError prints a -set problem, one line per field.
 func printSetError(w io.Writer, arg string, err error) {
-	var fes []*scenarios.FieldError
-	if !errors.As(err, new(*scenarios.FieldError)) {
+	fes := scenarios.FieldErrors(err)
+	if len(fes) == 0 {
 		fmt.Fprintf(w, "spillway run: %s: %v\n", arg, err)
 		return
 	}
-	fes = scenarios.FieldErrors(err)
 	for _, fe := range fes {
 		fmt.Fprintf(w, "spillway run: -set: %v\n", fe)
 	}
