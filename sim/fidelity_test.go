@@ -3,6 +3,7 @@
 package sim
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math"
@@ -35,8 +36,11 @@ import (
 // The dict bucket tables are powers of two of the key count, which a power-of-two
 // s keeps to within one doubling.
 //
-// fidelityReplay is the knob a sampled replay turns (workload.sample_rate, once
-// the simulator samples): each mode runs every case.
+// The sampled replay runs each case at its full size instead, with
+// workload.sample_rate 1/W simulating about fidelityKeys of its keys (W at most
+// log.poll_batch, the largest weight a scenario may use): every write stands for
+// W writes and every key for W keys (docs/sampling.md), and the prediction is
+// read as it is, unscaled.
 
 var updateFidelityDoc = flag.Bool("update-fidelity-doc", false, "rewrite the table in docs/fidelity.md")
 
@@ -54,11 +58,18 @@ const (
 // fidelityReplay is one way of replaying the cases.
 type fidelityReplay struct {
 	name string
-	// apply adjusts a case's scenario (e.g. a sample rate); nil: as built.
-	apply func(*scenarios.Scenario)
+	// sampled replays a case at full size with a sample rate; otherwise it is
+	// replayed exact, scaled down.
+	sampled bool
 }
 
-var fidelityReplays = []fidelityReplay{{name: "exact"}}
+var fidelityReplays = []fidelityReplay{{name: "exact"}, {name: "sampled", sampled: true}}
+
+// fidelityWeight is the weight of a sampled replay of keys: about fidelityKeys
+// simulated, at most pollBatch.
+func fidelityWeight(keys int64, pollBatch int) int64 {
+	return min(max(1, int64(math.Round(float64(keys)/fidelityKeys))), int64(pollBatch))
+}
 
 // fidelityScale is the power of two that brings keys to about fidelityKeys.
 func fidelityScale(keys int64) float64 {
@@ -127,6 +138,7 @@ type fidelityRow struct {
 	cow, used       float64 // predicted, full size
 	cowErr, usedErr float64 // relative
 	keys            int64   // simulated
+	weight          int64   // datapoints each simulated one stands for (sampled replay)
 	wall            time.Duration
 	cowSim, usedSim float64 // simulated
 }
@@ -135,13 +147,33 @@ func replayFidelityCase(t *testing.T, fc calibration.FidelityCase, mode fidelity
 	t.Helper()
 	cal := calibration.Default()
 	scale := fidelityScale(fc.Keys)
+	if mode.sampled {
+		scale = 1
+	}
 	sc := fidelityScenario(t, fc, scale)
-	if mode.apply != nil {
-		mode.apply(sc)
+	weight := int64(1)
+	if mode.sampled {
+		weight = fidelityWeight(fc.Keys, sc.Log.PollBatch)
+		sc.Workload.SampleRate = scenarios.SampleRate(1 / float64(weight))
 	}
 	start := time.Now()
-	_, rr := run(t, sc, nil)
+	r, err := newRunner(context.Background(), sc, scenarios.AutoWeight(sc, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.close)
+	if err := r.execute(); err != nil {
+		t.Fatal(err)
+	}
+	rr := r.result()
 	wall := time.Since(start)
+	simulated := int64(sc.Workload.Datapoints)
+	if mode.sampled {
+		if rr.Sampling == nil || rr.Sampling.Weight != int(weight) {
+			t.Fatalf("%s: sampling %+v, want weight %d", fc.Name, rr.Sampling, weight)
+		}
+		simulated = int64(rr.Sampling.Simulated)
+	}
 	cowSim := metric(t, rr, "redis_cow_peak_bytes")
 	usedSim := metric(t, rr, "redis_used_memory_peak_bytes")
 	if n := metric(t, rr, "redis_oom_kills") + metric(t, rr, "redis_fork_failures"); n != 0 {
@@ -149,7 +181,7 @@ func replayFidelityCase(t *testing.T, fc calibration.FidelityCase, mode fidelity
 	}
 	cowBase := float64(cal.COW.BaselineBytes)
 	usedBase := float64(cal.Memory.BaselineUsedBytes)
-	row := fidelityRow{fc: fc, scale: scale, keys: int64(sc.Workload.Datapoints), wall: wall, cowSim: cowSim, usedSim: usedSim,
+	row := fidelityRow{fc: fc, scale: scale, keys: simulated, weight: weight, wall: wall, cowSim: cowSim, usedSim: usedSim,
 		cow:  cowBase + (cowSim-cowBase)/scale,
 		used: usedBase + (usedSim-usedBase)/scale,
 	}
@@ -187,8 +219,8 @@ func TestFidelity(t *testing.T) {
 				fc := row.fc
 				sum += math.Abs(row.cowErr)
 				worst = math.Max(worst, math.Abs(row.cowErr))
-				t.Logf("%-32s keys %7d (1/%g)  cow measured %7.1f MiB predicted %7.1f MiB (%+5.1f %%)  used %7.1f / %7.1f MiB (%+5.1f %%)  %v",
-					fc.Name, row.keys, 1/row.scale, mib(fc.COWBytes), row.cow/(1<<20), 100*row.cowErr,
+				t.Logf("%-32s keys %7d (%s)  cow measured %7.1f MiB predicted %7.1f MiB (%+5.1f %%)  used %7.1f / %7.1f MiB (%+5.1f %%)  %v",
+					fc.Name, row.keys, row.replay(), mib(fc.COWBytes), row.cow/(1<<20), 100*row.cowErr,
 					mib(fc.UsedBytes), row.used/(1<<20), 100*row.usedErr, row.wall.Round(time.Millisecond))
 				if math.Abs(row.usedErr) > fidelityUsed {
 					t.Errorf("%s: used memory %.1f MiB predicted vs %.1f MiB measured: %+.1f %% (bound %.0f %%)",
@@ -201,20 +233,31 @@ func TestFidelity(t *testing.T) {
 				t.Errorf("COW error: mean %.1f %% (bound %.0f %%), worst %.1f %% (bound %.0f %%)",
 					100*mean, 100*fidelityCOWMean, 100*worst, 100*fidelityCOWWorst)
 			}
-			if mode.name == "exact" {
-				checkFidelityDoc(t, fid, rows, mean, worst)
-			}
+			checkFidelityDoc(t, mode, fid, rows, mean, worst)
 		})
 	}
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
-const (
-	fidelityDoc      = "../docs/fidelity.md"
-	fidelityDocBegin = "<!-- fidelity:begin (generated by go test ./sim -run TestFidelity -update-fidelity-doc) -->"
-	fidelityDocEnd   = "<!-- fidelity:end -->"
-)
+const fidelityDoc = "../docs/fidelity.md"
+
+// fidelityDocMarkers are the lines around mode's generated table.
+func fidelityDocMarkers(mode fidelityReplay) (begin, end string) {
+	tag := "fidelity"
+	if mode.name != "exact" {
+		tag += "-" + mode.name
+	}
+	return "<!-- " + tag + ":begin (generated by go test ./sim -run TestFidelity -update-fidelity-doc) -->", "<!-- " + tag + ":end -->"
+}
+
+// replay says how a row was replayed: scaled down (1/s) or sampled (1 in W).
+func (r fidelityRow) replay() string {
+	if r.weight > 1 {
+		return fmt.Sprintf("1 in %d", r.weight)
+	}
+	return fmt.Sprintf("1/%g", 1/r.scale)
+}
 
 // fidelityTable renders the rows as the Markdown table of docs/fidelity.md.
 func fidelityTable(fid calibration.Fidelity, rows []fidelityRow, mean, worst float64) string {
@@ -222,24 +265,25 @@ func fidelityTable(fid calibration.Fidelity, rows []fidelityRow, mean, worst flo
 	m := fid.Machine
 	fmt.Fprintf(&b, "Measured %s with redis %s (%s), kernel %s, %s x%d, transparent huge pages %s; `%s`.\n\n",
 		m.Date, m.RedisVersion, m.MemAllocator, m.Kernel, m.CPUModel, m.CPUs, m.TransparentHugepage, m.Command)
-	b.WriteString("| case | keys | writes/s | child s | fork ms (model) | measured COW MiB | predicted COW MiB | COW error | measured used MiB | predicted used MiB | used error | replayed keys |\n")
+	b.WriteString("| case | keys | writes/s | child s | fork ms (model) | measured COW MiB | predicted COW MiB | COW error | measured used MiB | predicted used MiB | used error | simulated keys |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	cal := calibration.Default()
 	for _, r := range rows {
 		fc := r.fc
-		fmt.Fprintf(&b, "| %s | %d | %.0f | %.1f | %.0f (%.0f) | %.1f | %.1f | %+.1f %% | %.1f | %.1f | %+.1f %% | %d (1/%g) |\n",
+		fmt.Fprintf(&b, "| %s | %d | %.0f | %.1f | %.0f (%.0f) | %.1f | %.1f | %+.1f %% | %.1f | %.1f | %+.1f %% | %d (%s) |\n",
 			fc.Name, fc.Keys, fc.WritesPerSec(), float64(fc.ChildNanos)/1e9, float64(fc.ForkUsec)/1e3,
 			float64(cal.ForkTime(fc.UsedBytes))/1e6, mib(fc.COWBytes), r.cow/(1<<20), 100*r.cowErr,
-			mib(fc.UsedBytes), r.used/(1<<20), 100*r.usedErr, r.keys, 1/r.scale)
+			mib(fc.UsedBytes), r.used/(1<<20), 100*r.usedErr, r.keys, r.replay())
 	}
 	fmt.Fprintf(&b, "\nCOW |error|: mean %.1f %%, worst %.1f %% over %d cases.\n", 100*mean, 100*worst, len(rows))
 	return b.String()
 }
 
-// checkFidelityDoc keeps docs/fidelity.md's table equal to this replay (with
-// -update-fidelity-doc it rewrites it).
-func checkFidelityDoc(t *testing.T, fid calibration.Fidelity, rows []fidelityRow, mean, worst float64) {
+// checkFidelityDoc keeps docs/fidelity.md's table of mode equal to this replay
+// (with -update-fidelity-doc it rewrites it).
+func checkFidelityDoc(t *testing.T, mode fidelityReplay, fid calibration.Fidelity, rows []fidelityRow, mean, worst float64) {
 	t.Helper()
+	fidelityDocBegin, fidelityDocEnd := fidelityDocMarkers(mode)
 	data, err := os.ReadFile(fidelityDoc)
 	if err != nil {
 		t.Fatal(err)

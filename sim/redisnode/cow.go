@@ -68,7 +68,41 @@ type cowTracker struct {
 	regions  map[int64]*cowRegion
 	dirty    int64
 	seq      uint64
-	freed    map[int64][]uint64 // per size class, the places freed since the fork, last on top
+	freed    map[int64]*freeStack // per size class, the places freed since the fork, last on top
+}
+
+// freeStack is a bounded LIFO stack of freed places: pushing onto a full stack
+// drops its oldest entry. The live entries are st[lo:]; dropping one advances lo,
+// and the slice is compacted once lo passes the bound, so a push costs O(1)
+// amortized (a key that stands for w keys pushes w places onto a stack w times
+// as deep: dropping by copying was O(w) per place, O(w²) per free).
+type freeStack struct {
+	st []uint64
+	lo int
+}
+
+func (s *freeStack) len() int { return len(s.st) - s.lo }
+
+// push adds h on top, dropping the oldest entry if the stack already holds limit.
+func (s *freeStack) push(h uint64, limit int) {
+	s.st = append(s.st, h)
+	if s.len() > limit {
+		s.lo++
+		if s.lo >= limit {
+			s.st = append(s.st[:0], s.st[s.lo:]...)
+			s.lo = 0
+		}
+	}
+}
+
+// pop removes and returns the top entry; ok is false when the stack is empty.
+func (s *freeStack) pop() (h uint64, ok bool) {
+	if s.len() == 0 {
+		return 0, false
+	}
+	h = s.st[len(s.st)-1]
+	s.st = s.st[:len(s.st)-1]
+	return h, true
 }
 
 // newCOWTracker lays out the regions from the live bytes per size class and the
@@ -77,7 +111,7 @@ func newCOWTracker(pageBytes int64, classBytes map[int64]int64, mainTable, expir
 	if pageBytes <= 0 {
 		panic(fmt.Sprintf("redisnode: COW tracker with page size %d", pageBytes))
 	}
-	c := &cowTracker{page: pageBytes, baseline: baseline, regions: map[int64]*cowRegion{}, freed: map[int64][]uint64{}}
+	c := &cowTracker{page: pageBytes, baseline: baseline, regions: map[int64]*cowRegion{}, freed: map[int64]*freeStack{}}
 	add := func(id, bytes int64) {
 		if bytes <= 0 {
 			return
@@ -143,11 +177,11 @@ func place(key string, salt uint64) uint64 { return mix64(fnv64(key) ^ salt) }
 // the class's last freed place, or a place at a hash of the write number when
 // nothing of the class was freed since the fork.
 func (c *cowTracker) alloc(id int64, size int64) {
-	if st := c.freed[id]; len(st) > 0 {
-		h := st[len(st)-1]
-		c.freed[id] = st[:len(st)-1]
-		c.touch(id, h, size)
-		return
+	if st := c.freed[id]; st != nil {
+		if h, ok := st.pop(); ok {
+			c.touch(id, h, size)
+			return
+		}
 	}
 	c.seq++
 	c.touch(id, mix64(mix64(c.seq)^uint64(id)), size)
@@ -160,12 +194,13 @@ func (c *cowTracker) alloc(id int64, size int64) {
 // A key that stands for w keys (weight.go) frees w places, one per key.
 func (c *cowTracker) free(id int64, key string, salt uint64) {
 	w := c.weight(key)
+	st := c.freed[id]
+	if st == nil {
+		st = &freeStack{}
+		c.freed[id] = st
+	}
 	for j := int64(0); j < w; j++ {
-		st := c.freed[id]
-		if int64(len(st)) >= freedDepth*w { // the depth of w keys' stacks
-			st = append(st[:0], st[1:]...)
-		}
-		c.freed[id] = append(st, place(key, salt^copySalt(j)))
+		st.push(place(key, salt^copySalt(j)), int(freedDepth*w)) // the depth of w keys' stacks
 	}
 }
 

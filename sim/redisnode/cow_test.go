@@ -134,3 +134,41 @@ func TestCOWHotKeysCopyTheirOwnPages(t *testing.T) {
 		t.Fatalf("hot keys copied %d B: want at most %d (200 distinct writes) and a tenth of uniform %d", hotCOW, few, uniform)
 	}
 }
+
+// TestFreeStackMatchesCopyingStack: the amortized stack keeps exactly the entries
+// of a stack that drops its oldest entry by copying, under mixed limits.
+func TestFreeStackMatchesCopyingStack(t *testing.T) {
+	var ref []uint64
+	var s freeStack
+	x := uint64(1)
+	for i := 0; i < 200_000; i++ {
+		x = mix64(x)
+		limit := 4
+		if x%3 == 0 {
+			limit = 40
+		}
+		if x%5 == 0 {
+			got, ok := s.pop()
+			if len(ref) == 0 {
+				if ok {
+					t.Fatalf("step %d: pop of an empty stack returned %d", i, got)
+				}
+				continue
+			}
+			want := ref[len(ref)-1]
+			ref = ref[:len(ref)-1]
+			if !ok || got != want {
+				t.Fatalf("step %d: pop %d %v, want %d", i, got, ok, want)
+			}
+			continue
+		}
+		if len(ref) >= limit {
+			ref = append(ref[:0], ref[1:]...)
+		}
+		ref = append(ref, x)
+		s.push(x, limit)
+		if s.len() != len(ref) {
+			t.Fatalf("step %d: len %d, want %d", i, s.len(), len(ref))
+		}
+	}
+}

@@ -113,6 +113,10 @@ type alloc struct {
 	n       int64
 	inPlace bool
 	keep    bool
+	// one is true for an allocation a key holds once (all but a set's
+	// members), even when n counts the w keys a sampled key stands for
+	// (weight.go): the COW model frees and places it per key.
+	one bool
 }
 
 // memModel is the used-memory accounting of one node.
@@ -200,10 +204,10 @@ func (m *memModel) allocs(e *entry, buf []alloc) []alloc {
 	if e.volPos >= 0 {
 		a = append(a, alloc{class: entryClass, n: 1, inPlace: true})
 	}
-	if w := m.wt(e.key); w > 1 {
-		for i := len(buf); i < len(a); i++ {
-			a[i].n *= w
-		}
+	w := m.wt(e.key)
+	for i := len(buf); i < len(a); i++ {
+		a[i].one = a[i].n == 1
+		a[i].n *= w
 	}
 	return a
 }

@@ -521,7 +521,7 @@ func (n *Node) dropEntry(key string, at time.Duration) {
 	if c := n.p.cow; c != nil {
 		n.allocBuf = n.mem.allocs(&e, n.allocBuf[:0])
 		for i, a := range n.allocBuf {
-			if a.n == 1 {
+			if a.one {
 				c.free(a.class, key, uint64(i+2))
 			}
 		}
@@ -599,7 +599,7 @@ func (n *Node) place(e, prev *entry) {
 	if c != nil {
 		// The old value is freed after the new one is allocated (db.c dbSetValue).
 		for i, a := range n.prevBuf {
-			if !a.keep && !a.inPlace && a.n == 1 {
+			if !a.keep && !a.inPlace && a.one {
 				c.free(a.class, e.key, uint64(i+2))
 			}
 		}
