@@ -32,8 +32,8 @@ build: ## build bin/spillway
 
 test: fmt vet ## gofmt + go vet + every test under -race + the golden summaries (real-Redis tests run when redis-server is on PATH)
 	$(GO) test -race -count=1 $(PKGS)
-	@# The golden summaries, the sampling validation and the bgsave-fork-oom regression build without -race (the race detector makes the shipped library too slow to run).
-	$(GO) test -count=1 -run 'TestGoldenSummaries|TestSampledMatchesExact' ./sim
+	@# The golden summaries, the sampling validation, the fidelity replay and the bgsave-fork-oom regression build without -race (the race detector makes the shipped library too slow to run).
+	$(GO) test -count=1 -run 'TestGoldenSummaries|TestSampledMatchesExact|TestFidelity' ./sim
 	$(GO) test -count=1 -run TestUncappedBGSaveOOMRegression ./reports
 	@command -v redis-server >/dev/null || echo "NOTE: redis-server not on PATH: the real-Redis and Redis Cluster tests were skipped (install redis-server to run them)."
 

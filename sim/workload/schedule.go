@@ -18,8 +18,10 @@
 package workload
 
 import (
+	"cmp"
 	"fmt"
 	"math/bits"
+	"slices"
 	"time"
 )
 
@@ -41,7 +43,7 @@ func uniform(seed, x, n uint64) uint64 {
 // due is the time in ns of key k's emission with 0-based index n (message seq n+1).
 func (w *Workload) due(k uint32, n uint32) int64 {
 	iv := int64(w.intervals[w.keys[k].meta&^counterBit])
-	at := int64(uniform(w.phaseSeed, uint64(k), uint64(iv))) + int64(n)*iv
+	at := w.phase(k, iv) + int64(n)*iv
 	if w.jitter > 0 {
 		at += int64(uniform(w.jitterSeed, uint64(k)<<32|uint64(n), w.span)) - w.jitter
 		if at < 0 {
@@ -53,7 +55,46 @@ func (w *Workload) due(k uint32, n uint32) int64 {
 
 // Phase is key k's phase: the nominal time of its first message, in [0, Interval(k)).
 func (w *Workload) Phase(k uint32) time.Duration {
-	return time.Duration(uniform(w.phaseSeed, uint64(k), uint64(w.Interval(k))))
+	return time.Duration(w.phase(k, int64(w.Interval(k))))
+}
+
+// phase is key k's phase in [0, iv), iv its interval: uniform at a hash of k, or
+// in a sampled workload its stratified phase (stratifyPhases).
+func (w *Workload) phase(k uint32, iv int64) int64 {
+	if w.phases != nil {
+		return min(iv-1, int64(float64(iv)*w.phases[k]))
+	}
+	return int64(uniform(w.phaseSeed, uint64(k), uint64(iv)))
+}
+
+// stratifyPhases spreads a sampled workload's phases evenly (jittered
+// stratification): within each partition and interval class, the keys ordered by
+// their hash-drawn phase get phases (rank + u) / size of the interval, u the
+// key's own uniform offset. A simulated key stands for W datapoints with the same
+// schedule, so with phases drawn independently the messages of a window — a
+// poll, the dirty keys of a write-through pod at a revoke, a checkpoint's — vary
+// √W times more than the real datapoints' do (Binomial over s instead of W·s
+// keys); stratified, a partition's count in any window is within about one
+// simulated key (W real ones) of its expectation, the spread of the real run.
+func (w *Workload) stratifyPhases() {
+	const unit = 1 << 53
+	type member struct {
+		k uint32
+		u uint64
+	}
+	groups := map[uint32][]member{}
+	for k := range w.keys {
+		g := uint32(w.keys[k].part)<<8 | uint32(w.keys[k].meta&^counterBit)
+		groups[g] = append(groups[g], member{uint32(k), uniform(w.phaseSeed, uint64(k), unit)})
+	}
+	w.phases = make([]float64, len(w.keys))
+	for _, m := range groups {
+		slices.SortFunc(m, func(a, b member) int { return cmp.Or(cmp.Compare(a.u, b.u), cmp.Compare(a.k, b.k)) })
+		for rank, x := range m {
+			off := float64(uniform(w.jitterSeed^sampleSalt, uint64(x.k), unit)) / unit
+			w.phases[x.k] = (float64(rank) + off) / float64(len(m))
+		}
+	}
 }
 
 // Due is the virtual time at which key k emits message seq (seq >= 1), whether or not it

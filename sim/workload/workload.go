@@ -36,6 +36,7 @@ type Workload struct {
 	rate      float64
 
 	phaseSeed  uint64
+	phases     []float64 // sampled: each key's phase as a share of its interval (stratifyPhases); nil: hashed
 	jitterSeed uint64
 	jitter     int64  // ns
 	span       uint64 // 2*jitter+1 ns: the number of possible jitter values
@@ -71,7 +72,7 @@ func New(cfg Config, rng *rand.Rand) (*Workload, error) {
 	}
 	n := cfg.Datapoints
 	if w.weight > 1 {
-		w.ids = sampleIDs(cfg.Datapoints, w.weight, splitmix(w.phaseSeed^sampleSalt))
+		w.ids = sampleIDs(cfg.Datapoints, w.weight, cfg.Partitions, splitmix(w.phaseSeed^sampleSalt))
 		n = len(w.ids)
 	}
 	w.keys = make([]keyState, n)
@@ -89,6 +90,9 @@ func New(cfg Config, rng *rand.Rand) (*Workload, error) {
 	var buf [KeyLen]byte
 	for k := range w.keys {
 		w.keys[k].part = uint16(KafkaPartition(w.AppendKey(buf[:0], uint32(k)), cfg.Partitions))
+	}
+	if w.ids != nil {
+		w.stratifyPhases()
 	}
 	w.wheel = newWheel(slices.Min(w.intervals), slices.Max(w.intervals), cfg.Jitter, n)
 	for k := range w.keys {
