@@ -9,8 +9,8 @@ import (
 // sharing its memory (redis.system_memory), and the schedule of their forks
 // (redis.persistence.bgsave_schedule) — UrbanClap's deployment, where six capped
 // 4 GiB instances share a 30 GB machine and BGSAVE runs one instance at a time to
-// keep a 2 GB buffer ("Redis at UrbanClap", UrbanClap Engineering,
-// https://medium.com/urbanclap-engineering/redis-at-urbanclap-2e8e8bc6bd95).
+// keep a 2 GB buffer ("The Journey of Redis at UrbanClap", Aditya Chowdhry, 2018,
+// https://medium.com/urbanclap-engineering/the-journey-of-redis-at-urbanclap-8a629c32a2eb).
 //
 //   - Host RSS is the sum of its instances' RSS, each with its fork child's copied
 //     pages (node.go observe). Every change of an instance's RSS is logged with its
