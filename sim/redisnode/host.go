@@ -112,12 +112,18 @@ func (h *Host) Nodes() []*Node { return slices.Clone(h.nodes) }
 // each node's own, and a staggered host gates their forks.
 func (h *Host) Add(n *Node) {
 	h.nodes = append(h.nodes, n)
-	h.last = append(h.last, n.RSS())
+	h.last = append(h.last, 0)
 	multi := len(h.nodes) > 1
-	for _, m := range h.nodes {
+	for i, m := range h.nodes {
 		m.mu.Lock()
+		m.settle()
+		if !m.h.logOn {
+			// A new node, or one that was alone: its RSS so far is its start
+			// (a node already logging keeps its log for the next check).
+			m.h.lastRSS, m.h.rss = -1, nil
+			h.last[i] = m.rssNow()
+		}
 		m.h.managed, m.h.gate, m.h.logOn = multi, multi && h.staggered, multi
-		m.h.lastRSS = -1
 		m.mu.Unlock()
 	}
 	h.peak = max(h.peak, h.sum(h.last))
