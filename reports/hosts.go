@@ -19,6 +19,11 @@ import (
 // at "around 70% cpu" at 90 k ops/s.
 const cpuBusyLimit = 0.70
 
+// cpuSaturated is the busy fraction at which a window was as good as full: the
+// work offered may have been more than the thread could serve, and the nodes it
+// needs are a lower bound.
+const cpuSaturated = 0.99
+
 // nodesForCPU is the fewest nodes that bring the busiest node under cpuBusyLimit,
 // assuming its share of the load shrinks as nodes/n (the ring spreads the same
 // traffic over more nodes): the smallest m with busy × nodes / m < cpuBusyLimit.
@@ -85,10 +90,14 @@ func cpuAnswer(r runView) string {
 	if !ok || need == 0 {
 		return ""
 	}
-	return fmt.Sprintf("**a Redis main thread was %s busy** at its peak (%s ops/s in 1 s; over %s, queueing "+
+	s := fmt.Sprintf("**a Redis main thread was %s busy** at its peak (%s ops/s in 1 s; over %s, queueing "+
 		"delay grows fast): **%s bring it under %s** (now %d)", FormatPercent(busy),
 		FormatCount(r.metricOr("redis_ops_per_sec_peak", 0)), FormatPercent(cpuBusyLimit),
 		pluralF(float64(need), "node"), FormatPercent(cpuBusyLimit), nodes)
+	if busy >= cpuSaturated {
+		s += "; saturated, so the demand was higher than it shows: at least that many"
+	}
+	return s
 }
 
 // colHostRSS is the series column of the fullest host's RSS.
