@@ -27,6 +27,7 @@ func (v *view) writeAnswers(b *bytes.Buffer) {
 	}
 	b.WriteString("\nPeaks are tracked at every change, not sampled. Machine-readable: `runs[].recommendations` in " +
 		ResultsFile + "; the arithmetic behind each answer: [Capacity recommendations](#capacity-recommendations).\n\n")
+	v.writeHostsCPU(b)
 }
 
 // lossAnswer is "N per handoff (r %), mostly `cause`".

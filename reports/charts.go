@@ -422,6 +422,9 @@ func (v *view) redisMemoryFigure() *figure {
 		peak = math.Max(peak, math.Max(maxOf(r.col(colUsedMemory)), maxOf(r.col(colRSS))))
 		peak = math.Max(peak, maxOf(r.col(colMaxMemory)))
 		peak = math.Max(peak, r.metricOr("redis_rss_peak_bytes", 0))
+		if hostShared(r) {
+			peak = math.Max(peak, math.Max(maxOf(r.col(colHostRSS)), r.metricOr("redis_host_rss_peak_bytes", 0)))
+		}
 	}
 	bs := byteScaleFor(peak)
 	var (
@@ -430,6 +433,7 @@ func (v *view) redisMemoryFigure() *figure {
 		cowSty  = lineStyle(palette[2], lineWidth, nil)
 		maxSty  = lineStyle(color.Gray{Y: 90}, vg.Points(1.2), []vg.Length{vg.Points(6), vg.Points(3)})
 		sysSty  = lineStyle(color.RGBA{R: 0xc0, A: 0xff}, vg.Points(1.5), []vg.Length{vg.Points(6), vg.Points(3)})
+		hostSty = lineStyle(palette[3], lineWidth, nil)
 	)
 	forkColor, oomColor := color.RGBA{R: 0x55, G: 0x55, B: 0xaa, A: 0xff}, color.RGBA{R: 0xc0, A: 0xff}
 	l := newLegend()
@@ -445,10 +449,16 @@ func (v *view) redisMemoryFigure() *figure {
 			// The event-exact peak: a fork's copies can come and go between two samples.
 			title += " — peak RSS " + FormatBytes(pk)
 		}
+		if hp := r.metricOr("redis_host_rss_peak_bytes", 0); hostShared(r) && hp > 0 {
+			title += ", host " + FormatBytes(hp)
+		}
 		p := newPlot("", timeLabel, "memory ("+bs.unit+")")
 		t := r.minutes()
 		addLines(p, l, "used_memory", t, bs.scale(r.col(colUsedMemory)), nil, usedSty, seen)
 		addLines(p, l, "RSS", t, bs.scale(r.col(colRSS)), nil, rssSty, seen)
+		if hostShared(r) {
+			addLines(p, l, "host RSS (its instances' RSS + copies)", t, bs.scale(r.col(colHostRSS)), nil, hostSty, seen)
+		}
 		if cow := r.col(colCOW); maxOf(cow) > 0 {
 			addLines(p, l, "fork copy-on-write (in RSS)", t, bs.scale(cow), nil, cowSty, seen)
 		}

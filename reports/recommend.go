@@ -214,6 +214,7 @@ func recommend(r runView) (recommendation, bool) {
 		rec.SpillParallelism = max(1, int(math.Ceil(workerSeconds/(graceTarget*rec.graceSeconds)-1e-9)))
 		rec.spillMeasured = true
 	}
+	rec.RedisNodesForCPU = nodesForCPU(r.metricOr("redis_cpu_peak_utilization", 0), r.sc.Redis.Nodes) // hosts.go
 	return rec, true
 }
 

@@ -39,7 +39,7 @@ func TestDecodeErrors(t *testing.T) {
 		{name: "nan float", src: "workload: {counter_fraction: .nan}", want: []string{`workload.counter_fraction: ".nan" is not a finite number`}},
 		{name: "list for text", src: "state: {strategy: [a]}", want: []string{"state.strategy: expected text, got a list"}},
 		{name: "unknown far field lists the valid ones", src: "redis: {persistence: {zzz: 1}}", want: []string{
-			"redis.persistence.zzz: unknown field (redis.persistence takes rdb_save, aof, aof_rewrite_percentage, aof_rewrite_min_size, snapshot_rate)"}},
+			"redis.persistence.zzz: unknown field (redis.persistence takes rdb_save, aof, aof_rewrite_percentage, aof_rewrite_min_size, snapshot_rate, bgsave_schedule)"}},
 		{name: "unknown top-level field", src: "wrkload: {}", want: []string{"t.yaml:1: wrkload: unknown field (did you mean workload?)"}},
 		{name: "non-scalar key", src: "? [a]\n: 1\n", want: []string{"field names must be plain words, got a list"}},
 		{name: "set keys twice", src: "variants: [{name: a, set: {x: 1, x: 2}}]", want: []string{"variants[0].set.x: appears twice"}},

@@ -376,6 +376,9 @@ type Redis struct {
 	Persistence Persistence `yaml:"persistence"`
 	// Model holds calibration knobs of the memory and fork models.
 	Model Model `yaml:"model"`
+	// NodesPerHost is how many instances share one host's SystemMemory
+	// (topology_hosts.go): nodes i·k .. i·k+k−1 run on host i.
+	NodesPerHost int `yaml:"nodes_per_host"`
 }
 
 // OvercommitHeuristic is the kernel behaviour of vm.overcommit_memory=0.
@@ -422,6 +425,9 @@ type Persistence struct {
 	// SnapshotRate is the used memory the fork child serializes per second; 0
 	// means the shipped calibration's rate (the simulator resolves it).
 	SnapshotRate Size `yaml:"snapshot_rate"`
+	// BGSaveSchedule is together (every instance forks when its save is due) or
+	// staggered (at most one fork child per host at a time).
+	BGSaveSchedule BGSaveSchedule `yaml:"bgsave_schedule"`
 }
 
 // Model holds calibration knobs of the Redis models.

@@ -405,6 +405,7 @@ func (c *checker) redis() {
 	}
 	c.nonNegative("redis.model.fork_time_base", r.Model.ForkTimeBase)
 	c.nonNegative("redis.model.fork_time_per_gib", r.Model.ForkTimePerGiB)
+	c.hosts()
 }
 
 // actionList is the hint for an event without a valid action.

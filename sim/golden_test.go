@@ -32,6 +32,9 @@ func summaryText(res *Result) string {
 			if streamMetrics[m.Name] && m.Value != 0 {
 				pinned = true // Redis Streams and producers: pinned where they happen (0 on every Kafka log)
 			}
+			if hostCPUMetrics[m.Name] && hostCPUPinned(res, run, m.Name) {
+				pinned = true // hosts and CPU: where a scenario shares hosts or bounds them
+			}
 			if pinned && (m.Value != 0 || !strings.Contains(m.Name, "_by_cause.")) {
 				fmt.Fprintf(&b, "%-30s %s\n", m.Name, strconv.FormatFloat(m.Value, 'f', -1, 64))
 			}
@@ -45,6 +48,27 @@ func summaryText(res *Result) string {
 var streamMetrics = map[string]bool{"messages_redelivered": true, "messages_unclaimable": true, "messages_trimmed": true,
 	"duplicate_events": true, "missed_ticks": true, "tick_delay_p99": true, "stream_used_memory_peak_bytes": true,
 	"stream_pending_max": true, "lease_handoffs": true}
+
+// hostCPUMetrics are the summary metrics of hosts and server CPU
+// (sim/redisnode/host.go, cpu.go).
+var hostCPUMetrics = map[string]bool{"redis_host_rss_peak_bytes": true, "redis_host_forks_concurrent_max": true,
+	"redis_cpu_peak_utilization": true, "redis_ops_per_sec_peak": true}
+
+// hostCPUPinned pins a host or CPU metric in runs that share hosts, and in every
+// run of a scenario whose expect lines name it.
+func hostCPUPinned(res *Result, run *RunResult, name string) bool {
+	if sc := run.Run.Scenario; sc != nil && sc.Redis.NodesPerHost > 1 && strings.HasPrefix(name, "redis_host_") {
+		return true
+	}
+	if res.Plan != nil && res.Plan.Scenario != nil {
+		for _, e := range res.Plan.Scenario.Expect {
+			if e.Metric == name {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // spark draws values as an ASCII chart of width columns.
 func spark(v []float64, width int) string {

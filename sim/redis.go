@@ -29,6 +29,7 @@ type redisFleet struct {
 	all    []*redisnode.Node
 	active []*redisnode.Node
 	ring   *redisnode.Ring
+	hosts  []*redisnode.Host // redis.nodes_per_host (hosts.go)
 }
 
 func (r *runner) newRedisFleet() (*redisFleet, error) {
@@ -87,6 +88,7 @@ func (f *redisFleet) addNode() (*redisnode.Node, error) {
 		return nil, err
 	}
 	n.OnRemove(f.r.onRedisRemove)
+	f.hostOf(len(f.all)).Add(n)
 	f.all = append(f.all, n)
 	return n, nil
 }
@@ -104,6 +106,7 @@ func (f *redisFleet) advance() {
 	for _, n := range f.all {
 		n.Advance()
 	}
+	f.checkHosts()
 }
 
 // deliverRemovals hands every node's pending removals to the simulator now.

@@ -72,6 +72,9 @@ type Recommendations struct {
 	// ForkFootprintRatio is the RSS, copied pages included, per byte of used memory
 	// during a fork that the two fork-dependent answers assume.
 	ForkFootprintRatio float64 `json:"fork_footprint_ratio"`
+	// RedisNodesForCPU is the fewest Redis nodes that bring the busiest main thread
+	// under 70 % busy (reports/hosts.go); absent when it is under already.
+	RedisNodesForCPU int `json:"redis_nodes_for_cpu,omitempty"`
 }
 
 // Metric is one summary metric. Names are docs/design.md's contract.

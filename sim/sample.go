@@ -55,6 +55,7 @@ var seriesTable = func() []seriesColumn {
 			return float64(r.cfg.systemMemoryBytes)
 		}},
 		{"redis_evicted_keys", func(_ *runner, n *sampleNow) float64 { return float64(n.total.Evicted) }},
+		{"redis_host_rss_bytes", func(r *runner, _ *sampleNow) float64 { return float64(r.redis.hostRSS()) }},
 	}...)
 }()
 
@@ -133,6 +134,7 @@ func (r *runner) totals() summary.Totals {
 		RedisKeysPeak:       mem.PeakKeys, RedisUsedAtRSSPeak: mem.PeakRSSUsedBytes, RedisUsedAtCOWPeak: mem.PeakCOWUsedBytes,
 		RedisOOMUsed: mem.OOMUsedBytes, RedisOOMRSS: mem.OOMRSSBytes, RedisForkFailedUsed: mem.ForkFailedUsedBytes,
 		HandoffSpillKeysMax: r.handoff.keysMax, HandoffSpillMax: r.handoff.longest, HandoffSpillWorkerRate: r.handoff.workerRate,
+		RedisHostRSSPeak: r.redis.hostPeak(), RedisHostForksMax: int64(r.redis.hostForksMax()),
 
 		Latency: r.lat.quantile, LagMax: r.lagMax,
 		Rebalances: int64(r.group.Rebalances()), RebalancePauseTotal: r.group.RebalancePauseTotal(),
@@ -144,6 +146,8 @@ func (r *runner) totals() summary.Totals {
 			t.Duplicates, t.MissedTicks, t.TickDelayP99 = p.Duplicates(), p.Missed(), s.tickDelayQuantile(0.99)
 		}
 	}
+	cpu := r.redis.cpu()
+	t.RedisCPUPeak, t.RedisOpsPerSecPeak = cpu.PeakUtilization, cpu.PeakOpsPerSec
 	scaleTotals(&t, int64(r.cfg.weight))
 	return t
 }

@@ -1,6 +1,7 @@
 package summary
 
 import (
+	"math"
 	"strconv"
 	"time"
 )
@@ -87,6 +88,13 @@ type Totals struct {
 	Duplicates, MissedTicks              int64 // producer ticks emitted more than once; never emitted
 	TickDelayP99                         time.Duration
 	StreamUsedPeak, PendingMax, Handoffs int64 // modelled stream + PEL bytes; largest PEL; lease handoffs
+
+	// Hosts and server CPU (sim/redisnode/host.go, cpu.go): the highest RSS of one
+	// host (its instances' RSS and their children's copies, event-exact), the most
+	// fork children alive at once on one host, and the busiest node's main-thread
+	// busy fraction and ops/s in one window (redisnode.CPUWindow, 1 s).
+	RedisHostRSSPeak, RedisHostForksMax int64
+	RedisCPUPeak, RedisOpsPerSecPeak    float64
 }
 
 // Metric is one summary metric: a row of the table.
@@ -181,6 +189,11 @@ var metrics = func() []Metric {
 		{"stream_used_memory_peak_bytes", b, func(t *Totals) float64 { return count(t.StreamUsedPeak) }, false},
 		{"stream_pending_max", c, func(t *Totals) float64 { return count(t.PendingMax) }, false},
 		{"lease_handoffs", c, func(t *Totals) float64 { return count(t.Handoffs) }, false},
+		// Hosts and server CPU.
+		{"redis_host_rss_peak_bytes", b, func(t *Totals) float64 { return count(t.RedisHostRSSPeak) }, false},
+		{"redis_host_forks_concurrent_max", c, func(t *Totals) float64 { return count(t.RedisHostForksMax) }, false},
+		{"redis_cpu_peak_utilization", r, func(t *Totals) float64 { return round(t.RedisCPUPeak, 4) }, false},
+		{"redis_ops_per_sec_peak", c, func(t *Totals) float64 { return math.Round(t.RedisOpsPerSecPeak) }, false},
 	}...)
 }()
 

@@ -172,6 +172,15 @@ func (n *Node) request(kind childKind) error {
 		}
 		return nil
 	}
+	if w := n.h.wait; w.set {
+		// Waiting for its host's turn (host.go): the same request is already
+		// scheduled; the other kind runs after it, as during a child.
+		if w.kind != kind {
+			n.p.bgsaveScheduled = n.p.bgsaveScheduled || kind == childRDB
+			n.p.rewriteScheduled = n.p.rewriteScheduled || kind == childAOF
+		}
+		return nil
+	}
 	err := n.startChild(kind, now)
 	n.observe(now)
 	return err
@@ -188,22 +197,33 @@ func (n *Node) forkAllowed(rss int64) bool {
 	if sys == 0 {
 		return true
 	}
+	others := n.h.others // the other instances of its host (host.go; 0 alone)
 	switch {
 	case n.cfg.OvercommitMemory == 1:
 		return true
 	case n.cfg.OvercommitMemory == 2:
-		return 2*rss <= sys/2
+		return 2*rss+others <= sys/2
 	case n.cfg.OvercommitPre52:
-		return rss <= sys-rss
+		return rss <= sys-rss-others
 	}
 	return rss <= sys
 }
 
-// startChild forks a BGSAVE or AOF-rewrite child at at.
+// startChild forks a BGSAVE or AOF-rewrite child at at; on a host with a
+// staggered schedule it waits for the host's turn instead (host.go).
 func (n *Node) startChild(kind childKind, at time.Duration) error {
 	if n.p.dead || n.p.loading {
 		return ErrServerDown
 	}
+	if n.h.gate {
+		n.h.enqueue(kind, at)
+		return nil
+	}
+	return n.forkNow(kind, at)
+}
+
+// forkNow forks a BGSAVE or AOF-rewrite child at at.
+func (n *Node) forkNow(kind childKind, at time.Duration) error {
 	if n.p.child != nil {
 		panic("redisnode: fork while a child is running")
 	}
@@ -224,7 +244,7 @@ func (n *Node) startChild(kind childKind, at time.Duration) error {
 		return ErrForkFailed
 	}
 	stall := n.cfg.forkStall(used)
-	n.busyUntil = max(n.busyUntil, at) + stall
+	n.serve(max(n.busyUntil, at), stall, 0)
 	c := &child{
 		kind: kind, start: at, end: at + stall + n.cfg.snapshotDuration(used),
 		dirtyAtFork: n.p.dirty, serialized: n.mem.serializedBytes(), aofAtFork: n.p.aofCurrent,
@@ -236,6 +256,7 @@ func (n *Node) startChild(kind childKind, at time.Duration) error {
 	n.p.cow = newCOWTracker(n.cfg.PageSize, n.mem.classBytes,
 		n.cfg.cal.DictBytes(n.mem.nkeys), n.cfg.cal.DictBytes(n.mem.nvol), n.cfg.cal.COW.BaselineBytes)
 	n.p.cow.wt = n.weightOf
+	n.h.forked(at, c.end)
 	n.ms.Forks++
 	n.ms.LastForkStall = int64(stall)
 	return nil
@@ -274,7 +295,7 @@ func (n *Node) childDone(at time.Duration) {
 
 // savePointDue is when the next save point fires, if one is satisfied.
 func (n *Node) savePointDue() (time.Duration, bool) {
-	if n.p.child != nil || n.p.dead || n.p.loading || len(n.cfg.savePoints) == 0 {
+	if n.p.child != nil || n.p.dead || n.p.loading || len(n.cfg.savePoints) == 0 || n.h.wait.set {
 		return 0, false
 	}
 	var best time.Duration
@@ -297,7 +318,7 @@ func (n *Node) savePointDue() (time.Duration, bool) {
 // maybeRewrite starts an automatic AOF rewrite when the AOF has grown enough.
 func (n *Node) maybeRewrite(at time.Duration) {
 	s := n.cfg
-	if !s.AOF || n.p.child != nil || n.p.dead || n.p.loading || s.AOFRewritePercentage == 0 ||
+	if !s.AOF || n.p.child != nil || n.p.dead || n.p.loading || n.h.wait.set || s.AOFRewritePercentage == 0 ||
 		n.p.aofCurrent <= s.AOFRewriteMinSize {
 		return
 	}
@@ -385,6 +406,7 @@ func (n *Node) sameValue(s *snapshot, key string) bool {
 // oomKill ends the server at at: all data lost; it restarts after RestartDelay.
 func (n *Node) oomKill(at time.Duration) {
 	n.ms.OOMKills++
+	n.h.killed(at, n.p.child != nil)
 	keys := n.mr.Keys() // sorted; includes writes not settled yet
 	src := n.p.lastRDB
 	if n.cfg.AOF {

@@ -309,6 +309,7 @@ func (n *Node) record(c *callState, cmds []redis.Cmder, a *admission) {
 		}
 		w := a.weight(i)
 		n.stats.Ops += w
+		rec.ops += w
 		n.stats.BytesIn += w * int64(argBytes(cmd))
 		n.stats.BytesOut += w * int64(replyBytes(cmd))
 		ci := &a.infos[i]

@@ -82,6 +82,9 @@ type Node struct {
 	allocBuf, prevBuf []alloc
 
 	p persist
+
+	h   hostLink // the host it shares with other instances (host.go)
+	cpu cpuMeter // the main thread's busy time and ops per window (cpu.go)
 }
 
 type removal struct {
@@ -99,6 +102,7 @@ type callRec struct {
 	at      time.Duration // engine time of the call
 	start   time.Duration // the action's start
 	work    time.Duration // service time the call added to the server
+	ops     int64         // commands served (weighted: the real commands they stand for)
 	cmds    []cmdEffect
 }
 
@@ -372,7 +376,7 @@ func (n *Node) meterNodeOf(m *Meter) *meterNode {
 // apply runs one call's effects through the models at the call's time.
 func (n *Node) apply(r *callRec) {
 	n.catchUp(r.at)
-	n.busyUntil = max(n.busyUntil, r.start) + r.work
+	n.serve(max(n.busyUntil, r.start), r.work, r.ops)
 	if n.p.dead {
 		return // killed before these writes were settled: they went with the data
 	}
@@ -629,7 +633,8 @@ func (n *Node) observe(at time.Duration) {
 		n.ms.PeakCOWBytes, n.ms.PeakCOWUsedBytes = cow, used
 	}
 	n.ms.PeakKeys = max(n.ms.PeakKeys, int64(n.ks.len()))
-	if sys := n.cfg.SystemMemory; sys > 0 && rss > sys && !n.p.dead {
+	n.h.log(at, rss, n.p.dead)
+	if sys := n.cfg.SystemMemory; sys > 0 && rss > sys && !n.p.dead && !n.h.managed {
 		if n.ms.OOMUsedBytes == 0 || used < n.ms.OOMUsedBytes {
 			n.ms.OOMUsedBytes, n.ms.OOMRSSBytes = used, rss
 		}

@@ -147,10 +147,45 @@ func (d *drawer) draw() []byte {
 		d.line("  - %s", ev)
 	}
 	// Drawn last, so that every earlier seed keeps its scenario: a Redis Streams log.
+	text := d.b.String()
 	if d.chance(0.25) {
-		return []byte(d.streams(duration))
+		text = d.streams(duration)
 	}
-	return []byte(d.b.String())
+	// Then the hosts (hosts.go), after every earlier draw.
+	return []byte(d.hosts(text))
+}
+
+// hosts puts the drawn scenario's instances on shared hosts (redis.nodes_per_host)
+// with a BGSAVE schedule, half the time, and, when nothing else forks, sometimes a
+// bgsave event so that forks meet on a host. Its draws come after every other.
+func (d *drawer) hosts(text string) string {
+	if !d.chance(0.5) {
+		return text
+	}
+	per := pick(d, 2, 3, 4)
+	schedule := pick(d, "together", "staggered")
+	var out strings.Builder
+	persistence := false
+	for _, l := range strings.SplitAfter(text, "\n") {
+		out.WriteString(l)
+		switch {
+		case strings.HasPrefix(l, "  nodes: "):
+			fmt.Fprintf(&out, "  nodes_per_host: %d\n", per)
+		case l == "  persistence:\n":
+			fmt.Fprintf(&out, "    bgsave_schedule: %s\n", schedule)
+			persistence = true
+		}
+	}
+	text = out.String()
+	if !persistence {
+		text = strings.Replace(text, "\ntimeline:\n", "  persistence:\n    bgsave_schedule: "+schedule+"\n\ntimeline:\n", 1)
+	}
+	forks := strings.Contains(text, "rdb_save:") || strings.Contains(text, "aof: true") || strings.Contains(text, "bgsave: true")
+	events := strings.Count(text, "\n  - {at: ")
+	if at := d.between(30, 59); !forks && events < 6 && d.chance(0.5) {
+		text = strings.Replace(text, "\ntimeline:\n", fmt.Sprintf("\ntimeline:\n  - {at: %ds, bgsave: true}\n", at), 1)
+	}
+	return text
 }
 
 // streams turns the drawn scenario's log into a Redis Streams log (the Kafka

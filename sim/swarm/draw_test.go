@@ -128,3 +128,30 @@ timeline:
 		t.Errorf("Faults = %q, want scale,crash", got)
 	}
 }
+
+// TestDrawHosts: seeds 1..30 put instances on shared hosts with both BGSAVE
+// schedules, and the staggered ones fork (a bgsave event, save points or AOF), so
+// the staggered-one-fork-per-host invariant has forks to watch.
+func TestDrawHosts(t *testing.T) {
+	got := map[scenarios.BGSaveSchedule][]uint64{}
+	forking := 0
+	for seed := uint64(1); seed <= 30; seed++ {
+		y, sc, err := Draw(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.Redis.NodesPerHost < 2 {
+			continue
+		}
+		s := sc.Redis.Persistence.BGSaveSchedule
+		got[s] = append(got[s], seed)
+		if s == scenarios.BGSaveStaggered && (strings.Contains(string(y), "bgsave: true") ||
+			len(sc.Redis.Persistence.RDBSave) > 0 || sc.Redis.Persistence.AOF) {
+			forking++
+		}
+	}
+	t.Logf("shared hosts: %v; staggered seeds that fork: %d", got, forking)
+	if len(got[scenarios.BGSaveTogether]) == 0 || len(got[scenarios.BGSaveStaggered]) == 0 || forking == 0 {
+		t.Fatalf("seeds 1..30 drew shared hosts %v, %d staggered with forks: want both schedules and forks", got, forking)
+	}
+}

@@ -81,7 +81,22 @@ func Invariants() []Invariant {
 			"most maxmemory plus one spill batch (Redis evicts, or refuses a write, before each " +
 			"command, so one command is the most it can overshoot): audit.over_maxmemory == 0.",
 			audited("audit.over_maxmemory")},
+		{"staggered-one-fork-per-host", "With redis.persistence.bgsave_schedule: staggered, no host ever " +
+			"has two fork children alive at once: redis_host_forks_concurrent_max <= 1 (each child counted " +
+			"from its fork to its exit or its parent's kill; sim/redisnode/host.go).", staggeredOneFork},
 	}
+}
+
+// staggeredOneFork checks the staggered schedule's promise (hosts.go).
+func staggeredOneFork(sc *scenarios.Scenario, rr *sim.RunResult) *Violation {
+	if sc.Redis.Persistence.BGSaveSchedule != scenarios.BGSaveStaggered {
+		return nil
+	}
+	if n := get(rr, "redis_host_forks_concurrent_max"); n > 1 {
+		return &Violation{Detail: fmt.Sprintf("staggered schedule, yet %g fork children were alive at once on one host "+
+			"(%g instances per host)", n, float64(sc.Redis.NodesPerHost))}
+	}
+	return nil
 }
 
 // Evaluate runs every result invariant and returns the violations in order.
