@@ -71,7 +71,10 @@ import (
 // connections; threads contending for fewer CPU cores than threads; handoff
 // spills (revoke, lost, shutdown), which one caller runs with
 // spill_parallelism workers as before; a thread's Redis work overlapping its own
-// or another batch's processing.
+// or another batch's processing. Sampled runs (workload.sample_rate): a
+// simulated poll's records go to the threads of their partitions, so a poll of
+// fewer simulated records than threads keeps fewer threads busy on the CPU than
+// the real poll (the round trips are still dealt to every thread).
 type clientModel struct {
 	threads   int
 	perThread bool
