@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
@@ -97,14 +98,15 @@ func TestThreadOf(t *testing.T) {
 	}
 }
 
-// TestSharedClientBottleneck runs a writer pod whose 4 threads keep 4 × 5
+// TestSharedClientBottleneck runs two writer pods whose 4 threads keep 4 × 5
 // round trips in flight on 10 connections, offered more than one shared
 // client carries and less than four: with one shared client they queue for the
 // pool and the lag grows; with one client per thread they do not wait, process
-// more and lag less. Nothing is lost either way.
+// more and lag less. Nothing is lost either way, and the result is the same
+// byte for byte whatever the number of goroutines the pods work ahead on.
 func TestSharedClientBottleneck(t *testing.T) {
 	sc := scenario(t, `log: {partitions: 8, assignor: cooperative-sticky}
-consumers: {replicas: 1, threads: 4, redis_pool_size: 10}
+consumers: {replicas: 2, threads: 4, redis_pool_size: 10}
 state: {strategy: write-through, ttl: 15m, spill_batch: 1, spill_parallelism: 5, fencing: false}
 redis: {rtt: 1ms}
 variants:
@@ -112,11 +114,18 @@ variants:
   - {name: per-thread, set: {consumers.redis_client: per-thread}}
 `)
 	sc.Duration = scenarios.Duration(3 * time.Minute)
-	sc.Workload.Datapoints, sc.Workload.Interval, sc.Workload.CounterFraction = 240000, scenarios.Duration(20*time.Second), 1
+	sc.Workload.Datapoints, sc.Workload.Interval, sc.Workload.CounterFraction = 480000, scenarios.Duration(20*time.Second), 1
 	sc.Workload.SampleRate = scenarios.SampleRate(0.02)
 	res, err := runAll(t, context.Background(), sc, Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	again, err := runAll(t, context.Background(), sc, Options{PodWorkers: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(encode(t, res), encode(t, again)) {
+		t.Fatal("PodWorkers 3 changed the result")
 	}
 	shared, per := res.Runs[0], res.Runs[1]
 	if w := metric(t, shared, "redis_pool_waits"); w == 0 {
