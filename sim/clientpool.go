@@ -166,9 +166,15 @@ func replay(lead time.Duration, traced [][]redisnode.TracedCall, threads, poolSi
 	if !perThread {
 		pools = 1
 	}
-	free := make([][]time.Duration, pools) // per pool, when each connection is free
+	// Per pool, when each connection is free. A pool never has more connections
+	// busy than sequences using it, so it keeps at most that many.
+	users := make([]int, pools)
+	for _, sq := range seqs {
+		users[sq.pool]++
+	}
+	free := make([][]time.Duration, pools)
 	for i := range free {
-		free[i] = make([]time.Duration, poolSize)
+		free[i] = make([]time.Duration, max(min(poolSize, users[i]), 1))
 	}
 	q := seqQueue(slices.Clone(seqs))
 	heap.Init(&q)

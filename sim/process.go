@@ -23,6 +23,10 @@ import (
 // every Sync that wrote (write-through and checkpoint commit what they wrote, so a
 // replay starts where the stored context is).
 //
+// With consumers.threads > 1 the batch's records are shared by the pod's
+// threads, partition by partition, and its restore and Sync by their Redis
+// clients (clientpool.go); the batch ends when its last thread is done.
+//
 // Not modelled: fetch latency and broker-side batching (fetch.min.bytes = 1 means
 // a fetch returns as soon as a record is there), consumer CPU for restores.
 func (p *pod) work(now time.Duration) {
