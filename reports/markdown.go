@@ -53,6 +53,7 @@ func (v *view) markdown(plots []Plot) []byte {
 
 	w("## Summary\n\n")
 	v.writeSummary(&b)
+	v.writeClients(&b) // threads, clients and value formats, when a run sets them (clients.go)
 
 	if len(outcomes) > 0 {
 		w("## Expectations\n\n")

@@ -110,6 +110,9 @@ type Workload struct {
 	// stands for 1/SampleRate datapoints in every count, rate, size and memory
 	// figure. 1 runs them all; "auto" picks the largest rate that fits.
 	SampleRate SampleRate `yaml:"sample_rate"`
+	// ValueFormat is how a context is encoded in its Redis value
+	// (topology_clients.go): binary or JSON, with or without redundant fields.
+	ValueFormat ValueFormat `yaml:"value_format"`
 }
 
 // IntervalShare is one entry of a workload's interval mix.
@@ -255,6 +258,17 @@ type Consumers struct {
 	// the store spills, fenced or not) or lost (core/doc.go's wiring:
 	// Store.Lost drops the context and writes nothing).
 	OnLost OnLost `yaml:"on_lost"`
+
+	// Client contention (topology_clients.go).
+	// Threads is the consumer threads per pod: each poll batch is shared by
+	// them, partition by partition.
+	Threads int `yaml:"threads"`
+	// RedisClient is how the threads reach Redis: one shared client (one
+	// connection pool) or one client per thread.
+	RedisClient RedisClient `yaml:"redis_client"`
+	// RedisPoolSize is the connections of one client's pool (go-redis
+	// Options.PoolSize).
+	RedisPoolSize int `yaml:"redis_pool_size"`
 }
 
 // OnLost is what a consumer does when its partitions are lost.

@@ -70,6 +70,7 @@ func (s *Scenario) validate(label string) []*FieldError {
 	c.workload()
 	c.log()
 	c.consumers()
+	c.clients()
 	c.state()
 	c.redis()
 	c.timeline()

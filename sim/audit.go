@@ -156,7 +156,7 @@ func (r *runner) auditMemory() {
 	if limit <= 0 {
 		return
 	}
-	slack := int64(r.cfg.spillBatch) * (2*r.cfg.contextBytes + perKeyOverheadBound)
+	slack := int64(r.cfg.spillBatch) * (2*max(r.cfg.contextBytes, r.valueMax) + perKeyOverheadBound)
 	for _, n := range r.redis.all {
 		m := n.Memory()
 		// A maxmemory below the empty server's own usage evicts every key and

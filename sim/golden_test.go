@@ -32,8 +32,8 @@ func summaryText(res *Result) string {
 			if streamMetrics[m.Name] && m.Value != 0 {
 				pinned = true // Redis Streams and producers: pinned where they happen (0 on every Kafka log)
 			}
-			if hostCPUMetrics[m.Name] && hostCPUPinned(res, run, m.Name) {
-				pinned = true // hosts and CPU: where a scenario shares hosts or bounds them
+			if (hostCPUMetrics[m.Name] && hostCPUPinned(res, run, m.Name)) || pinnedIn[res.Scenario][m.Name] {
+				pinned = true // hosts and CPU where a scenario shares hosts or bounds them; clients and value formats in the scenarios about them
 			}
 			if pinned && (m.Value != 0 || !strings.Contains(m.Name, "_by_cause.")) {
 				fmt.Fprintf(&b, "%-30s %s\n", m.Name, strconv.FormatFloat(m.Value, 'f', -1, 64))
@@ -68,6 +68,17 @@ func hostCPUPinned(res *Result, run *RunResult, name string) bool {
 		}
 	}
 	return false
+}
+
+// pinnedIn are summary metrics pinned only in the goldens of the scenarios about
+// them: every run reports them, and pinning them everywhere would rewrite every
+// golden for numbers nothing else depends on.
+var pinnedIn = map[string]map[string]bool{
+	"client-contention": {"messages_per_second": true, "redis_pool_waits": true, "redis_pool_wait_max": true,
+		"consumer_lag_max": true},
+	"value-format": {"redis_bytes_per_key": true, "redis_bytes_per_key.key_name": true,
+		"redis_bytes_per_key.envelope": true, "redis_bytes_per_key.payload": true,
+		"redis_bytes_per_key.compression": true, "redis_bytes_per_key.redis_overhead": true, "redis_nodes_needed": true},
 }
 
 // spark draws values as an ASCII chart of width columns.

@@ -71,6 +71,8 @@ type pod struct {
 
 	sm        *streamMember         // log.kind redis-streams: the consumer's side of the log (streamlog.go)
 	logClient redis.UniversalClient // its client to the log's Redis
+
+	threadAt []time.Duration // consumers.threads > 1: each thread's busy-until within a batch (clientpool.go)
 }
 
 // scratch is a pod's per-batch working memory: buffers the poll loop reuses
@@ -149,7 +151,7 @@ func (r *runner) startPod(slot int, delay time.Duration) *pod {
 		p.client = r.redis.client(cfg.spillParallelism + 1)
 	}
 	var err error
-	p.store, err = core.New[ctxVal](p.client, ctxCodec{size: int(cfg.contextBytes)}, opts...)
+	p.store, err = core.New[ctxVal](p.client, r.codec, opts...)
 	if err != nil {
 		panic(fmt.Sprintf("sim: store options rejected after validation: %v", err))
 	}

@@ -23,6 +23,10 @@ import (
 // every Sync that wrote (write-through and checkpoint commit what they wrote, so a
 // replay starts where the stored context is).
 //
+// With consumers.threads > 1 the batch's records are shared by the pod's
+// threads, partition by partition, and its restore and Sync by their Redis
+// clients (clientpool.go); the batch ends when its last thread is done.
+//
 // Not modelled: fetch latency and broker-side batching (fetch.min.bytes = 1 means
 // a fetch returns as soon as a record is there), consumer CPU for restores.
 func (p *pod) work(now time.Duration) {
@@ -86,13 +90,27 @@ func (p *pod) poll(now time.Duration, ahead bool) {
 		if restoring > 0 && r.cfg.weight > 1 {
 			perPoll = r.cfg.realPerPoll(r.livePods())
 		}
+		threads := r.clients.threads
+		if threads > 1 {
+			p.threadAt = p.threadAt[:0]
+			for range threads {
+				p.threadAt = append(p.threadAt, p.cursor)
+			}
+		}
 		for i, b := range batch {
-			start := max(b.rec.At, p.cursor)
-			p.cursor = start + pt
+			cur := &p.cursor
+			if threads > 1 {
+				cur = &p.threadAt[threadOf(b.part, parts, threads)] // the batch's threads (clientpool.go)
+			}
+			start := max(b.rec.At, *cur)
+			*cur = start + pt
 			if b.rec.At >= r.formedAt {
 				p.recordLatency(b.rec.At, start, restoring, perPoll)
 			}
 			p.process(b, pre[i])
+		}
+		if threads > 1 {
+			p.cursor = slices.Max(p.threadAt)
 		}
 		if ahead && p.batchEndDue() {
 			p.held = heldBatchEnd
@@ -279,10 +297,11 @@ func (p *pod) restore(batch []fetched) []lookup {
 	}
 	ctx, m := p.meterCtx(0, 1)
 	m.Batch = r.cfg.restoreBatch(len(batch), len(p.refs), r.livePods())
+	m.Trace = r.clients.trace
 	rep, _ := p.store.Restore(ctx, p.refs)
 	r.redis.deliverRemovals() // why a key is missing (evicted a moment ago) before the miss is judged
 	r.countRestore(rep)
-	p.cursor += m.Elapsed()
+	p.cursor += r.clients.elapsed(m)
 	for j, i := range p.refIdx {
 		pre[i].restored = rep.Outcomes[j]
 		if rep.Outcomes[j] == core.OutcomeRestored || rep.Outcomes[j] == core.OutcomeLocal {
@@ -398,12 +417,14 @@ func (p *pod) sync() {
 	}
 	ctx, m := p.meterCtx(0, r.cfg.spillParallelism)
 	m.Batch = r.cfg.realSpillBatch
+	m.Trace = r.clients.trace
 	rep, err := p.store.Sync(ctx)
 	if rep == nil {
 		return
 	}
-	p.cursor += m.Elapsed()
-	r.bookSpill(p, rep, m.Elapsed(), nil)
+	took := r.clients.elapsed(m) // the pod's threads share the Sync (clientpool.go)
+	p.cursor += took
+	r.bookSpill(p, rep, took, nil)
 	if err == nil {
 		p.commit(nil, p.gen)
 		p.lastCommit = p.cursor

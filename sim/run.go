@@ -129,6 +129,10 @@ type runner struct {
 	seenMem       redisnode.MemoryStats // fleet totals at the last tick, to log forks and OOM kills
 	stopErr       error
 
+	clients  *clientModel       // consumer threads and their Redis clients' pools (clientpool.go)
+	codec    core.Codec[ctxVal] // the pods' codec: the value format (valueformat.go)
+	valueMax int64              // one context's encoded size
+
 	wantReplicas int
 	// formedAt is when the initial group finished its first rebalance; latency
 	// is measured for messages appended from then on (the run's warm-up: the
@@ -142,6 +146,9 @@ type runner struct {
 func newRunner(ctx context.Context, sc *scenarios.Scenario, weight int) (*runner, error) {
 	eng := engine.New(sc.Seed)
 	r := &runner{ctx: ctx, sc: sc, cfg: resolve(sc, weight), eng: eng, byID: map[broker.MemberID]*pod{}}
+	r.clients = newClientModel(sc.Consumers, r.cfg.spillParallelism+1)
+	r.codec = newCodec(sc.Workload.ValueFormat, int(r.cfg.contextBytes))
+	r.valueMax = valueSize(r.codec)
 	var err error
 	if r.strategy, err = core.ParseStrategy(string(sc.State.Strategy)); err != nil {
 		return nil, err

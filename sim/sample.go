@@ -148,6 +148,11 @@ func (r *runner) totals() summary.Totals {
 	}
 	cpu := r.redis.cpu()
 	t.RedisCPUPeak, t.RedisOpsPerSecPeak = cpu.PeakUtilization, cpu.PeakOpsPerSec
+	// Clients and value format (clientpool.go, valueformat.go); the pool's
+	// waits are real round trips already, the breakdown is per real key.
+	t.Duration, t.PoolWaits, t.PoolWaitMax = r.eng.Now(), r.clients.waits, r.clients.waitMax
+	t.ValueBytes = r.valueBytes()
+	t.NodesNeeded, t.NodeBudgetBytes = r.nodesNeeded(mem.PeakUsedBytes)
 	scaleTotals(&t, int64(r.cfg.weight))
 	return t
 }

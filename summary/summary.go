@@ -95,6 +95,22 @@ type Totals struct {
 	// busy fraction and ops/s in one window (redisnode.CPUWindow, 1 s).
 	RedisHostRSSPeak, RedisHostForksMax int64
 	RedisCPUPeak, RedisOpsPerSecPeak    float64
+	// Clients and value format (sim/clientpool.go, sim/valueformat.go).
+	Duration        time.Duration // the run's length (messages_per_second)
+	PoolWaits       int64         // real round trips that waited for a pool connection
+	PoolWaitMax     time.Duration // the longest such wait
+	ValueBytes      ValueBytes    // one stored context, by component
+	NodesNeeded     int64         // Redis nodes the run's peak used memory needs (0: unknown)
+	NodeBudgetBytes int64         // the memory one node may use for data, behind NodesNeeded
+}
+
+// ValueBytes is the Redis memory of one stored context, by component: the key
+// name, the core's envelope (header and checksum), the codec's payload before
+// compression, what compression changed (negative: saved), and Redis's own
+// per-key overhead (dict entries, object headers, SDS headers, the expire
+// entry, allocator rounding). Total is their sum: used_memory per key.
+type ValueBytes struct {
+	KeyName, Envelope, Payload, Compression, RedisOverhead, Total float64
 }
 
 // Metric is one summary metric: a row of the table.
@@ -194,6 +210,22 @@ var metrics = func() []Metric {
 		{"redis_host_forks_concurrent_max", c, func(t *Totals) float64 { return count(t.RedisHostForksMax) }, false},
 		{"redis_cpu_peak_utilization", r, func(t *Totals) float64 { return round(t.RedisCPUPeak, 4) }, false},
 		{"redis_ops_per_sec_peak", c, func(t *Totals) float64 { return math.Round(t.RedisOpsPerSecPeak) }, false},
+		// Clients and value format.
+		{"messages_per_second", c, func(t *Totals) float64 {
+			if t.Duration <= 0 {
+				return 0
+			}
+			return round(float64(t.Messages)/t.Duration.Seconds(), 3)
+		}, false},
+		{"redis_pool_waits", c, func(t *Totals) float64 { return count(t.PoolWaits) }, false},
+		{"redis_pool_wait_max", s, func(t *Totals) float64 { return seconds(t.PoolWaitMax) }, false},
+		{"redis_bytes_per_key", b, func(t *Totals) float64 { return round(t.ValueBytes.Total, 1) }, false},
+		{"redis_bytes_per_key.key_name", b, func(t *Totals) float64 { return round(t.ValueBytes.KeyName, 1) }, false},
+		{"redis_bytes_per_key.envelope", b, func(t *Totals) float64 { return round(t.ValueBytes.Envelope, 1) }, false},
+		{"redis_bytes_per_key.payload", b, func(t *Totals) float64 { return round(t.ValueBytes.Payload, 1) }, false},
+		{"redis_bytes_per_key.compression", b, func(t *Totals) float64 { return round(t.ValueBytes.Compression, 1) }, false},
+		{"redis_bytes_per_key.redis_overhead", b, func(t *Totals) float64 { return round(t.ValueBytes.RedisOverhead, 1) }, false},
+		{"redis_nodes_needed", c, func(t *Totals) float64 { return count(t.NodesNeeded) }, false},
 	}...)
 }()
 

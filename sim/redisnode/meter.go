@@ -41,7 +41,11 @@ type Meter struct {
 	// calls, made one after the other on its lane. 0: each call stands for one
 	// real call carrying all those keys.
 	Batch int
+	// Trace, when set, keeps every call's cost per lane (Traced): the client
+	// pool model (sim/clientpool.go) replays them on the client's connections.
+	Trace bool
 
+	trace [][]TracedCall
 	mu    sync.Mutex
 	lanes []time.Duration
 	calls int
