@@ -632,7 +632,7 @@ func (n *Node) observe(at time.Duration) {
 	if cow > n.ms.PeakCOWBytes {
 		n.ms.PeakCOWBytes, n.ms.PeakCOWUsedBytes = cow, used
 	}
-	n.ms.PeakKeys = max(n.ms.PeakKeys, int64(n.ks.len()))
+	n.ms.PeakKeys = max(n.ms.PeakKeys, n.mem.nkeys) // weighted: the real key count of a sampled node (weight.go)
 	n.h.log(at, rss, n.p.dead)
 	if sys := n.cfg.SystemMemory; sys > 0 && rss > sys && !n.p.dead && !n.h.managed {
 		if n.ms.OOMUsedBytes == 0 || used < n.ms.OOMUsedBytes {
