@@ -148,6 +148,15 @@ var defaultTable = []DefaultValue{
 	{Path: "redis.model.fork_time_per_gib", Value: "0s", ZeroMeaningful: true,
 		Source: "0 = calibrated: sim/calibration/calibration.json fork.fork_ns_per_gib, the slope of the same fit " +
 			"(6.52 ms/GiB; make calibrate)"},
+	// Replication (sim/redisnode/replica.go).
+	{Path: "redis.replicas", Value: "0", ZeroMeaningful: true,
+		Source: "no replica: an LA cluster (UrbanClap's write-up: HA clusters run one replica per master, LA clusters none)"},
+	{Path: "redis.repl_backlog_size", Value: "1MiB", Source: "redis.conf repl-backlog-size 1mb"},
+	{Path: "redis.failover_time", Value: "15s", ZeroMeaningful: true,
+		Source: "redis.conf cluster-node-timeout 15000 ms: a master is failed over about one node timeout after it stops answering"},
+	{Path: "state.wait_replicas.replicas", Value: "1", Source: "WAIT 1: one replica, an HA cluster's only one"},
+	{Path: "state.wait_replicas.timeout", Value: "100ms",
+		Source: "estimate: a few replication round trips plus a spill batch's replay on the replica (~0.5 ms at 200 us RTT), with room for a slow replica"},
 }
 
 // Defaults returns the documented defaults, in schema order.
