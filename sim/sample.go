@@ -144,6 +144,7 @@ func (r *runner) totals() summary.Totals {
 			t.Duplicates, t.MissedTicks, t.TickDelayP99 = p.Duplicates(), p.Missed(), s.tickDelayQuantile(0.99)
 		}
 	}
+	r.redis.replTotals(&t)
 	scaleTotals(&t, int64(r.cfg.weight))
 	return t
 }

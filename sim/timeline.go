@@ -103,6 +103,8 @@ func (r *runner) timeline(ev scenarios.Event) {
 	case ev.Corrupt != nil:
 		n := r.redis.corrupt(*ev.Corrupt, r.rng)
 		r.event("timeline", "%d spilled values overwritten with garbage", n)
+	case ev.Failover != nil:
+		r.failover(ev.Failover.Node)
 	default:
 		r.event("timeline", "%s: not modelled, ignored", ev.Action())
 	}

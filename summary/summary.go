@@ -42,6 +42,8 @@ var LossCauses = []string{
 	// shared stream has no key affinity); the key's previous message was never
 	// processed (trimmed, or dropped from a deleted consumer's pending entries).
 	"other_consumer", "message_lost",
+	// Replication: an acknowledged write the promoted replica never received.
+	"failover_lost",
 	"unknown",
 }
 
@@ -87,6 +89,12 @@ type Totals struct {
 	Duplicates, MissedTicks              int64 // producer ticks emitted more than once; never emitted
 	TickDelayP99                         time.Duration
 	StreamUsedPeak, PendingMax, Handoffs int64 // modelled stream + PEL bytes; largest PEL; lease handoffs
+
+	// Replication (zero without replicas or WAIT): replicas promoted, full syncs,
+	// the longest replication lag of a write, and the time spills spent in WAIT
+	// (summed over calls) and the WAITs that timed out.
+	RedisFailovers, RedisFullSyncs, RedisWaitTimeouts int64
+	RedisReplLagMax, RedisWaitTotal                    time.Duration
 }
 
 // Metric is one summary metric: a row of the table.
@@ -181,6 +189,12 @@ var metrics = func() []Metric {
 		{"stream_used_memory_peak_bytes", b, func(t *Totals) float64 { return count(t.StreamUsedPeak) }, false},
 		{"stream_pending_max", c, func(t *Totals) float64 { return count(t.PendingMax) }, false},
 		{"lease_handoffs", c, func(t *Totals) float64 { return count(t.Handoffs) }, false},
+		// Replication.
+		{"redis_failovers", c, func(t *Totals) float64 { return count(t.RedisFailovers) }, false},
+		{"redis_full_syncs", c, func(t *Totals) float64 { return count(t.RedisFullSyncs) }, false},
+		{"redis_repl_lag_max", s, func(t *Totals) float64 { return seconds(t.RedisReplLagMax) }, false},
+		{"redis_wait_total", s, func(t *Totals) float64 { return seconds(t.RedisWaitTotal) }, false},
+		{"redis_wait_timeouts", c, func(t *Totals) float64 { return count(t.RedisWaitTimeouts) }, false},
 	}...)
 }()
 
