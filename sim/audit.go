@@ -14,12 +14,14 @@ import (
 //     partition is assigned to exactly one member of the new generation, and no
 //     two pods process records of one partition in the same generation (Kafka's
 //     consumer-group guarantee, KIP-429 for the cooperative protocol);
+//
 //   - unacked drops: an entry leaves a pod's memory in a shutdown spill only when
 //     Redis acknowledged its write (or the strategy is memory-only): a key the
 //     spill report lists as not written must still be in memory afterwards, and
 //     the entries gone from memory are exactly the report's Dropped; a revoke
 //     (Store.Revoked) keeps nothing of its partitions, and what it removed
 //     unwritten is exactly its Discarded, each listed in its failures;
+//
 //   - maxmemory: at every sample each Redis node's used memory is at most
 //     maxmemory (or the empty server's own usage, when that is larger) plus one
 //     spill batch. Redis evicts before each command

@@ -94,7 +94,7 @@ type Totals struct {
 	// the longest replication lag of a write, and the time spills spent in WAIT
 	// (summed over calls) and the WAITs that timed out.
 	RedisFailovers, RedisFullSyncs, RedisWaitTimeouts int64
-	RedisReplLagMax, RedisWaitTotal                    time.Duration
+	RedisReplLagMax, RedisWaitTotal                   time.Duration
 }
 
 // Metric is one summary metric: a row of the table.

@@ -88,18 +88,18 @@ const replNever = time.Duration(math.MaxInt64)
 
 // ReplStats are a master's replication counters.
 type ReplStats struct {
-	Failovers      int64 // replicas promoted
-	FailoverKills  int64 // failures with no replica online: the data went as in an OOM kill
-	FullSyncs      int64 // full syncs completed
-	LostKeys       int64 // keys rolled back by failovers (FailoverLost + FailoverUnacked)
-	LostAckedKeys  int64 // of which the client had its acknowledgement (FailoverLost)
-	LostWaitAcked  int64 // of which WAIT had confirmed with enough replicas: must stay 0
-	WaitCalls      int64 // WAIT commands answered
-	WaitTimeouts   int64 // WAITs that ran into their timeout with fewer replicas than asked
-	WaitNanos      int64 // virtual time clients spent blocked in WAIT
-	LagMaxNanos    int64 // longest time from a write's reply to its replay on the replica
-	BufferPeak     int64 // largest output buffer of a syncing replica, in bytes
-	Online, Syncing int  // replicas online, replicas in a full sync (now)
+	Failovers       int64 // replicas promoted
+	FailoverKills   int64 // failures with no replica online: the data went as in an OOM kill
+	FullSyncs       int64 // full syncs completed
+	LostKeys        int64 // keys rolled back by failovers (FailoverLost + FailoverUnacked)
+	LostAckedKeys   int64 // of which the client had its acknowledgement (FailoverLost)
+	LostWaitAcked   int64 // of which WAIT had confirmed with enough replicas: must stay 0
+	WaitCalls       int64 // WAIT commands answered
+	WaitTimeouts    int64 // WAITs that ran into their timeout with fewer replicas than asked
+	WaitNanos       int64 // virtual time clients spent blocked in WAIT
+	LagMaxNanos     int64 // longest time from a write's reply to its replay on the replica
+	BufferPeak      int64 // largest output buffer of a syncing replica, in bytes
+	Online, Syncing int   // replicas online, replicas in a full sync (now)
 }
 
 // replica is the master's replication state.
@@ -141,9 +141,9 @@ type undoEntry struct {
 
 // laneRepl is one lane's replication state within an action (meterNode.repl).
 type laneRepl struct {
-	last  time.Duration  // replica time of the lane's latest write
-	calls float64        // real calls its latest write call stood for (sampling)
-	since []*undoEntry   // its writes since its last WAIT
+	last  time.Duration // replica time of the lane's latest write
+	calls float64       // real calls its latest write call stood for (sampling)
+	since []*undoEntry  // its writes since its last WAIT
 	wrote bool
 }
 
