@@ -14,7 +14,8 @@ import (
 // ranges the scenario loader accepts and small enough to run in about 1-3 s
 // (1,000-8,000 keys, 6-15 minutes). Fault kinds are those of docs/scenarios.md's
 // timeline (scale, crash, rolling_restart, pause shorter and longer than the
-// session timeout, redis_down, bgsave, latency, redis_nodes, corrupt). The
+// session timeout, redis_down, bgsave, latency, redis_nodes, corrupt, and,
+// drawn after everything else, failover with replicas and WAIT). The
 // session timeout stays at the Kafka 3.x default of 45 s (KIP-735), so a pause
 // of 10-30 s stays a pause and one of 60-120 s makes a zombie. It does not draw
 // variants, sweeps, autoscalers or expectations: the invariants are the checks.
@@ -147,10 +148,12 @@ func (d *drawer) draw() []byte {
 		d.line("  - %s", ev)
 	}
 	// Drawn last, so that every earlier seed keeps its scenario: a Redis Streams log.
+	text := d.b.String()
 	if d.chance(0.25) {
-		return []byte(d.streams(duration))
+		text = d.streams(duration)
 	}
-	return []byte(d.b.String())
+	// Drawn after that: replicas, WAIT and failovers (replicas.go's draws).
+	return []byte(d.replication(text, duration, nodes))
 }
 
 // streams turns the drawn scenario's log into a Redis Streams log (the Kafka

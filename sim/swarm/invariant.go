@@ -81,6 +81,10 @@ func Invariants() []Invariant {
 			"most maxmemory plus one spill batch (Redis evicts, or refuses a write, before each " +
 			"command, so one command is the most it can overshoot): audit.over_maxmemory == 0.",
 			audited("audit.over_maxmemory")},
+		{"failover-keeps-wait-acked", "A failover loses no write that WAIT confirmed with the replicas " +
+			"it asked for: audit.failover_lost_wait_acked == 0; and when state.wait_replicas asks for " +
+			"no more replicas than redis.replicas, no context is lost as failover_lost (every batch " +
+			"the store counts as written was on a replica first).", failoverKeepsWaitAcked},
 	}
 }
 
