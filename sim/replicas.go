@@ -3,6 +3,7 @@ package sim
 import (
 	"time"
 
+	"github.com/spillway-sim/spillway/sim/redisnode"
 	"github.com/spillway-sim/spillway/summary"
 )
 
@@ -14,6 +15,10 @@ import (
 //     redis_unavailable for those in flight); with no replica online the node
 //     loses its data as in an OOM kill (cause redis_lost) and restarts after
 //     10 s from its own RDB/AOF, if any.
+//   - redis_down longer than redis.failover_time on a master with a replica
+//     online: the replica is promoted (the writes it had not replayed when the
+//     master became unreachable are lost) and clients reach it after
+//     failover_time; nodes without one are down for the whole outage.
 //   - An OOM-killed master with a replica is failed over the same way (the
 //     node decides, at the write that crossed system memory).
 //   - state.wait_replicas: every pod's store runs core.WaitReplicas; the node
@@ -36,6 +41,26 @@ func (r *runner) failover(i int) {
 		r.event("redis", "%s failed with no replica online: its data is lost", n.Name())
 	}
 	r.redis.deliverRemovals()
+}
+
+// failoverDown fails over the nodes of a redis_down event that have a replica
+// online when the outage outlasts redis.failover_time (Sentinel or the cluster
+// promotes the replica; clients reach it after failover_time), and returns the
+// others, which are simply down for its length.
+func (r *runner) failoverDown(nodes []*redisnode.Node, d time.Duration) []*redisnode.Node {
+	if r.sc.Redis.Replicas == 0 || d <= r.sc.Redis.FailoverTime.Std() {
+		return nodes
+	}
+	var rest []*redisnode.Node
+	for _, n := range nodes {
+		if n.ReplStats().Online > 0 && n.Failover() {
+			r.event("redis", "%s unreachable for longer than failover_time: replica promoted", n.Name())
+			continue
+		}
+		rest = append(rest, n)
+	}
+	r.redis.deliverRemovals()
+	return rest
 }
 
 // replTotals adds the nodes' replication counters to the summary totals and

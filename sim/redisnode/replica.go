@@ -35,7 +35,8 @@ import (
 //     alike); with no replica online it waits the whole timeout and answers 0.
 //     The wait is charged to the caller's lane (its spill gets longer).
 //     miniredis's WAIT answers 0 at once: the node replaces its reply.
-//   - Failover (a timeline failover event, or the master OOM-killed) with a
+//   - Failover (a timeline failover event, the master OOM-killed, or — decided
+//     by the simulator — unreachable longer than the failover time) with a
 //     replica online: the replica is promoted. Writes it had not applied at the
 //     failure are lost: each such key gets back the value the replica had (the
 //     value before the first write it missed; absent if there was none). The
