@@ -22,8 +22,9 @@ import (
 // redis-server is installed and -short is not set (CI installs it); the numbers
 // are logged (go test -v) and recorded in sim/calibration/replication.go.
 //
-// The bounds are loose (a factor of 3 for times): the machine is shared and
-// loopback round trips are noisy; the check is that the model's structure (a
+// The bounds are loose (a factor of 5 for times): on a shared machine loopback
+// round trips and fork/serialize times vary by 2-3x from run to run (see
+// sim/calibration/replication.go); the check is that the model's structure (a
 // round trip plus a fraction of the master's work for WAIT; serialize then load
 // for a sync) lands in the measured range, not that it matches to the percent.
 func TestReplicationAgainstRedis(t *testing.T) {
@@ -80,8 +81,9 @@ func TestReplicationAgainstRedis(t *testing.T) {
 		took := time.Since(start)
 		model := cal.ForkTime(used) + cal.SnapshotDuration(used) + cal.SnapshotDuration(used) // fork, serialize, load
 		t.Logf("full sync of %d keys (used_memory %d B): %v measured, %v modelled", n, used, took.Round(time.Millisecond), model.Round(time.Millisecond))
-		if took > 3*model || model > 3*took {
-			t.Errorf("full sync of %d B: measured %v, model %v: more than a factor 3 apart", used, took, model)
+		// The replica connects on its next replicationCron (once a second).
+		if took > 5*model+2*time.Second || model > 5*took {
+			t.Errorf("full sync of %d B: measured %v, model %v: more than a factor 5 apart (2 s allowed for the handshake)", used, took, model)
 		}
 	}
 
@@ -138,8 +140,8 @@ func TestReplicationAgainstRedis(t *testing.T) {
 	big, extra := measure(1000)
 	model := rtt + time.Duration(rc.ApplyFraction*float64(big-one))
 	t.Logf("WAIT 1 after 1 SET: +%v; after 1000 SET (pipeline %v): +%v measured, +%v modelled", rtt, big, extra, model)
-	if extra > 3*model || model > 3*extra {
-		t.Errorf("WAIT after 1000 SET: measured +%v, model +%v: more than a factor 3 apart", extra, model)
+	if extra > 5*model || model > 5*extra {
+		t.Errorf("WAIT after 1000 SET: measured +%v, model +%v: more than a factor 5 apart", extra, model)
 	}
 }
 
