@@ -7,12 +7,13 @@ import (
 )
 
 // haScaleIn is a 4 → 2 scale-in at 5m whose handoff spills ~1500 contexts
-// through one master, with 1 ms round trips and batches of 100 so that the
-// spill takes tens of milliseconds and a failure can land inside it.
+// through one master, with 1 ms round trips, two spill workers a pod and one
+// batch a worker (~375 keys, ~2 ms of server work, replayed in ~0.25 ms), so
+// the spills take a few milliseconds and a failure can land inside them.
 const haScaleIn = `
 log: {partitions: 12, assignor: cooperative-sticky}
 consumers: {replicas: 4}
-state: {strategy: spill-on-revoke, spill_batch: 100, spill_parallelism: 2%s}
+state: {strategy: spill-on-revoke, spill_batch: 1000, spill_parallelism: 2%s}
 redis: {rtt: 1ms, replicas: %d, failover_time: 1s}
 timeline: [{at: 5m, scale: 2}, {at: %s, failover: {node: 0}}]
 `
@@ -46,13 +47,13 @@ func TestFailoverAfterTheHandoffLosesOnlyWithoutReplica(t *testing.T) {
 }
 
 func TestFailoverDuringTheHandoffCountsTheLagWindow(t *testing.T) {
-	// A failure at every millisecond of the first 40 ms of the spills: what the
-	// node rolled back is what the accounting lost, by cause — acknowledged keys
-	// as failover_lost, in-flight ones as redis_unavailable — and with WAIT
-	// nothing acknowledged is lost.
+	// A failure every 0.2 ms through the spills: what the node rolled back is
+	// what the accounting lost, by cause — acknowledged keys as failover_lost,
+	// in-flight ones as redis_unavailable — and with WAIT nothing acknowledged
+	// is lost.
 	var sawLost bool
-	for ms := 1; ms <= 40; ms += 3 {
-		at := fmt.Sprintf("5m0.%03ds", ms)
+	for us := 1000; us <= 8000; us += 200 {
+		at := fmt.Sprintf("5m0.%06ds", us)
 		r, rr := haRun(t, 1, "", at)
 		rs := r.redis.all[0].ReplStats()
 		lost := metric(t, rr, "lost_by_cause.failover_lost")
@@ -67,6 +68,9 @@ func TestFailoverDuringTheHandoffCountsTheLagWindow(t *testing.T) {
 			t.Fatalf("failure at %s: %d in-flight keys rolled back, none counted redis_unavailable", at, unacked)
 		}
 		sawLost = sawLost || lost > 0
+		if us%1000 != 0 {
+			continue
+		}
 		_, rw := haRun(t, 1, ", wait_replicas: {replicas: 1, timeout: 50ms}", at)
 		if got := metric(t, rw, "lost_by_cause.failover_lost"); got != 0 {
 			t.Fatalf("failure at %s with WAIT: %v contexts lost although acknowledged by WAIT", at, got)
