@@ -182,6 +182,8 @@ func actionText(e scenarios.Event) string {
 		return fmt.Sprintf("+%s Redis latency for %s", e.Latency.Add, e.Latency.For)
 	case e.Corrupt != nil:
 		return fmt.Sprintf("corrupt %d spilled keys", *e.Corrupt)
+	case e.Failover != nil:
+		return fmt.Sprintf("Redis master %d fails (replica promoted if any)", e.Failover.Node)
 	}
 	return e.Action()
 }

@@ -162,6 +162,15 @@ var defaultTable = []DefaultValue{
 		Source: "one instance per machine; UrbanClap's engineering blog runs six capped instances on one 30 GB host"},
 	{Path: "redis.persistence.bgsave_schedule", Value: "together",
 		Source: "Redis forks each instance when its own save is due; staggered = UrbanClap's BGSAVE one instance at a time"},
+	// Replication (sim/redisnode/replica.go).
+	{Path: "redis.replicas", Value: "0", ZeroMeaningful: true,
+		Source: "no replica: an LA cluster (UrbanClap's write-up: HA clusters run one replica per master, LA clusters none)"},
+	{Path: "redis.repl_backlog_size", Value: "1MiB", Source: "redis.conf repl-backlog-size 1mb"},
+	{Path: "redis.failover_time", Value: "15s", ZeroMeaningful: true,
+		Source: "redis.conf cluster-node-timeout 15000 ms: a master is failed over about one node timeout after it stops answering"},
+	{Path: "state.wait_replicas.replicas", Value: "1", Source: "WAIT 1: one replica, an HA cluster's only one"},
+	{Path: "state.wait_replicas.timeout", Value: "100ms",
+		Source: "estimate: a few replication round trips plus a spill batch's replay on the replica (~0.5 ms at 200 us RTT), with room for a slow replica"},
 }
 
 // Defaults returns the documented defaults, in schema order.

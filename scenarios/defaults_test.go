@@ -18,7 +18,7 @@ func TestDefaultTableEntriesResolve(t *testing.T) {
 			if e.Source == "" {
 				t.Errorf("%s has no source", e.Path)
 			}
-			s := &Scenario{Consumers: Consumers{Autoscaler: &Autoscaler{}}, Producers: &Producers{}}
+			s := &Scenario{Consumers: Consumers{Autoscaler: &Autoscaler{}}, Producers: &Producers{}, State: State{WaitReplicas: &WaitReplicas{}}}
 			if _, ok := lookupField(reflect.ValueOf(s).Elem(), e.Path, false); !ok {
 				t.Fatalf("%s is not a field", e.Path)
 			}

@@ -194,7 +194,7 @@ func TestResolvedWritesEveryDefault(t *testing.T) {
 	out, _ := s.Resolved()
 	for _, e := range Defaults() {
 		leaf := e.Path[strings.LastIndex(e.Path, ".")+1:]
-		if strings.HasPrefix(e.Path, "consumers.autoscaler.") || e.Path == "redis.persistence.rdb_save" ||
+		if strings.HasPrefix(e.Path, "consumers.autoscaler.") || strings.HasPrefix(e.Path, "state.wait_replicas.") || e.Path == "redis.persistence.rdb_save" ||
 			strings.HasPrefix(e.Path, "producers.") || contains(streamOnly, e.Path) {
 			continue // absent sections, empty lists and a Kafka log's stream settings are omitted
 		}

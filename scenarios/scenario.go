@@ -324,6 +324,18 @@ type State struct {
 	// 0 = TTLs always applied.
 	TTLOnlyEvery Duration `yaml:"ttl_only_every"`
 	TTLOnlyFor   Duration `yaml:"ttl_only_for"`
+	// WaitReplicas, when set, makes every spill batch wait until that many
+	// replicas have it (Redis WAIT on the same connection, core.WaitReplicas);
+	// a batch not replicated within the timeout is reported as not written.
+	WaitReplicas *WaitReplicas `yaml:"wait_replicas,omitempty"`
+}
+
+// WaitReplicas is the core's wait-for-replicas option (WAIT numreplicas timeout).
+type WaitReplicas struct {
+	// Replicas is WAIT's numreplicas: how many replicas must acknowledge a batch.
+	Replicas int `yaml:"replicas"`
+	// Timeout is WAIT's timeout: how long a batch waits for them.
+	Timeout Duration `yaml:"timeout"`
 }
 
 // TTLFor returns the TTL of a key that emits every interval.
@@ -393,6 +405,18 @@ type Redis struct {
 	// NodesPerHost is how many instances share one host's SystemMemory
 	// (topology_hosts.go): nodes i·k .. i·k+k−1 run on host i.
 	NodesPerHost int `yaml:"nodes_per_host"`
+
+	// Replicas is the number of replicas of each master (asynchronous
+	// replication, sim/redisnode/replica.go). 0 is an LA cluster: a master
+	// that fails takes its data with it; with 1 or more (an HA cluster) a
+	// replica is promoted and only the writes inside the replication lag are lost.
+	Replicas int `yaml:"replicas"`
+	// ReplBacklogSize is repl-backlog-size, the replication backlog a master
+	// with replicas keeps in memory (counted in used memory and RSS).
+	ReplBacklogSize Size `yaml:"repl_backlog_size"`
+	// FailoverTime is how long a failed master's clients see no master before its
+	// replica is promoted (failure detection plus election).
+	FailoverTime Duration `yaml:"failover_time"`
 }
 
 // OvercommitHeuristic is the kernel behaviour of vm.overcommit_memory=0.
@@ -482,6 +506,10 @@ type Event struct {
 	Corrupt *int `yaml:"corrupt,omitempty"`
 	// ProducerRestart stops one producer replica and starts it again after For.
 	ProducerRestart *ProducerRestart `yaml:"producer_restart,omitempty"`
+	// Failover fails one master: its replica, if it has one, is promoted after
+	// redis.failover_time; without one the node's data is lost (it restarts from
+	// its own RDB or AOF, if any).
+	Failover *Failover `yaml:"failover,omitempty"`
 }
 
 // The action names of timeline events, as written in YAML.
@@ -497,6 +525,7 @@ const (
 	ActionLatency         = "latency"
 	ActionCorrupt         = "corrupt"
 	ActionProducerRestart = "producer_restart"
+	ActionFailover        = "failover"
 )
 
 // actions returns the names of the actions set on e, in declaration order.
@@ -518,6 +547,7 @@ func (e Event) actions() []string {
 	add(e.Latency != nil, ActionLatency)
 	add(e.Corrupt != nil, ActionCorrupt)
 	add(e.ProducerRestart != nil, ActionProducerRestart)
+	add(e.Failover != nil, ActionFailover)
 	return out
 }
 
@@ -547,6 +577,12 @@ type ProducerRestart struct {
 	Replica int `yaml:"replica"`
 	// For is how long it is down.
 	For Duration `yaml:"for"`
+}
+
+// Failover fails one Redis master (the host is lost, or the process killed).
+type Failover struct {
+	// Node is the index of the master among the run's Redis nodes (0-based).
+	Node int `yaml:"node"`
 }
 
 // RedisDown makes Redis unreachable.

@@ -349,6 +349,13 @@ func (c *checker) state() {
 	c.atLeast("state.spill_batch", st.SpillBatch, 1)
 	c.positive("state.checkpoint_every", st.CheckpointEvery, "30s")
 	c.oneOf("state.restore", string(st.Restore), restoreModes)
+	if w := st.WaitReplicas; w != nil {
+		c.atLeast("state.wait_replicas.replicas", w.Replicas, 1)
+		c.positive("state.wait_replicas.timeout", w.Timeout, "100ms")
+		if st.Strategy == StrategyMemoryOnly {
+			c.add("state.wait_replicas", "memory-only writes nothing to Redis: there is nothing to wait for")
+		}
+	}
 }
 
 func (c *checker) redis() {
@@ -407,12 +414,32 @@ func (c *checker) redis() {
 	c.nonNegative("redis.model.fork_time_base", r.Model.ForkTimeBase)
 	c.nonNegative("redis.model.fork_time_per_gib", r.Model.ForkTimePerGiB)
 	c.hosts()
+	c.replication()
 }
+
+// replication checks the replication fields (sim/redisnode/replica.go).
+func (c *checker) replication() {
+	r := c.s.Redis
+	if r.Replicas < 0 || r.Replicas > maxReplicas {
+		c.add("redis.replicas", "%d is outside 0..%d (replicas per master; 0 = none)", r.Replicas, maxReplicas)
+	}
+	if r.ReplBacklogSize < minReplBacklog {
+		c.add("redis.repl_backlog_size", "%s is below Redis's minimum 16KiB (redis.conf repl-backlog-size; write e.g. 1MiB)", r.ReplBacklogSize)
+	}
+	c.nonNegative("redis.failover_time", r.FailoverTime)
+}
+
+// maxReplicas bounds redis.replicas; minReplBacklog is Redis's
+// CONFIG_REPL_BACKLOG_MIN_SIZE (16 KiB).
+const (
+	maxReplicas    = 16
+	minReplBacklog = 16 << 10
+)
 
 // actionList is the hint for an event without a valid action.
 const actionList = "scale: N, crash: N, bgsave: true, rolling_restart: true, pause: {pod: I, for: D}, " +
 	"redis_down: {for: D}, redis_nodes: N, aof_rewrite: true, latency: {add: D, for: D}, corrupt: N, " +
-	"producer_restart: {replica: I, for: D}"
+	"producer_restart: {replica: I, for: D}, failover: {node: I}"
 
 func (c *checker) timeline() {
 	s := c.s
@@ -479,6 +506,8 @@ func (c *checker) timeline() {
 			c.positive(p+".latency.for", e.Latency.For, "60s")
 		case e.Corrupt != nil:
 			c.atLeast(p+".corrupt", *e.Corrupt, 1)
+		case e.Failover != nil:
+			c.failoverEvent(p, e)
 		}
 	}
 }
@@ -610,4 +639,19 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// failoverEvent checks a failover event's node against the nodes the run has
+// (redis.nodes, or the most a redis_nodes event sets).
+func (c *checker) failoverEvent(p string, e Event) {
+	nodes := c.s.Redis.Nodes
+	for _, ev := range c.s.Timeline {
+		if ev.RedisNodes != nil && *ev.RedisNodes > nodes {
+			nodes = *ev.RedisNodes
+		}
+	}
+	if e.Failover.Node < 0 || e.Failover.Node >= max(nodes, 1) {
+		c.add(p+".failover.node", "%d is out of range: the run has %d Redis node(s) (indexes 0..%d)",
+			e.Failover.Node, max(nodes, 1), max(nodes, 1)-1)
+	}
 }

@@ -92,6 +92,21 @@ func TestValidationErrors(t *testing.T) {
 				"t.yaml:6: timeline[2].corrupt: must be at least 1, got 0",
 				"t.yaml:7: timeline[3].redis_nodes: must be at least 1, got 0",
 			}},
+		{name: "replication fields", src: "redis: {replicas: -1, repl_backlog_size: 1KiB, failover_time: -1s}\n", want: []string{
+			"t.yaml:3: redis.replicas: -1 is outside 0..16 (replicas per master; 0 = none)",
+			"t.yaml:3: redis.repl_backlog_size: 1KiB is below Redis's minimum 16KiB (redis.conf repl-backlog-size; write e.g. 1MiB)",
+			"t.yaml:3: redis.failover_time: -1s must not be negative",
+		}},
+		{name: "wait replicas", src: "state:\n  wait_replicas: {replicas: 0, timeout: 0s}\n", want: []string{
+			"t.yaml:4: state.wait_replicas.replicas: must be at least 1, got 0",
+			"t.yaml:4: state.wait_replicas.timeout: must be positive (write e.g. 100ms)",
+		}},
+		{name: "wait replicas defaults", src: "redis: {replicas: 1}\nstate:\n  wait_replicas: {}\n", want: nil},
+		{name: "wait with memory-only", src: "state:\n  strategy: memory-only\n  wait_replicas: {replicas: 1}\n", want: []string{
+			"t.yaml:5: state.wait_replicas: memory-only writes nothing to Redis: there is nothing to wait for"}},
+		{name: "failover node out of range", src: "redis: {nodes: 2}\ntimeline:\n  - {at: 1m, failover: {node: 2}}\n", want: []string{
+			"t.yaml:5: timeline[0].failover.node: 2 is out of range: the run has 2 Redis node(s) (indexes 0..1)"}},
+		{name: "failover node added by resharding", src: "redis: {nodes: 2}\ntimeline:\n  - {at: 1m, redis_nodes: 3}\n  - {at: 2m, failover: {node: 2}}\n", want: nil},
 		{name: "unknown metric", src: "expect:\n  - {metric: context_loss_ration, max: 0.1}\n", want: []string{
 			`t.yaml:4: expect[0].metric: unknown metric "context_loss_ration" (did you mean context_loss_ratio?)`}},
 		{name: "unknown variant", src: "variants:\n  - {name: spill, set: {}}\nexpect:\n  - {variant: spil, metric: messages, min: 1}\n", want: []string{

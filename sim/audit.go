@@ -14,12 +14,14 @@ import (
 //     partition is assigned to exactly one member of the new generation, and no
 //     two pods process records of one partition in the same generation (Kafka's
 //     consumer-group guarantee, KIP-429 for the cooperative protocol);
+//
 //   - unacked drops: an entry leaves a pod's memory in a shutdown spill only when
 //     Redis acknowledged its write (or the strategy is memory-only): a key the
 //     spill report lists as not written must still be in memory afterwards, and
 //     the entries gone from memory are exactly the report's Dropped; a revoke
 //     (Store.Revoked) keeps nothing of its partitions, and what it removed
 //     unwritten is exactly its Discarded, each listed in its failures;
+//
 //   - maxmemory: at every sample each Redis node's used memory is at most
 //     maxmemory (or the empty server's own usage, when that is larger) plus one
 //     spill batch. Redis evicts before each command
@@ -27,10 +29,14 @@ import (
 //     get under the limit, so one command (a fenced spill script writes a whole
 //     batch) is the most it can overshoot.
 //
+//   - WAIT: a failover never loses a write that WAIT confirmed with the
+//     replicas it asked for (redisnode ReplStats.LostWaitAcked, replicas.go).
+//
 // The counts are summary metrics named audit.* that appear only when non-zero,
 // and the first violations of each kind are events of kind "audit".
 type audit struct {
 	ownership, unackedDrops, overMaxmemory int64
+	failoverWaitAcked                      int64 // keys WAIT confirmed that a failover lost (replicas.go)
 	// procBy is, per partition, the generation and pod index that last
 	// processed one of its records (index -1: none yet).
 	procBy []procMark
@@ -181,7 +187,7 @@ func (a *audit) metrics() []Metric {
 		name string
 		v    int64
 	}{{"audit.ownership_violations", a.ownership}, {"audit.unacked_drops", a.unackedDrops},
-		{"audit.over_maxmemory", a.overMaxmemory}} {
+		{"audit.over_maxmemory", a.overMaxmemory}, {"audit.failover_lost_wait_acked", a.failoverWaitAcked}} {
 		if m.v != 0 {
 			out = append(out, Metric{Name: m.name, Value: float64(m.v)})
 		}

@@ -147,6 +147,9 @@ func (r *runner) startPod(slot int, delay time.Duration) *pod {
 	if cfg.checkpointEvery > 0 {
 		opts = append(opts, core.CheckpointEvery(cfg.checkpointEvery))
 	}
+	if w := r.sc.State.WaitReplicas; w != nil {
+		opts = append(opts, core.WaitReplicas(w.Replicas, w.Timeout.Std()))
+	}
 	if r.strategy != core.MemoryOnly {
 		p.client = r.redis.client(cfg.spillParallelism + 1)
 	}

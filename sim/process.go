@@ -383,6 +383,11 @@ func (r *runner) causeOf(k uint32, restored core.Outcome) Cause {
 			return c
 		}
 	}
+	if restored == core.OutcomeStale && r.redisGone[k] == uint8(CauseFailoverLost)+1 && r.fate[k]&fateKind == fateLost {
+		// A failover gave back the replica's older copy, which the restore
+		// discarded: the latest context went with the failover.
+		return CauseFailoverLost
+	}
 	switch restored {
 	case core.OutcomeStale:
 		return CauseStaleDiscarded

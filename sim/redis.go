@@ -78,6 +78,9 @@ func (f *redisFleet) nodeConfig(name string) redisnode.Config {
 		ForkTimePerGiB:       rc.Model.ForkTimePerGiB.Std(),
 		Weight:               int64(f.r.cfg.weight),
 		Weighted:             workload.IsRedisDataKey,
+		Replicas:             rc.Replicas,
+		ReplBacklogSize:      rc.ReplBacklogSize.Bytes(),
+		FailoverTime:         rc.FailoverTime.Std(),
 	}
 }
 

@@ -378,6 +378,12 @@ func (r *runner) onRedisRemove(key string, why redisnode.Removal) {
 		c = CauseRedisLost
 	case redisnode.Moved:
 		c = CauseRingMoved
+	case redisnode.FailoverLost:
+		c = CauseFailoverLost
+	case redisnode.FailoverUnacked:
+		// The write was in flight when the master failed: its client would
+		// have had an error, as for a node that is down.
+		c = CauseRedisUnavailable
 	default:
 		return
 	}

@@ -153,6 +153,7 @@ func (r *runner) totals() summary.Totals {
 	t.Duration, t.PoolWaits, t.PoolWaitMax = r.eng.Now(), r.clients.waits, r.clients.waitMax
 	t.ValueBytes = r.valueBytes()
 	t.NodesNeeded, t.NodeBudgetBytes = r.nodesNeeded(mem.PeakUsedBytes)
+	r.redis.replTotals(&t)
 	scaleTotals(&t, int64(r.cfg.weight))
 	return t
 }

@@ -21,7 +21,9 @@ import (
 //     the highest ordinal first, the replacement keeps the pod's name (and
 //     group.instance.id), one at a time, each after its predecessor is ready.
 //   - pause {pod, for}: a stop-the-world pause of the pod with that ordinal.
-//   - redis_down {for}: the node refuses connections, then comes back with its data.
+//   - redis_down {for}: the node refuses connections, then comes back with its data
+//     (a master with a replica online, down longer than redis.failover_time, is
+//     failed over instead: replicas.go).
 //
 // The HPA (consumers.autoscaler) samples CPU every 15 s (the HPA sync period):
 // utilization = message rate × process_time / pods; desired = ceil(pods ×
@@ -58,7 +60,7 @@ func (r *runner) timeline(ev scenarios.Event) {
 		}
 	case ev.RedisDown != nil:
 		r.event("redis", "redis down for %v", ev.RedisDown.For.Std())
-		nodes := slices.Clone(r.redis.active)
+		nodes := r.failoverDown(slices.Clone(r.redis.active), ev.RedisDown.For.Std())
 		for _, n := range nodes {
 			n.SetDown(true)
 		}
@@ -103,6 +105,8 @@ func (r *runner) timeline(ev scenarios.Event) {
 	case ev.Corrupt != nil:
 		n := r.redis.corrupt(*ev.Corrupt, r.rng)
 		r.event("timeline", "%d spilled values overwritten with garbage", n)
+	case ev.Failover != nil:
+		r.failover(ev.Failover.Node)
 	default:
 		r.event("timeline", "%s: not modelled, ignored", ev.Action())
 	}

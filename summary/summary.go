@@ -43,6 +43,8 @@ var LossCauses = []string{
 	// shared stream has no key affinity); the key's previous message was never
 	// processed (trimmed, or dropped from a deleted consumer's pending entries).
 	"other_consumer", "message_lost",
+	// Replication: an acknowledged write the promoted replica never received.
+	"failover_lost",
 	"unknown",
 }
 
@@ -102,6 +104,11 @@ type Totals struct {
 	ValueBytes      ValueBytes    // one stored context, by component
 	NodesNeeded     int64         // Redis nodes the run's peak used memory needs (0: unknown)
 	NodeBudgetBytes int64         // the memory one node may use for data, behind NodesNeeded
+	// Replication (zero without replicas or WAIT): replicas promoted, full syncs,
+	// the longest replication lag of a write, and the time spills spent in WAIT
+	// (summed over calls) and the WAITs that timed out.
+	RedisFailovers, RedisFullSyncs, RedisWaitTimeouts int64
+	RedisReplLagMax, RedisWaitTotal                   time.Duration
 }
 
 // ValueBytes is the Redis memory of one stored context, by component: the key
@@ -226,6 +233,12 @@ var metrics = func() []Metric {
 		{"redis_bytes_per_key.compression", b, func(t *Totals) float64 { return round(t.ValueBytes.Compression, 1) }, false},
 		{"redis_bytes_per_key.redis_overhead", b, func(t *Totals) float64 { return round(t.ValueBytes.RedisOverhead, 1) }, false},
 		{"redis_nodes_needed", c, func(t *Totals) float64 { return count(t.NodesNeeded) }, false},
+		// Replication.
+		{"redis_failovers", c, func(t *Totals) float64 { return count(t.RedisFailovers) }, false},
+		{"redis_full_syncs", c, func(t *Totals) float64 { return count(t.RedisFullSyncs) }, false},
+		{"redis_repl_lag_max", s, func(t *Totals) float64 { return seconds(t.RedisReplLagMax) }, false},
+		{"redis_wait_total", s, func(t *Totals) float64 { return seconds(t.RedisWaitTotal) }, false},
+		{"redis_wait_timeouts", c, func(t *Totals) float64 { return count(t.RedisWaitTimeouts) }, false},
 	}...)
 }()
 

@@ -104,6 +104,14 @@ type Config struct {
 	// LoadRate is used memory loaded per second when the server restarts from an RDB
 	// or AOF; 0 means SnapshotRate (an assumption: loading is not calibrated).
 	LoadRate float64
+
+	// Replicas is the number of replicas of this master (replica.go); 0: none.
+	Replicas int
+	// ReplBacklogSize is repl-backlog-size; 0 means 1 MiB (the Redis default).
+	ReplBacklogSize int64
+	// FailoverTime is how long clients find no master after it failed before a
+	// replica is promoted (0: at once).
+	FailoverTime time.Duration
 }
 
 // Policy is a Redis maxmemory-policy.
@@ -165,6 +173,7 @@ const (
 	DefaultLFUDecayTime      = time.Minute      // lfu-decay-time 1
 	DefaultAOFRewriteMinSize = 64 << 20         // auto-aof-rewrite-min-size 64mb
 	DefaultRestartDelay      = 10 * time.Second // kubelet CrashLoopBackOff starts at 10 s
+	DefaultReplBacklogSize   = 1 << 20          // repl-backlog-size 1mb
 	bgsaveRetryDelay         = 5 * time.Second  // CONFIG_BGSAVE_RETRY_DELAY (server.h)
 	cronPeriod               = 100 * time.Millisecond
 )
@@ -206,6 +215,10 @@ func (c Config) resolve() (*settings, error) {
 	}
 	if c.Weight < 0 {
 		return bad("negative weight %d", c.Weight)
+	}
+	if c.Replicas < 0 || c.ReplBacklogSize < 0 || c.FailoverTime < 0 {
+		return bad("negative replication parameter (replicas %d, backlog %d, failover time %v)",
+			c.Replicas, c.ReplBacklogSize, c.FailoverTime)
 	}
 	if c.OvercommitMemory < 0 || c.OvercommitMemory > 2 {
 		return bad("overcommit_memory %d: want 0, 1 or 2", c.OvercommitMemory)
@@ -249,6 +262,9 @@ func (c Config) resolve() (*settings, error) {
 	}
 	if s.RestartDelay == 0 {
 		s.RestartDelay = DefaultRestartDelay
+	}
+	if s.ReplBacklogSize == 0 {
+		s.ReplBacklogSize = DefaultReplBacklogSize
 	}
 	for _, sp := range c.RDBSave {
 		p, err := ParseSavePoint(sp)

@@ -80,6 +80,7 @@ type childKind uint8
 const (
 	childRDB childKind = iota
 	childAOF
+	childSync // a replica's full sync (replica.go)
 )
 
 type child struct {
@@ -228,17 +229,19 @@ func (n *Node) forkNow(kind childKind, at time.Duration) error {
 		panic("redisnode: fork while a child is running")
 	}
 	used, rss := n.mem.used(), n.mem.rss()
-	if kind == childRDB {
+	switch kind {
+	case childRDB:
 		n.p.lastTry = at
-	} else {
+	case childAOF:
 		n.p.lastAOFTry = at
 	}
 	if !n.forkAllowed(rss) {
 		n.ms.ForkFailures++
 		n.ms.ForkFailedUsedBytes = minPositive(n.ms.ForkFailedUsedBytes, used)
-		if kind == childRDB {
+		switch kind {
+		case childRDB:
 			n.p.lastBGSaveOK = false
-		} else {
+		case childAOF:
 			n.p.aofFailed = true
 		}
 		return ErrForkFailed
@@ -279,6 +282,8 @@ func (n *Node) childDone(at time.Duration) {
 		n.p.aofCurrent = n.p.aofBase
 		n.p.aofFailed = false
 		n.ms.AOFRewrites++
+	case childSync:
+		n.replChildDone(at)
 	}
 	n.p.child, n.p.cow = nil, nil
 	switch {
@@ -403,10 +408,19 @@ func (n *Node) sameValue(s *snapshot, key string) bool {
 	return n.mr.Exists(key)
 }
 
-// oomKill ends the server at at: all data lost; it restarts after RestartDelay.
+// oomKill ends the server at at: its replica is promoted (replica.go) or all
+// data is lost and it restarts after RestartDelay.
 func (n *Node) oomKill(at time.Duration) {
 	n.ms.OOMKills++
 	n.h.killed(at, n.p.child != nil)
+	if n.promote(at, n.repl.applying) {
+		return
+	}
+	n.kill(at)
+}
+
+// kill ends the server at at: all data lost; it restarts after RestartDelay.
+func (n *Node) kill(at time.Duration) {
 	keys := n.mr.Keys() // sorted; includes writes not settled yet
 	src := n.p.lastRDB
 	if n.cfg.AOF {
@@ -432,6 +446,7 @@ func (n *Node) oomKill(at time.Duration) {
 	n.p.restartFrom = src
 	n.p.lostAtKill = lost
 	n.p.dirty = 0
+	n.replKilled()
 }
 
 // restart starts the server again at at, loading its AOF or last RDB.

@@ -96,7 +96,7 @@ func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next 
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	c := n.begin(m, lane)
-	if n.down || n.p.dead || n.p.loading {
+	if n.down || n.p.dead || n.p.loading || n.failingOver(c.now) {
 		return n.refuseDown(&c, cmds)
 	}
 	c.workers = workersOf(m, lane, poolSize)
@@ -105,8 +105,12 @@ func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next 
 	if !n.charge(&c, &a) {
 		return fail(cmds, context.DeadlineExceeded)
 	}
+	if !n.replCall(&c, cmds, &a) {
+		return fail(cmds, context.DeadlineExceeded)
+	}
 	admitted, err := n.run(ctx, cmds, &a, next)
 	n.record(&c, cmds, &a)
+	answerWaits(cmds, c.waitReplies)
 	if admitted < len(cmds) {
 		return firstErr(cmds)
 	}
@@ -126,6 +130,9 @@ type callState struct {
 	rtt     time.Duration
 	workers int           // W: the spill workers running beside this one (1 outside a spill)
 	laneAt  time.Duration // the lane's time at this node before the call (set by charge)
+	repl    replRec       // the call's writes in the replication stream (replCall)
+	// waitReplies are the modelled replies of the call's WAIT commands (replCall).
+	waitReplies []waitReply
 }
 
 // begin settles the effects of earlier calls and actions up to now and places
@@ -303,7 +310,7 @@ func (n *Node) record(c *callState, cmds []redis.Cmder, a *admission) {
 	n.countRoundTrips(a.calls)
 	mn := c.mn
 	rec := &callRec{meter: c.m, seq: mn.seq, laneAt: c.laneAt, lane: c.lane, laneSeq: mn.laneSeq[c.lane], at: c.now,
-		start: c.start, work: a.svc}
+		start: c.start, work: a.svc, repl: c.repl}
 	for i, cmd := range cmds {
 		if a.rejects[i] != nil {
 			cmd.SetErr(a.rejects[i])

@@ -129,6 +129,7 @@ type memModel struct {
 	nkeys    int64
 	nvol     int64
 	dataset  int64 // Σ key + value bytes
+	repl     int64 // replication backlog and replica buffers (replica.go)
 
 	// classBytes is the bytes of live allocations per jemalloc size class (the
 	// regions copy-on-write pages live in); freedBytes is freed, not yet reused
@@ -151,7 +152,7 @@ func newMemModel(cal *calibration.Calibration, extraBaseline int64) *memModel {
 
 // used is used_memory.
 func (m *memModel) used() int64 {
-	return m.baseline + m.keyBytes + m.cal.DictBytes(m.nkeys) + m.cal.DictBytes(m.nvol)
+	return m.baseline + m.keyBytes + m.cal.DictBytes(m.nkeys) + m.cal.DictBytes(m.nvol) + m.repl
 }
 
 // rss is the parent's resident memory without copied pages.

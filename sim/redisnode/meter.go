@@ -58,6 +58,20 @@ type meterNode struct {
 	laneAt    map[int]time.Duration // time charged per lane by this node
 	laneSeq   map[int]uint64        // calls per lane at this node
 	laneDelta map[int]int64         // estimated memory added per lane, not yet settled
+	repl      map[int]*laneRepl     // replication per lane (replica.go)
+}
+
+// replLane returns lane's replication state, creating it.
+func (mn *meterNode) replLane(lane int) *laneRepl {
+	if mn.repl == nil {
+		mn.repl = map[int]*laneRepl{}
+	}
+	lr := mn.repl[lane]
+	if lr == nil {
+		lr = &laneRepl{}
+		mn.repl[lane] = lr
+	}
+	return lr
 }
 
 func newMeterNode(seq uint64) *meterNode {

@@ -24,11 +24,18 @@ const (
 	Evicted                // maxmemory eviction
 	Lost                   // the node lost its data (OOM kill, restart without a snapshot)
 	Moved                  // a ring resharding made another node own it (the key stays, unreachable)
+	// FailoverLost: a failover lost a write acknowledged to its client that the
+	// promoted replica never received (replica.go).
+	FailoverLost
+	// FailoverUnacked: a failover lost a write the promoted replica never
+	// received, whose client had not heard back when the master failed.
+	FailoverUnacked
 )
 
-var removalNames = [...]string{"expired", "evicted", "lost", "moved"}
+var removalNames = [...]string{"expired", "evicted", "lost", "moved", "failover_lost", "failover_unacked"}
 
-// String is the removal's name ("expired", "evicted", "lost", "moved").
+// String is the removal's name ("expired", "evicted", "lost", "moved",
+// "failover_lost", "failover_unacked").
 func (r Removal) String() string { return removalNames[r] }
 
 // Stats are a node's traffic counters since it was created.
@@ -83,8 +90,9 @@ type Node struct {
 
 	p persist
 
-	h   hostLink // the host it shares with other instances (host.go)
-	cpu cpuMeter // the main thread's busy time and ops per window (cpu.go)
+	h    hostLink // the host it shares with other instances (host.go)
+	cpu  cpuMeter // the main thread's busy time and ops per window (cpu.go)
+	repl replica  // replication (replica.go)
 }
 
 type removal struct {
@@ -104,6 +112,7 @@ type callRec struct {
 	work    time.Duration // service time the call added to the server
 	ops     int64         // commands served (weighted: the real commands they stand for)
 	cmds    []cmdEffect
+	repl    replRec // its place in the replication stream (replica.go)
 }
 
 type cmdEffect struct {
@@ -129,6 +138,7 @@ func New(eng *engine.Engine, cfg Config) (*Node, error) {
 	mr.Seed(1) // RANDOMKEY and friends; the models never rely on them
 	n := &Node{eng: eng, cfg: s, mr: mr}
 	n.reset()
+	n.initRepl()
 	n.p.lastBGSaveOK = true
 	n.at = eng.Now()
 	n.p.lastSave = eng.Now()
@@ -206,7 +216,7 @@ func (n *Node) Memory() MemoryStats {
 	ms.RejectedWrites = ms.RejectedOOM + ms.RejectedMisconf
 	ms.ChildActive = n.p.child != nil
 	ms.Misconf = n.misconf()
-	ms.Available = !n.down && !n.p.dead && !n.p.loading
+	ms.Available = !n.down && !n.p.dead && !n.p.loading && !n.failingOver(n.eng.Now())
 	ms.AOFBytes, ms.AOFBaseBytes = n.p.aofCurrent, n.p.aofBase
 	ms.Dirty = n.p.dirty
 	return ms
@@ -227,7 +237,7 @@ func (n *Node) Down() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.settle()
-	return n.down || n.p.dead
+	return n.down || n.p.dead || n.failingOver(n.eng.Now())
 }
 
 // AddLatency adds extra to every call that starts in the next d of virtual time
@@ -380,6 +390,8 @@ func (n *Node) apply(r *callRec) {
 	if n.p.dead {
 		return // killed before these writes were settled: they went with the data
 	}
+	n.replApply(r)
+	defer func() { n.repl.applying = 0 }()
 	for _, c := range r.cmds {
 		if c.write {
 			n.evict(r.at, c.writes)
@@ -685,10 +697,13 @@ func (n *Node) catchUp(t time.Duration) {
 			n.p.loading = false
 		case evSavePoint:
 			_ = n.startChild(childRDB, at)
+		case evReplAttach, evReplFork, evReplOnline:
+			n.replEvent(ev, at)
 		}
 		n.observe(at)
 	}
 	n.at = max(n.at, t)
+	n.replPrune(t)
 }
 
 type eventKind uint8
@@ -700,6 +715,9 @@ const (
 	evRestart
 	evLoaded
 	evSavePoint
+	evReplAttach // replica.go: a replica attaches (full sync)
+	evReplFork   // the sync's fork is due
+	evReplOnline // the syncing replicas have loaded the RDB
 )
 
 // nextEvent is the earliest internal event; ties go in the order of eventKind.
@@ -725,5 +743,6 @@ func (n *Node) nextEvent() (time.Duration, eventKind) {
 	if at, ok := n.savePointDue(); ok {
 		consider(max(at, n.at), evSavePoint)
 	}
+	n.replNext(consider)
 	return best, kind
 }

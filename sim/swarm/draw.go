@@ -14,7 +14,8 @@ import (
 // ranges the scenario loader accepts and small enough to run in about 1-3 s
 // (1,000-8,000 keys, 6-15 minutes). Fault kinds are those of docs/scenarios.md's
 // timeline (scale, crash, rolling_restart, pause shorter and longer than the
-// session timeout, redis_down, bgsave, latency, redis_nodes, corrupt). The
+// session timeout, redis_down, bgsave, latency, redis_nodes, corrupt, and,
+// drawn after everything else, failover with replicas and WAIT). The
 // session timeout stays at the Kafka 3.x default of 45 s (KIP-735), so a pause
 // of 10-30 s stays a pause and one of 60-120 s makes a zombie. It does not draw
 // variants, sweeps, autoscalers or expectations: the invariants are the checks.
@@ -151,7 +152,9 @@ func (d *drawer) draw() []byte {
 	if d.chance(0.25) {
 		text = d.streams(duration)
 	}
-	// Then the hosts (hosts.go), after every earlier draw.
+	// Drawn after that: replicas, WAIT and failovers (replicas.go's draws),
+	// then the hosts (hosts.go).
+	text = d.replication(text, duration, nodes)
 	return []byte(d.hosts(text))
 }
 

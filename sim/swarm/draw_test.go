@@ -53,6 +53,13 @@ func TestDrawRanges(t *testing.T) {
 		if err != nil || again.Workload.Datapoints != sc.Workload.Datapoints {
 			t.Fatalf("seed %d: re-parse: %v", seed, err)
 		}
+		failovers := 0
+		for _, e := range sc.Timeline {
+			if e.Failover != nil {
+				failovers++
+			}
+		}
+		others := len(sc.Timeline) - failovers
 		checks := []struct {
 			name   string
 			ok     bool
@@ -64,7 +71,9 @@ func TestDrawRanges(t *testing.T) {
 			{"replicas", sc.Consumers.Replicas >= 2 && sc.Consumers.Replicas <= 6, sc.Consumers.Replicas},
 			{"ttl_intervals", sc.State.TTLIntervals >= 2 && sc.State.TTLIntervals <= 5, sc.State.TTLIntervals},
 			{"nodes", sc.Redis.Nodes >= 1 && sc.Redis.Nodes <= 4, sc.Redis.Nodes},
-			{"timeline", len(sc.Timeline) >= 2 && len(sc.Timeline) <= 6, len(sc.Timeline)},
+			{"timeline", others >= 2 && others <= 6, others},
+			{"failovers", failovers <= 2, failovers},
+			{"redis.replicas", sc.Redis.Replicas >= 0 && sc.Redis.Replicas <= 2, sc.Redis.Replicas},
 		}
 		for _, c := range checks {
 			if !c.ok {

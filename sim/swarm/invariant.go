@@ -84,6 +84,10 @@ func Invariants() []Invariant {
 		{"staggered-one-fork-per-host", "With redis.persistence.bgsave_schedule: staggered, no host ever " +
 			"has two fork children alive at once: redis_host_forks_concurrent_max <= 1 (each child counted " +
 			"from its fork to its exit or its parent's kill; sim/redisnode/host.go).", staggeredOneFork},
+		{"failover-keeps-wait-acked", "A failover loses no write that WAIT confirmed with the replicas " +
+			"it asked for: audit.failover_lost_wait_acked == 0; and when state.wait_replicas asks for " +
+			"no more replicas than redis.replicas, no context is lost as failover_lost (every batch " +
+			"the store counts as written was on a replica first).", failoverKeepsWaitAcked},
 	}
 }
 
