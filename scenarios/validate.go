@@ -72,6 +72,7 @@ func (s *Scenario) validate(label string) []*FieldError {
 	c.consumers()
 	c.state()
 	c.redis()
+	c.redisMode()
 	c.timeline()
 	c.variants()
 	c.sweep()
@@ -410,7 +411,7 @@ func (c *checker) redis() {
 // actionList is the hint for an event without a valid action.
 const actionList = "scale: N, crash: N, bgsave: true, rolling_restart: true, pause: {pod: I, for: D}, " +
 	"redis_down: {for: D}, redis_nodes: N, aof_rewrite: true, latency: {add: D, for: D}, corrupt: N, " +
-	"producer_restart: {replica: I, for: D}"
+	"producer_restart: {replica: I, for: D}, reshard: {to: N}"
 
 func (c *checker) timeline() {
 	s := c.s
@@ -477,6 +478,8 @@ func (c *checker) timeline() {
 			c.positive(p+".latency.for", e.Latency.For, "60s")
 		case e.Corrupt != nil:
 			c.atLeast(p+".corrupt", *e.Corrupt, 1)
+		case e.Reshard != nil:
+			c.reshard(p, e.Reshard)
 		}
 	}
 }

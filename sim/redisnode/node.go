@@ -82,6 +82,8 @@ type Node struct {
 	allocBuf, prevBuf []alloc
 
 	p persist
+
+	cl *Cluster // the cluster this node is a master of (cluster.go); nil outside one
 }
 
 type removal struct {
