@@ -42,6 +42,9 @@ var LossCauses = []string{
 	// shared stream has no key affinity); the key's previous message was never
 	// processed (trimmed, or dropped from a deleted consumer's pending entries).
 	"other_consumer", "message_lost",
+	// Redis Cluster: refused (TRYAGAIN, ASK inside a transaction) while the
+	// key's slot was being migrated by a reshard.
+	"cluster_migrating",
 	"unknown",
 }
 
