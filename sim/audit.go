@@ -31,6 +31,8 @@ import (
 // and the first violations of each kind are events of kind "audit".
 type audit struct {
 	ownership, unackedDrops, overMaxmemory int64
+	// clusterMigration: keys a Cluster reshard's MIGRATE did not carry intact (cluster.go).
+	clusterMigration int64
 	// procBy is, per partition, the generation and pod index that last
 	// processed one of its records (index -1: none yet).
 	procBy []procMark
@@ -181,7 +183,7 @@ func (a *audit) metrics() []Metric {
 		name string
 		v    int64
 	}{{"audit.ownership_violations", a.ownership}, {"audit.unacked_drops", a.unackedDrops},
-		{"audit.over_maxmemory", a.overMaxmemory}} {
+		{"audit.over_maxmemory", a.overMaxmemory}, {"audit.cluster_migration_lost", a.clusterMigration}} {
 		if m.v != 0 {
 			out = append(out, Metric{Name: m.name, Value: float64(m.v)})
 		}

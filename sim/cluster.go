@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"slices"
-
 	"github.com/spillway-sim/spillway/sim/redisnode"
 	"github.com/spillway-sim/spillway/sim/workload"
 )
@@ -88,10 +86,10 @@ func (r *runner) unavailableCause(k uint32) Cause {
 	return CauseRedisUnavailable
 }
 
-// clusterMasters is the cluster's current masters (nil outside cluster mode).
-func (f *redisFleet) clusterMasters() []*redisnode.Node {
-	if f.cluster == nil {
-		return nil
+// auditCluster copies the cluster's migration audit into the run's audit
+// (audit.cluster_migration_lost): keys a MIGRATE did not carry intact.
+func (r *runner) auditCluster() {
+	if f := r.redis; f != nil && f.cluster != nil {
+		r.audit.clusterMigration = f.cluster.Stats().MigrateViolations
 	}
-	return slices.Clone(f.cluster.Masters())
 }

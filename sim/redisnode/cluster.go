@@ -82,6 +82,9 @@ type ClusterStats struct {
 	MigratedKeys, MigratedBytes int64
 	// SlotsMoved counts SETSLOT NODE ownership changes.
 	SlotsMoved int64
+	// MigrateViolations counts keys a MIGRATE did not carry intact: missing on
+	// the target, left on the source, another value or another expiry deadline.
+	MigrateViolations int64
 }
 
 // Cluster is a set of simulated masters owning the hash slots. Its hooks are safe

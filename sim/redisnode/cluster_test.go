@@ -329,7 +329,7 @@ func TestReshardLosesNothing(t *testing.T) {
 			t.Fatalf("GET %s = %q, %v; want %q", key, got, err, v)
 		}
 	}
-	if s := c.Stats(); s.MigratedKeys == 0 || s.Ask == 0 || s.TryAgain == 0 {
+	if s := c.Stats(); s.MigratedKeys == 0 || s.Ask == 0 || s.TryAgain == 0 || s.MigrateViolations != 0 {
 		t.Fatalf("the reshard migrated nothing or no client met a migration: %+v", s)
 	}
 }

@@ -287,6 +287,11 @@ func (r *resharding) migrate(src, dst *Node, keys []string) time.Duration {
 			dst.mr.SetTTL(k, max(e.expireAt-now, time.Millisecond))
 		}
 		vb := int64(e.valueLen)
+		var val string
+		if e.kind == kindString {
+			val, _ = src.mr.Get(k)
+		}
+		deadline, volatile := e.expireAt, e.volPos >= 0
 		dst.sync(k, now, true)
 		if dst.cfg.AOF {
 			dst.p.aofCurrent += w * respBytes([]any{"restore-asking", k, "0", make([]byte, vb)})
@@ -295,6 +300,17 @@ func (r *resharding) migrate(src, dst *Node, keys []string) time.Duration {
 		src.dropEntry(k, now)
 		src.p.dirty += w
 		src.appendDel(k)
+		// The audit: the key is on the target only, with its value and its
+		// expiry deadline (to the millisecond TTLs are kept in).
+		got := dst.ks.get(k)
+		switch {
+		case got == nil || src.mr.Exists(k) || src.ks.get(k) != nil:
+			r.c.countViolation()
+		case e.kind == kindString && func() bool { v, _ := dst.mr.Get(k); return v != val }():
+			r.c.countViolation()
+		case volatile != (got.volPos >= 0) || volatile && (got.expireAt-deadline > time.Millisecond || deadline-got.expireAt > time.Millisecond):
+			r.c.countViolation()
+		}
 		srcWork += time.Duration(w) * (cost.SourcePerKey + time.Duration(cost.SourcePerByte*float64(vb)))
 		dstWork += time.Duration(w) * (cost.TargetPerKey + time.Duration(cost.TargetPerByte*float64(vb)))
 		real += w
@@ -318,6 +334,12 @@ func (r *resharding) migrate(src, dst *Node, keys []string) time.Duration {
 	c.stats.MigratedBytes += bytes
 	c.mu.Unlock()
 	return 2*time.Duration(calls)*r.opt.RTT + took
+}
+
+func (c *Cluster) countViolation() {
+	c.mu.Lock()
+	c.stats.MigrateViolations++
+	c.mu.Unlock()
 }
 
 // available reports whether the node accepts commands now.

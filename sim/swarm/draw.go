@@ -20,7 +20,9 @@ import (
 // variants, sweeps, autoscalers or expectations: the invariants are the checks.
 // A quarter of the seeds get a Redis Streams log instead (drawn last: the
 // Kafka fields drawn before are replaced), shared or leased, sometimes with
-// trimming, the consumer cleanup, producers and a producer restart.
+// trimming, the consumer cleanup, producers and a producer restart. A quarter
+// of the other seeds run a Redis Cluster (redis.mode cluster, drawn after that):
+// their redis_nodes events become reshards, plus one more reshard.
 
 // sessionTimeout is the drawn scenarios' log.session_timeout (the default).
 const sessionTimeout = 45 * time.Second
@@ -150,7 +152,33 @@ func (d *drawer) draw() []byte {
 	if d.chance(0.25) {
 		return []byte(d.streams(duration))
 	}
+	// Drawn after that: a quarter of the Kafka seeds run a Redis Cluster.
+	if d.chance(0.25) {
+		return []byte(d.cluster(duration))
+	}
 	return []byte(d.b.String())
+}
+
+// cluster turns the drawn scenario's Redis into a Redis Cluster of the same
+// masters: its redis_nodes events become reshards (slot migration), and one more
+// reshard is added at a drawn time. Its draws come after every other.
+func (d *drawer) cluster(duration time.Duration) string {
+	text := d.b.String()
+	const nodesLine = "\nredis:\n  nodes: "
+	i := strings.Index(text, nodesLine) + len(nodesLine)
+	j := i + strings.IndexByte(text[i:], '\n') // the end of the nodes line
+	text = text[:j] + "\n  mode: cluster" + text[j:]
+	for {
+		k := strings.Index(text, "redis_nodes: ")
+		if k < 0 {
+			break
+		}
+		end := k + strings.IndexByte(text[k:], '}')
+		text = text[:k] + "reshard: {to: " + text[k+len("redis_nodes: "):end] + "}" + text[end:]
+	}
+	at := time.Duration(d.between(60, int((duration-2*time.Minute)/time.Second))) * time.Second
+	text += fmt.Sprintf("  - {at: %s, reshard: {to: %d}}\n", fmtDur(at), d.between(1, 5))
+	return text
 }
 
 // streams turns the drawn scenario's log into a Redis Streams log (the Kafka

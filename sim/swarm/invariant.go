@@ -81,7 +81,27 @@ func Invariants() []Invariant {
 			"most maxmemory plus one spill batch (Redis evicts, or refuses a write, before each " +
 			"command, so one command is the most it can overshoot): audit.over_maxmemory == 0.",
 			audited("audit.over_maxmemory")},
+		{"cluster-reshard-keeps-acked", "With redis.mode cluster, resharding loses no context Redis " +
+			"acknowledged: every key a MIGRATE moved reached its new master with its value and expiry " +
+			"(audit.cluster_migration_lost == 0) and no key became unreachable (lost_by_cause.ring_moved " +
+			"== 0, which only client-side hashing causes). A spill or restore Redis refused while its slot " +
+			"migrated was never acknowledged: it is counted as cluster_migrating.", clusterKeepsAcked},
 	}
+}
+
+// clusterKeepsAcked checks a Cluster run (see Invariants).
+func clusterKeepsAcked(sc *scenarios.Scenario, rr *sim.RunResult) *Violation {
+	if sc.ResolvedRedisMode() != scenarios.RedisCluster {
+		return nil
+	}
+	if v := audited("audit.cluster_migration_lost")(sc, rr); v != nil {
+		return v
+	}
+	if n := get(rr, "lost_by_cause.ring_moved"); n != 0 {
+		j := firstRow(rr, func(row func(string) float64) bool { return row("lost_by_cause.ring_moved") > 0 })
+		return &Violation{Detail: fmt.Sprintf("a Cluster run lost %g contexts to ring_moved", n), After: after(sc, rr, j)}
+	}
+	return nil
 }
 
 // Evaluate runs every result invariant and returns the violations in order.
