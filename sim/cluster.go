@@ -66,6 +66,10 @@ func (r *runner) reshard(to int) {
 		r.event("redis", "resharding to %d masters: %v", to, err)
 		return
 	}
+	if moves < 0 {
+		r.event("timeline", "cluster reshard to %d masters: waits for the running reshard", to)
+		return
+	}
 	// The draining masters keep serving their slots until they are empty.
 	f.active = f.cluster.Masters()
 	r.event("timeline", "cluster reshard: %d -> %d masters, %d slots to move", before, to, moves)

@@ -101,6 +101,9 @@ type Cluster struct {
 	slotMap   []redis.ClusterSlot // cached CLUSTER SLOTS answer (nil: recompute)
 	clients   []*redis.ClusterClient
 	stats     ClusterStats
+	// running is set while a reshard moves slots; queued ones wait for it.
+	running bool
+	queued  []queuedReshard
 	// refused is the last engine time a slot refused a command because it was
 	// being migrated (TRYAGAIN, or ASK inside a transaction); -1: never.
 	refused map[int]time.Duration

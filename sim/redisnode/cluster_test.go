@@ -333,3 +333,28 @@ func TestReshardLosesNothing(t *testing.T) {
 		t.Fatalf("the reshard migrated nothing or no client met a migration: %+v", s)
 	}
 }
+
+// TestReshardWhileResharding: a second reshard waits for the first and then
+// starts from the ownership it left.
+func TestReshardWhileResharding(t *testing.T) {
+	eng := engine.New(1)
+	c, nodes := newCluster(t, eng, 2)
+	extra := newNodeOn(t, eng, Config{Name: "redis-2", RTT: 100 * time.Microsecond})
+	var done []int
+	opt := func(i int) ReshardOptions {
+		return ReshardOptions{RTT: 100 * time.Microsecond, OnDone: func(ReshardReport) { done = append(done, i) }}
+	}
+	if n, err := c.Reshard(append(nodes, extra), opt(1)); err != nil || n != 5461 {
+		t.Fatalf("first: %d, %v", n, err)
+	}
+	if n, err := c.Reshard(nodes[:1], opt(2)); err != nil || n != -1 {
+		t.Fatalf("second while the first runs: %d, %v", n, err)
+	}
+	eng.RunUntil(time.Hour)
+	if len(done) != 2 || done[0] != 1 || done[1] != 2 {
+		t.Fatalf("done %v", done)
+	}
+	if got := c.SlotCounts(); len(got) != 1 || got[0] != ClusterSlots || c.Owner(0) != nodes[0] {
+		t.Fatalf("after both: %v", got)
+	}
+}

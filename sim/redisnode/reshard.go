@@ -79,6 +79,11 @@ type ReshardReport struct {
 	Masters       int
 }
 
+type queuedReshard struct {
+	masters []*Node
+	opt     ReshardOptions
+}
+
 type slotMove struct {
 	slot     int
 	from, to *Node
@@ -96,11 +101,22 @@ type resharding struct {
 
 // Reshard changes the masters to masters (existing ones keep their order; new
 // ones join empty; missing ones are drained) and moves slots as redis-cli does,
-// one engine step at a time. It returns the number of slots to move.
+// one engine step at a time. It returns the number of slots to move. While a
+// reshard runs, a new one waits for it to finish (redis-cli refuses to start on
+// a cluster with open slots) and then starts from the ownership it left: it
+// returns -1 then.
 func (c *Cluster) Reshard(masters []*Node, opt ReshardOptions) (int, error) {
 	if len(masters) == 0 || len(masters) > ClusterSlots {
 		return 0, fmt.Errorf("redisnode: a cluster needs 1..%d masters, got %d", ClusterSlots, len(masters))
 	}
+	c.mu.Lock()
+	if c.running {
+		c.queued = append(c.queued, queuedReshard{masters: slices.Clone(masters), opt: opt})
+		c.mu.Unlock()
+		return -1, nil
+	}
+	c.running = true
+	c.mu.Unlock()
 	if opt.Batch <= 0 {
 		opt.Batch = 10
 	}
@@ -244,11 +260,20 @@ func (r *resharding) finish() {
 	}
 	c.masters = slices.DeleteFunc(c.masters, func(n *Node) bool { return counts[n] == 0 })
 	c.slotMap = nil
+	c.running = false
+	var next *queuedReshard
+	if len(c.queued) > 0 {
+		next = &c.queued[0]
+		c.queued = c.queued[1:]
+	}
 	c.mu.Unlock()
 	c.ReloadClients()
 	r.rep.Took = c.eng.Now() - r.start
 	if r.opt.OnDone != nil {
 		r.opt.OnDone(r.rep)
+	}
+	if next != nil {
+		_, _ = c.Reshard(next.masters, next.opt)
 	}
 }
 
