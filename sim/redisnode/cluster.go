@@ -52,7 +52,11 @@ import (
 // never holds a stale map and MOVED is seen only by a client that routes by hand.
 //
 // Not modelled: replicas, failover, gossip delays between masters (SETSLOT NODE
-// reaches every master at once), cluster bus traffic, CLUSTERDOWN.
+// reaches every master at once), cluster bus traffic, CLUSTERDOWN. go-redis
+// retries a TRYAGAIN up to MaxRedirects times after a wall-clock backoff
+// (8-512 ms by default), long enough for a small slot's migration to finish;
+// here the retries run at the same virtual instant and meet the same state, so
+// the losses counted as cluster_migrating are an upper bound.
 
 // ClusterSlots is the number of hash slots (cluster.h CLUSTER_SLOTS).
 const ClusterSlots = 16384
