@@ -64,6 +64,8 @@ func clusterProbes(tag string) (before, after []probe) {
 		{"after: old owner", "src", [][]any{{"GET", k(0)}}},
 		{"after: new owner", "dst", [][]any{{"GET", k(0)}}},
 		{"after: new owner, moved key", "dst", [][]any{{"GET", k(3)}}},
+		{"after: new owner, fence", "dst", [][]any{{"GET", tag + "#fence"}}},
+		{"after: other master", "other", [][]any{{"GET", k(0)}}},
 	}
 	return before, after
 }
@@ -148,8 +150,26 @@ func TestClusterAgainstRealCluster(t *testing.T) {
 		}
 	}
 	realBefore := runProbes(ctx, before, real, realRoles)
-	for _, c := range real {
-		c.Do(ctx, "CLUSTER", "SETSLOT", 7325, "NODE", ids["dst"])
+	// Complete the migration as redis-cli does: the rest of the slot's keys, then
+	// SETSLOT NODE on the target, the source and the other master.
+	if rest := real["src"].ClusterGetKeysInSlot(ctx, 7325, 100).Val(); len(rest) > 0 {
+		for a, role := range realRoles {
+			if role == "dst" {
+				host, port, _ := strings.Cut(a, ":")
+				args := []any{"MIGRATE", host, port, "", 0, 5000, "KEYS"}
+				for _, k := range rest {
+					args = append(args, k)
+				}
+				if err := real["src"].Do(ctx, args...).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	for _, role := range []string{"dst", "src", "other"} {
+		if err := real[role].Do(ctx, "CLUSTER", "SETSLOT", 7325, "NODE", ids["dst"]).Err(); err != nil {
+			t.Fatalf("SETSLOT NODE on %s: %v", role, err)
+		}
 	}
 	realAfter := runProbes(ctx, after, real, realRoles)
 
@@ -163,6 +183,7 @@ func TestClusterAgainstRealCluster(t *testing.T) {
 	c.migrating[7325] = nodes[2]
 	r.migrate(nodes[1], nodes[2], []string{tag + ":k2", tag + ":k3"})
 	simBefore := runProbes(ctx, before, sim, simRoles)
+	r.migrate(nodes[1], nodes[2], nodes[1].keysBySlot()[7325])
 	r.own(slotMove{slot: 7325, from: nodes[1], to: nodes[2]})
 	simAfter := runProbes(ctx, after, sim, simRoles)
 
