@@ -128,6 +128,9 @@ var defaultTable = []DefaultValue{
 
 	// Redis: redis.conf defaults (Redis 7).
 	{Path: "redis.nodes", Value: "1", Source: "one node"},
+	{Path: "redis.mode", Value: `""`, ZeroMeaningful: true,
+		Source: "empty = the topology before redis.mode existed: single when redis.nodes is 1 and no timeline event " +
+			"changes the node count (redis_nodes, reshard), else ring (go-redis Ring, client-side hashing as Twemproxy)"},
 	{Path: "redis.system_memory", Value: "8GiB", Source: "docs/design.md sample: an 8 GiB node"},
 	{Path: "redis.maxmemory", Value: "0", ZeroMeaningful: true, Source: "redis.conf maxmemory 0 = no limit on 64-bit"},
 	{Path: "redis.maxmemory_policy", Value: "noeviction", Source: "redis.conf maxmemory-policy"},

@@ -379,8 +379,13 @@ const (
 
 // Redis describes the Redis deployment and the models miniredis lacks.
 type Redis struct {
-	// Nodes > 1 means a client-side consistent-hash ring (go-redis Ring).
+	// Nodes > 1 means a client-side consistent-hash ring (go-redis Ring), or the
+	// masters of a Redis Cluster (Mode cluster).
 	Nodes int `yaml:"nodes"`
+	// Mode is the topology: single, ring or cluster (topology_cluster.go); empty
+	// means single when Nodes is 1 and no timeline event changes the node count,
+	// ring otherwise (ResolvedRedisMode).
+	Mode RedisMode `yaml:"mode,omitempty"`
 	// SystemMemory is the memory of the machine (or container limit) of one node.
 	SystemMemory Size `yaml:"system_memory"`
 	// MaxMemory is maxmemory; 0 means unlimited.
@@ -510,6 +515,9 @@ type Event struct {
 	// redis.failover_time; without one the node's data is lost (it restarts from
 	// its own RDB or AOF, if any).
 	Failover *Failover `yaml:"failover,omitempty"`
+	// Reshard changes the number of Redis masters: a Cluster migrates slots, a
+	// ring changes its membership (topology_cluster.go).
+	Reshard *Reshard `yaml:"reshard,omitempty"`
 }
 
 // The action names of timeline events, as written in YAML.
@@ -526,6 +534,7 @@ const (
 	ActionCorrupt         = "corrupt"
 	ActionProducerRestart = "producer_restart"
 	ActionFailover        = "failover"
+	ActionReshard         = "reshard"
 )
 
 // actions returns the names of the actions set on e, in declaration order.
@@ -548,6 +557,7 @@ func (e Event) actions() []string {
 	add(e.Corrupt != nil, ActionCorrupt)
 	add(e.ProducerRestart != nil, ActionProducerRestart)
 	add(e.Failover != nil, ActionFailover)
+	add(e.Reshard != nil, ActionReshard)
 	return out
 }
 

@@ -73,6 +73,7 @@ func (s *Scenario) validate(label string) []*FieldError {
 	c.clients()
 	c.state()
 	c.redis()
+	c.redisMode()
 	c.timeline()
 	c.variants()
 	c.sweep()
@@ -415,6 +416,10 @@ func (c *checker) redis() {
 	c.nonNegative("redis.model.fork_time_per_gib", r.Model.ForkTimePerGiB)
 	c.hosts()
 	c.replication()
+	if c.s.Redis.Replicas > 0 && c.s.ResolvedRedisMode() == RedisCluster {
+		c.add("redis.replicas", "%d replicas per master with redis.mode cluster: replicas of Redis Cluster masters "+
+			"(and their failover) are not modelled yet; use redis.mode single or ring with replicas", c.s.Redis.Replicas)
+	}
 }
 
 // replication checks the replication fields (sim/redisnode/replica.go).
@@ -439,7 +444,7 @@ const (
 // actionList is the hint for an event without a valid action.
 const actionList = "scale: N, crash: N, bgsave: true, rolling_restart: true, pause: {pod: I, for: D}, " +
 	"redis_down: {for: D}, redis_nodes: N, aof_rewrite: true, latency: {add: D, for: D}, corrupt: N, " +
-	"producer_restart: {replica: I, for: D}, failover: {node: I}"
+	"producer_restart: {replica: I, for: D}, failover: {node: I}, reshard: {to: N}"
 
 func (c *checker) timeline() {
 	s := c.s
@@ -508,6 +513,8 @@ func (c *checker) timeline() {
 			c.atLeast(p+".corrupt", *e.Corrupt, 1)
 		case e.Failover != nil:
 			c.failoverEvent(p, e)
+		case e.Reshard != nil:
+			c.reshard(p, e.Reshard)
 		}
 	}
 }

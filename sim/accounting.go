@@ -30,13 +30,14 @@ const (
 	CauseOtherConsumer                 // Redis Streams, shared: the latest context is in another live consumer's memory
 	CauseMessageLost                   // Redis Streams: the key's previous message was never processed (trimmed, or dropped with a deleted consumer)
 	CauseFailoverLost                  // spilled and acknowledged, but inside the replication lag when the master failed over
+	CauseClusterMigrating              // Redis Cluster: the spill or restore was refused (TRYAGAIN, ASK in a transaction) while its slot migrated
 	CauseUnknown                       // none of the above: an accounting bug (the swarm checks it is zero)
 	numCauses
 )
 
 var causeNames = [numCauses]string{"crash", "grace_overrun", "ttl_expired", "evicted", "redis_lost",
 	"stale_discarded", "ring_moved", "not_spilled", "zombie", "corrupt", "redis_unavailable", "fenced", "replay",
-	"other_consumer", "message_lost", "failover_lost", "unknown"}
+	"other_consumer", "message_lost", "failover_lost", "cluster_migrating", "unknown"}
 
 // String returns the cause's metric name (lost_by_cause.<name>).
 func (c Cause) String() string { return causeNames[c] }

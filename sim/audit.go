@@ -37,6 +37,8 @@ import (
 type audit struct {
 	ownership, unackedDrops, overMaxmemory int64
 	failoverWaitAcked                      int64 // keys WAIT confirmed that a failover lost (replicas.go)
+	// clusterMigration: keys a Cluster reshard's MIGRATE did not carry intact (cluster.go).
+	clusterMigration int64
 	// procBy is, per partition, the generation and pod index that last
 	// processed one of its records (index -1: none yet).
 	procBy []procMark
@@ -187,7 +189,8 @@ func (a *audit) metrics() []Metric {
 		name string
 		v    int64
 	}{{"audit.ownership_violations", a.ownership}, {"audit.unacked_drops", a.unackedDrops},
-		{"audit.over_maxmemory", a.overMaxmemory}, {"audit.failover_lost_wait_acked", a.failoverWaitAcked}} {
+		{"audit.over_maxmemory", a.overMaxmemory}, {"audit.failover_lost_wait_acked", a.failoverWaitAcked},
+		{"audit.cluster_migration_lost", a.clusterMigration}} {
 		if m.v != 0 {
 			out = append(out, Metric{Name: m.name, Value: float64(m.v)})
 		}

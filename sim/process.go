@@ -394,7 +394,7 @@ func (r *runner) causeOf(k uint32, restored core.Outcome) Cause {
 	case core.OutcomeCorrupt:
 		return CauseCorrupt
 	case core.OutcomeFailed:
-		return CauseRedisUnavailable
+		return r.unavailableCause(k)
 	}
 	switch r.fate[k] & fateKind {
 	case fateMemory:
@@ -490,6 +490,9 @@ func (p *pod) causeOfDrop(key string, def Cause) Cause {
 		return CauseNotSpilled
 	case core.ReasonFenced:
 		return CauseFenced
+	}
+	if k, ok := p.r.keyID(key); ok {
+		return p.r.unavailableCause(k) // cluster.go: refused while its slot migrated
 	}
 	return CauseRedisUnavailable
 }

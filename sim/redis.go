@@ -30,14 +30,14 @@ type redisFleet struct {
 	active []*redisnode.Node
 	ring   *redisnode.Ring
 	hosts  []*redisnode.Host // redis.nodes_per_host (hosts.go)
+	// cluster is set in redis.mode cluster (cluster.go).
+	cluster     *redisnode.Cluster
+	clusterSlot []int // hash slot of each partition's keys (cluster.go)
 }
 
 func (r *runner) newRedisFleet() (*redisFleet, error) {
 	f := &redisFleet{r: r, rng: r.eng.NewRand()}
-	useRing := r.sc.Redis.Nodes > 1
-	for _, ev := range r.sc.Timeline {
-		useRing = useRing || ev.RedisNodes != nil
-	}
+	useRing := r.sc.ResolvedRedisMode() == scenarios.RedisRing
 	for i := 0; i < r.sc.Redis.Nodes; i++ {
 		if _, err := f.addNode(); err != nil {
 			return nil, err
@@ -50,6 +50,11 @@ func (r *runner) newRedisFleet() (*redisFleet, error) {
 			return nil, err
 		}
 		f.ring = ring
+	}
+	if r.sc.ResolvedRedisMode() == scenarios.RedisCluster {
+		if err := f.newCluster(); err != nil {
+			return nil, err
+		}
 	}
 	return f, nil
 }
@@ -101,6 +106,9 @@ func (f *redisFleet) client(poolSize int) redis.UniversalClient {
 	if f.ring != nil {
 		return f.ring.NewClient(poolSize)
 	}
+	if f.cluster != nil {
+		return f.cluster.NewClient(poolSize)
+	}
 	return f.active[0].NewClient(poolSize)
 }
 
@@ -136,6 +144,9 @@ func (f *redisFleet) resize(n int) error {
 func (f *redisFleet) close() {
 	if f.ring != nil {
 		f.ring.Close()
+	}
+	if f.cluster != nil {
+		f.cluster.Close()
 	}
 	for _, n := range f.all {
 		n.Close()

@@ -175,6 +175,7 @@ func (r *runner) result() *RunResult {
 			s = append(s, Metric{Name: "stale_by_cause." + cause.String(), Value: float64(r.c.staleBy[cause] * int64(r.cfg.weight))})
 		}
 	}
+	r.auditCluster() // cluster.go
 	s = append(s, r.audit.metrics()...)
 	rr := &RunResult{Summary: s, Series: r.series, Events: r.events, Latency: r.lat.cdf()}
 	if w := r.cfg.weight; w > 1 || r.sc.Workload.SampleRate.IsAuto() {

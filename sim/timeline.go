@@ -98,6 +98,8 @@ func (r *runner) timeline(ev scenarios.Event) {
 		} else {
 			r.event("timeline", "ring resharded: %d -> %d nodes", before, *ev.RedisNodes)
 		}
+	case ev.Reshard != nil:
+		r.reshard(ev.Reshard.To) // cluster.go
 	case ev.ProducerRestart != nil:
 		// The producers' downtimes are known from the start (streams.Producers);
 		// the event marks the report.

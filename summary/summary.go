@@ -45,6 +45,9 @@ var LossCauses = []string{
 	"other_consumer", "message_lost",
 	// Replication: an acknowledged write the promoted replica never received.
 	"failover_lost",
+	// Redis Cluster: refused (TRYAGAIN, ASK inside a transaction) while the
+	// key's slot was being migrated by a reshard.
+	"cluster_migrating",
 	"unknown",
 }
 

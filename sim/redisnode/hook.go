@@ -92,6 +92,9 @@ func (n *Node) call(ctx context.Context, poolSize int, cmds []redis.Cmder, next 
 	if isSetup(cmds) {
 		return next(ctx, cmds)
 	}
+	if handled, err := n.clusterCall(ctx, poolSize, cmds, next); handled { // cluster.go: MOVED, ASK, TRYAGAIN
+		return err
+	}
 	m, lane := meterFrom(ctx)
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -93,6 +93,7 @@ type Node struct {
 	h    hostLink // the host it shares with other instances (host.go)
 	cpu  cpuMeter // the main thread's busy time and ops per window (cpu.go)
 	repl replica  // replication (replica.go)
+	cl   *Cluster // the cluster this node is a master of (cluster.go); nil outside one
 }
 
 type removal struct {

@@ -21,7 +21,9 @@ import (
 // variants, sweeps, autoscalers or expectations: the invariants are the checks.
 // A quarter of the seeds get a Redis Streams log instead (drawn last: the
 // Kafka fields drawn before are replaced), shared or leased, sometimes with
-// trimming, the consumer cleanup, producers and a producer restart.
+// trimming, the consumer cleanup, producers and a producer restart. A quarter
+// of the other seeds run a Redis Cluster (redis.mode cluster, drawn after that):
+// their redis_nodes events become reshards, plus one more reshard.
 
 // sessionTimeout is the drawn scenarios' log.session_timeout (the default).
 const sessionTimeout = 45 * time.Second
@@ -149,12 +151,20 @@ func (d *drawer) draw() []byte {
 	}
 	// Drawn last, so that every earlier seed keeps its scenario: a Redis Streams log.
 	text := d.b.String()
-	if d.chance(0.25) {
+	streams := d.chance(0.25)
+	if streams {
 		text = d.streams(duration)
 	}
-	// Drawn after that: replicas, WAIT and failovers (replicas.go's draws),
-	// then the hosts (hosts.go).
-	text = d.replication(text, duration, nodes)
+	// Drawn after that: a quarter of the Kafka seeds run a Redis Cluster
+	// (cluster.go), then replicas, WAIT and failovers (replicas.go's draws;
+	// not with a Cluster: refused, not modelled together), then the hosts
+	// (hosts.go).
+	if !streams && d.chance(0.25) {
+		text = d.cluster(text, duration)
+	}
+	if !strings.Contains(text, "\n  mode: cluster") {
+		text = d.replication(text, duration, nodes)
+	}
 	return []byte(d.hosts(text))
 }
 
@@ -188,6 +198,27 @@ func (d *drawer) hosts(text string) string {
 	if at := d.between(30, 59); !forks && events < 6 && d.chance(0.5) {
 		text = strings.Replace(text, "\ntimeline:\n", fmt.Sprintf("\ntimeline:\n  - {at: %ds, bgsave: true}\n", at), 1)
 	}
+	return text
+}
+
+// cluster turns the drawn scenario's Redis into a Redis Cluster of the same
+// masters: its redis_nodes events become reshards (slot migration), and one more
+// reshard is added at a drawn time. Its draws come after every other.
+func (d *drawer) cluster(text string, duration time.Duration) string {
+	const nodesLine = "\nredis:\n  nodes: "
+	i := strings.Index(text, nodesLine) + len(nodesLine)
+	j := i + strings.IndexByte(text[i:], '\n') // the end of the nodes line
+	text = text[:j] + "\n  mode: cluster" + text[j:]
+	for {
+		k := strings.Index(text, "redis_nodes: ")
+		if k < 0 {
+			break
+		}
+		end := k + strings.IndexByte(text[k:], '}')
+		text = text[:k] + "reshard: {to: " + text[k+len("redis_nodes: "):end] + "}" + text[end:]
+	}
+	at := time.Duration(d.between(60, int((duration-2*time.Minute)/time.Second))) * time.Second
+	text += fmt.Sprintf("  - {at: %s, reshard: {to: %d}}\n", fmtDur(at), d.between(1, 5))
 	return text
 }
 

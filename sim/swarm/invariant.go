@@ -88,6 +88,11 @@ func Invariants() []Invariant {
 			"it asked for: audit.failover_lost_wait_acked == 0; and when state.wait_replicas asks for " +
 			"no more replicas than redis.replicas, no context is lost as failover_lost (every batch " +
 			"the store counts as written was on a replica first).", failoverKeepsWaitAcked},
+		{"cluster-reshard-keeps-acked", "With redis.mode cluster, resharding loses no context Redis " +
+			"acknowledged: every key a MIGRATE moved reached its new master with its value and expiry " +
+			"(audit.cluster_migration_lost == 0) and no key became unreachable (lost_by_cause.ring_moved " +
+			"== 0, which only client-side hashing causes). A spill or restore Redis refused while its slot " +
+			"migrated was never acknowledged: it is counted as cluster_migrating.", clusterKeepsAcked},
 	}
 }
 
@@ -99,6 +104,21 @@ func staggeredOneFork(sc *scenarios.Scenario, rr *sim.RunResult) *Violation {
 	if n := get(rr, "redis_host_forks_concurrent_max"); n > 1 {
 		return &Violation{Detail: fmt.Sprintf("staggered schedule, yet %g fork children were alive at once on one host "+
 			"(%g instances per host)", n, float64(sc.Redis.NodesPerHost))}
+	}
+	return nil
+}
+
+// clusterKeepsAcked checks a Cluster run (see Invariants).
+func clusterKeepsAcked(sc *scenarios.Scenario, rr *sim.RunResult) *Violation {
+	if sc.ResolvedRedisMode() != scenarios.RedisCluster {
+		return nil
+	}
+	if v := audited("audit.cluster_migration_lost")(sc, rr); v != nil {
+		return v
+	}
+	if n := get(rr, "lost_by_cause.ring_moved"); n != 0 {
+		j := firstRow(rr, func(row func(string) float64) bool { return row("lost_by_cause.ring_moved") > 0 })
+		return &Violation{Detail: fmt.Sprintf("a Cluster run lost %g contexts to ring_moved", n), After: after(sc, rr, j)}
 	}
 	return nil
 }
