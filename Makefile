@@ -31,7 +31,7 @@ build: ## build bin/spillway
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/spillway ./cmd/spillway
 
 test: fmt vet ## gofmt + go vet + every test under -race + the golden summaries (real-Redis tests run when redis-server is on PATH)
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 	@# The golden summaries, the sampling validation, the fidelity replay and the bgsave-fork-oom regression build without -race (the race detector makes the shipped library too slow to run).
 	$(GO) test -count=1 -run 'TestGoldenSummaries|TestSampledMatchesExact|TestFidelity' ./sim
 	$(GO) test -count=1 -run TestUncappedBGSaveOOMRegression ./reports

@@ -135,13 +135,39 @@ func (v *view) overrides(r runView) string {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			parts = append(parts, fmt.Sprintf("%s=%v", k, vr.Set[k]))
+			parts = append(parts, k+"="+overrideValue(vr.Set[k]))
 		}
 	}
 	if r.Point != "" && v.sc.Sweep != nil {
 		parts = append(parts, v.sc.Sweep.Field+"="+r.Point)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// overrideValue writes a variant's value as YAML flow: a map as
+// {key: value, ...} with sorted keys, a list as [a, b] (Go's %v would print
+// map[...]).
+func overrideValue(x any) string {
+	switch t := x.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + ": " + overrideValue(t[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case []any:
+		parts := make([]string, len(t))
+		for i, e := range t {
+			parts[i] = overrideValue(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return fmt.Sprint(x)
 }
 
 // plural is "1 pod", "3 pods", "20,000 datapoints".

@@ -133,3 +133,10 @@ func TestClockAndCell(t *testing.T) {
 		})
 	}
 }
+
+func TestOverrideValueIsYAMLFlow(t *testing.T) {
+	got := overrideValue(map[string]any{"timeout": "100ms", "replicas": 1, "list": []any{"3600 1", 2}})
+	if want := `{list: [3600 1, 2], replicas: 1, timeout: 100ms}`; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}

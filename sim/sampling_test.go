@@ -58,20 +58,20 @@ const (
 // samplingExcluded names the rest and why.
 var samplingCases = []samplingCase{
 	{"aof-rewrite", 100_000, []samplingRun{{label: "uncapped"}, {"maxmemory-40pct", noiseForkStall}}},
-	{"bgsave-fork-oom", 100_000, []samplingRun{{"uncapped", noiseForkStall}, {"maxmemory-45pct", noiseForkStall}}},
+	{"bgsave-fork-oom", 50_000, []samplingRun{{"uncapped", noiseForkStall}, {"maxmemory-45pct", noiseForkStall}}},
 	{"client-contention", 30_000, []samplingRun{{label: "shared"}, {"per-thread", noiseSmallSpill}}},
 	{"cluster-resharding", 60_000, []samplingRun{{label: "ring"}, {label: "cluster"}}},
-	{"crash", 100_000, []samplingRun{{label: "spill-on-revoke"}, {"checkpoint-30s", noiseCheckpoint}}},
+	{"crash", 50_000, []samplingRun{{label: "spill-on-revoke"}, {"checkpoint-30s", noiseCheckpoint}}},
 	{"grace-period", 120_000, []samplingRun{{label: "parallelism-4/consumers.termination_grace=250ms"}}},
 	{"redis-cpu-headroom", 100_000, []samplingRun{{label: "one-node"}, {label: "two-nodes"}}},
 	{"ha-failover", 60_000, []samplingRun{{label: "la-no-replica"}}},
 	{"ring-resharding", 120_000, []samplingRun{{label: "spill-on-revoke"}}},
-	{"rolling-deploy", 60_000, []samplingRun{{label: "eager-range"}, {"cooperative-sticky", noiseSmallSpill}}},
-	{"scale-in", 80_000, []samplingRun{{label: "spill-on-revoke"}}},
-	{"staggered-bgsave", 100_000, []samplingRun{{"together", noiseForkStall}, {"staggered", noiseForkStall}}},
+	{"rolling-deploy", 40_000, []samplingRun{{label: "eager-range"}, {"cooperative-sticky", noiseSmallSpill}}},
+	{"scale-in", 50_000, []samplingRun{{label: "spill-on-revoke"}}},
+	{"staggered-bgsave", 60_000, []samplingRun{{"together", noiseForkStall}, {"staggered", noiseForkStall}}},
 	{"ttl-bug", 10_000, []samplingRun{{"ttl-bug", noiseSmallSpill}, {"fixed", noiseSmallSpill}}},
 	{"value-format", 50_000, []samplingRun{{label: "redundant-json"}, {label: "compact-binary"}}},
-	{"write-through-cost", 50_000, []samplingRun{{"write-through", noiseSmallSpill}}},
+	{"write-through-cost", 30_000, []samplingRun{{"write-through", noiseSmallSpill}}},
 	{"zombie", 60_000, []samplingRun{{label: "unfenced"}, {label: "fenced"}}},
 }
 
