@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spillway-sim/spillway/scenarios"
 	"github.com/spillway-sim/spillway/sim"
@@ -66,8 +67,24 @@ func TestSettleWaitsForExitingGoroutines(t *testing.T) {
 	done := make(chan struct{})
 	go func() { <-done }()
 	close(done)
-	if n := settle(before); n > before {
+	if n := settle(before, 0); n > before {
 		t.Errorf("settle left %d goroutines, want at most %d", n, before)
+	}
+}
+
+// TestSettleWaitsForSlowGoroutines: a goroutine that takes real time to exit
+// (closing a connection on a loaded machine) is waited for, up to the bound.
+func TestSettleWaitsForSlowGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	go func() { time.Sleep(50 * time.Millisecond) }()
+	if n := settle(before, settleWait); n > before {
+		t.Errorf("settle left %d goroutines, want at most %d", n, before)
+	}
+	stuck := make(chan struct{})
+	defer close(stuck)
+	go func() { <-stuck }()
+	if n := settle(before, 50*time.Millisecond); n <= before {
+		t.Errorf("settle reported %d goroutines with one still blocked, want more than %d", n, before)
 	}
 }
 
