@@ -209,14 +209,22 @@ func replay(lead time.Duration, traced [][]redisnode.TracedCall, threads, poolSi
 }
 
 // expand turns traced calls into the real round trips they stand for (at most
-// maxExpand per call), each with its share of the cost and service time.
+// maxExpand per call), each with its share of the cost and service time; the
+// first also waits what the call waited for the server's backlog (TracedCall.Wait),
+// as the real lane's first round trip would have: spread over all of them, the
+// wait would be split among the threads the round trips are dealt to.
 func expand(calls []redisnode.TracedCall) []seqCall {
 	var out []seqCall
 	for _, c := range calls {
 		n := min(max(int(math.Round(c.Real)), 1), maxExpand)
-		cost, svc := c.Cost/time.Duration(n), c.Service/time.Duration(n)
-		for range n {
-			out = append(out, seqCall{cost: cost, service: svc})
+		wait := min(max(c.Wait, 0), c.Cost)
+		cost, svc := (c.Cost-wait)/time.Duration(n), c.Service/time.Duration(n)
+		for i := range n {
+			sc := seqCall{cost: cost, service: svc}
+			if i == 0 {
+				sc.cost = wait + c.Cost - wait - cost*time.Duration(n-1)
+			}
+			out = append(out, sc)
 		}
 	}
 	return out

@@ -57,6 +57,12 @@ func TestReplay(t *testing.T) {
 		// A sampled call standing for 4 round trips is replayed as 4 of a quarter.
 		{name: "sampled call expands", traced: [][]redisnode.TracedCall{{{Cost: 4 * ms, Real: 4}}},
 			threads: 4, pool: 4, wantEnd: ms},
+		// A sampled call that waited 4 ms for the server's backlog, standing for 4
+		// round trips of 1 ms: the real lane's first round trip waits, the others
+		// do not, so the thread that makes it ends at 5 ms (spread over the 4, the
+		// wait would end every thread at 2 ms).
+		{name: "sampled call waits once", traced: [][]redisnode.TracedCall{{{Cost: 8 * ms, Wait: 4 * ms, Real: 4}}},
+			threads: 4, pool: 4, wantEnd: 5 * ms},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -53,6 +53,7 @@ func (p *pod) poll(now time.Duration, ahead bool) {
 	switch p.held {
 	case heldFinished:
 		p.held = heldNone
+		p.idleSync(now)
 		return // polling again would fetch nothing and move the round-robin start
 	case heldBatchEnd:
 		p.held = heldNone
@@ -69,9 +70,12 @@ func (p *pod) poll(now time.Duration, ahead bool) {
 				p.cursor = now
 				if ahead {
 					p.held = heldFinished
+				} else {
+					p.idleSync(now)
 				}
 				return
 			}
+			p.polledAt = now
 			first := batch[0].rec.At
 			for _, b := range batch {
 				first = min(first, b.rec.At)
@@ -118,6 +122,23 @@ func (p *pod) poll(now time.Duration, ahead bool) {
 		}
 		p.batchEnd()
 	}
+}
+
+// idleSync runs a due checkpoint in a sampled run when the pod fetched nothing in
+// this tick but the consumer it stands for would have: it polls the real message
+// rate, a tick's worth of records or more, so its poll loop reaches Sync every
+// tick and its checkpoints fall when they are due. A sampled pod sees 1/W of
+// those records and may go ticks without one; syncing only after a batch would
+// delay its checkpoints to its next sampled record, spreading the pods'
+// checkpoints that a real group makes at once (and the queueing between them).
+func (p *pod) idleSync(now time.Duration) {
+	r := p.r
+	if r.cfg.weight <= 1 || r.strategy != core.Checkpoint || p.polledAt == now ||
+		!r.cfg.realPollsEveryTick(r.livePods()) {
+		return
+	}
+	p.polledAt = now
+	p.sync()
 }
 
 // batchEndDue reports whether batchEnd has anything to do.

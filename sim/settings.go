@@ -104,6 +104,13 @@ func (s *settings) restoreBatch(n, k, pods int) int {
 	return max(1, (misses+min(polls, misses)-1)/min(polls, misses))
 }
 
+// realPollsEveryTick reports whether, in a sampled run, each of pods consumers
+// receives a tick's worth of records or more at the real message rate (at least
+// one per tick on average), so the real consumers poll something every tick.
+func (s *settings) realPollsEveryTick(pods int) bool {
+	return s.weight > 1 && s.realRate*Tick.Seconds() >= float64(max(pods, 1))
+}
+
 // realPerPoll is, in a sampled run, how many messages one real poll of one of
 // pods consumers carries in steady state: the messages a tick brings it, at
 // most the poll batch. 0 without sampling.

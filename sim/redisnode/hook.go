@@ -160,7 +160,7 @@ func (n *Node) refuseDown(c *callState, cmds []redis.Cmder) error {
 	if c.m != nil && !c.m.charge(c.lane, c.rtt+c.spike) {
 		return fail(cmds, context.DeadlineExceeded)
 	}
-	c.m.traceCall(c.lane, c.rtt+c.spike, 0, 1)
+	c.m.traceCall(c.lane, c.rtt+c.spike, 0, 0, 1)
 	c.mn.laneAt[c.lane] += c.rtt + c.spike
 	if n.p.loading && !n.down {
 		n.stats.RejectedLoading++
@@ -276,7 +276,7 @@ func (n *Node) charge(c *callState, a *admission) bool {
 	if c.m != nil && !c.m.charge(lane, cost) {
 		return false
 	}
-	c.m.traceCall(lane, cost, a.svc, a.calls)
+	c.m.traceCall(lane, cost, wait, a.svc, a.calls)
 	mn.laneAt[lane] += cost
 	mn.laneSeq[lane]++
 	mn.laneDelta[lane] += a.delta

@@ -22,10 +22,15 @@ type TracedCall struct {
 	// Real is the real round trips the call stands for: 1, or more in a sampled
 	// run (weight.go), made one after the other on the lane.
 	Real float64
+	// Wait is the part of Cost spent waiting for the busy server before the
+	// first of those round trips (the backlog the lane found): only the first
+	// real round trip waits for it.
+	Wait time.Duration
 }
 
-// traceCall records a charged call on lane when the meter traces; m may be nil.
-func (m *Meter) traceCall(lane int, cost, service time.Duration, real float64) {
+// traceCall records a charged call on lane when the meter traces (wait: the
+// part of cost spent queued behind the server's backlog); m may be nil.
+func (m *Meter) traceCall(lane int, cost, wait, service time.Duration, real float64) {
 	if m == nil || !m.Trace {
 		return
 	}
@@ -34,7 +39,7 @@ func (m *Meter) traceCall(lane int, cost, service time.Duration, real float64) {
 	for len(m.trace) <= lane {
 		m.trace = append(m.trace, nil)
 	}
-	m.trace[lane] = append(m.trace[lane], TracedCall{Cost: cost, Service: service, Real: max(real, 1)})
+	m.trace[lane] = append(m.trace[lane], TracedCall{Cost: cost, Service: service, Real: max(real, 1), Wait: wait})
 }
 
 // Traced returns the calls charged per lane, in call order (nil without Trace).

@@ -49,8 +49,10 @@ func (n *Node) weightOf(key string) int64 {
 // A command's weight is the real commands it stands for: Weight for one that
 // names weighted keys (each stands for Weight keys; a multi-key command's keys
 // are shared among the calls), the call's real call count for the others (a
-// WATCH, MULTI or EXEC per real batch). Its service time is Weight/calls times
-// its keys and bytes, once per real call. m.Batch sets the real calls
+// WATCH, MULTI or EXEC per real batch). A single-key command's service time
+// counts Weight times (a GET or GETRANGE costs per command: scaling its keys
+// instead would charge it once per real call); a multi-key one's is Weight/calls
+// times its keys and bytes, once per real call. m.Batch sets the real calls
 // (Meter.Batch).
 func (n *Node) weigh(m *Meter, cmds []redis.Cmder, a *admission) {
 	a.calls = 1
@@ -85,11 +87,18 @@ func (n *Node) weigh(m *Meter, cmds []redis.Cmder, a *admission) {
 		}
 		// A single-key command stands for Weight of them; a multi-key one
 		// (MGET, DEL, MSET, a script) for one per real call, carrying more keys.
+		multi := multiKey(&a.infos[i])
 		a.weights[i] = w
-		if multiKey(&a.infos[i]) {
+		if multi {
 			a.weights[i] = calls
 		}
 		if a.rejects[i] != nil {
+			continue
+		}
+		if !multi {
+			// Weight commands like it, each with its own service time (a GET or a
+			// GETRANGE costs per command, whatever the keys it stands for).
+			a.svc += time.Duration(float64(w) * float64(n.serviceTime(&a.infos[i], n.readBytes(&a.infos[i]), argBytes(c))))
 			continue
 		}
 		q := float64(w) / a.calls // this command's keys per real call, per key it names
