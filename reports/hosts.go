@@ -90,9 +90,14 @@ func cpuAnswer(r runView) string {
 	if !ok || need == 0 {
 		return ""
 	}
-	s := fmt.Sprintf("**a Redis main thread was %s busy** at its peak (%s ops/s in 1 s; over %s, queueing "+
+	ops := FormatCount(r.metricOr("redis_ops_per_sec_peak", 0)) + " ops/s in 1 s"
+	if r.Sampling != nil && r.Sampling.Weight > 1 {
+		// A sampled run holds server time, not command counts (docs/sampling.md).
+		ops = "in 1 s"
+	}
+	s := fmt.Sprintf("**a Redis main thread was %s busy** at its peak (%s; over %s, queueing "+
 		"delay grows fast): **%s bring it under %s** (now %d)", FormatPercent(busy),
-		FormatCount(r.metricOr("redis_ops_per_sec_peak", 0)), FormatPercent(cpuBusyLimit),
+		ops, FormatPercent(cpuBusyLimit),
 		pluralF(float64(need), "node"), FormatPercent(cpuBusyLimit), nodes)
 	if busy >= cpuSaturated {
 		s += "; saturated, so the demand was higher than it shows: at least that many"

@@ -135,32 +135,31 @@ func samplingRuns(t *testing.T, c samplingCase, extra map[string]any) *scenarios
 	return plan
 }
 
-// TestSampledMatchesExact runs every shipped scenario that sampling accepts
-// (samplingCases, at the sizes given there) and one of 200,000 datapoints
-// (testdata/sampling) exact and at sample rates 0.1 and 0.02, and holds the
-// sampled runs to the tolerances of issue 16 and docs/sampling.md:
-// context_loss_ratio within max(10 % relative, 0.002 absolute); used, RSS and COW
-// peaks within 5 %; spill_duration_max within 10 %.
-func TestSampledMatchesExact(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
-	}
-	type source struct {
-		label string
-		plan  func(extra map[string]any) *scenarios.Plan
-		runs  []samplingRun // nil: every run, all held to every tolerance
-	}
-	var sources []source
+// samplingSource is one scenario of the sampling validation: its label, its
+// plan with extra overrides (a sample rate; nil: exact), and its runs (nil:
+// every run, all held to every tolerance).
+type samplingSource struct {
+	label string
+	plan  func(extra map[string]any) *scenarios.Plan
+	runs  []samplingRun
+}
+
+// samplingMid is the validation's own 200,000-datapoint scenario.
+const samplingMid = "testdata/sampling/sampled-mid.yaml"
+
+// samplingSources is every scenario of the sampling validation: samplingCases,
+// then samplingMid.
+func samplingSources(t *testing.T) []samplingSource {
+	var sources []samplingSource
 	for _, c := range samplingCases {
-		sources = append(sources, source{c.name, func(extra map[string]any) *scenarios.Plan { return samplingRuns(t, c, extra) }, c.runs})
+		sources = append(sources, samplingSource{c.name, func(extra map[string]any) *scenarios.Plan { return samplingRuns(t, c, extra) }, c.runs})
 	}
-	const mid = "testdata/sampling/sampled-mid.yaml"
-	sources = append(sources, source{mid, func(extra map[string]any) *scenarios.Plan {
-		b, err := os.ReadFile(mid)
+	return append(sources, samplingSource{samplingMid, func(extra map[string]any) *scenarios.Plan {
+		b, err := os.ReadFile(samplingMid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc, err := scenarios.Parse(mid, b)
+		sc, err := scenarios.Parse(samplingMid, b)
 		if err == nil && extra != nil {
 			sc, err = sc.With(extra)
 		}
@@ -173,7 +172,19 @@ func TestSampledMatchesExact(t *testing.T) {
 		}
 		return plan
 	}, nil})
-	for _, src := range sources {
+}
+
+// TestSampledMatchesExact runs every shipped scenario that sampling accepts
+// (samplingCases, at the sizes given there) and one of 200,000 datapoints
+// (testdata/sampling) exact and at sample rates 0.1 and 0.02, and holds the
+// sampled runs to the tolerances of issue 16 and docs/sampling.md:
+// context_loss_ratio within max(10 % relative, 0.002 absolute); used, RSS and COW
+// peaks within 5 %; spill_duration_max within 10 %.
+func TestSampledMatchesExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	for _, src := range samplingSources(t) {
 		t.Run(src.label, func(t *testing.T) {
 			t.Parallel()
 			exact, err := Run(context.Background(), src.plan(nil), Options{})
@@ -205,6 +216,9 @@ func TestSampledMatchesExact(t *testing.T) {
 					check("redis_cow_peak_bytes", 0.05, 0)
 					held = src.runs == nil || src.runs[i].spillNoise == "" // logged either way
 					check("spill_duration_max", 0.10, 0)
+					held = false // logged only (docs/sampling.md, known gaps)
+					check("redis_round_trips", 0, 0)
+					check("redis_ops", 0, 0)
 				}
 			}
 		})
