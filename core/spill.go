@@ -432,11 +432,14 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 // nothing more: its later batches fail with that reason.
 func (s *Store[V]) spillWorker(ctx context.Context, w int, ch <-chan *spillBatch[V], mode spillMode) {
 	wctx := context.WithValue(ctx, workerKey{}, w)
-	c := compressorPool.Get().(*compressor)
-	defer compressorPool.Put(c)
-	var sess session
-	defer sess.close(context.WithoutCancel(wctx))
-	var buf, scratch []byte
+	wb := workerBufsPool.Get().(*workerBufs)
+	c, buf, scratch := &wb.c, wb.buf, wb.scratch
+	sess := session{args: wb.args}
+	defer func() {
+		sess.close(context.WithoutCancel(wctx))
+		wb.buf, wb.scratch, wb.args = buf[:0], scratch[:0], sess.args
+		workerBufsPool.Put(wb)
+	}()
 	stopped := ReasonNone
 	var stopErr error
 	var refused []*spillBatch[V] // received while looking ahead: settled after the batch before them
@@ -475,6 +478,18 @@ func (s *Store[V]) spillWorker(ctx context.Context, w int, ch <-chan *spillBatch
 		cur, ok = next, next != nil
 	}
 }
+
+// workerBufs is what a spill worker reuses from batch to batch, and from one
+// spill to the next: its compressor, the envelopes of a batch, the codec's output
+// and the SET arguments of a batch (write.go). What go-redis was given of them is
+// done with once a batch's send returns.
+type workerBufs struct {
+	c            compressor
+	buf, scratch []byte
+	args         []any
+}
+
+var workerBufsPool = sync.Pool{New: func() any { return new(workerBufs) }}
 
 // merge adds a batch's partial report (settle) to r.
 func (r *SpillReport) merge(b *SpillReport) {
@@ -614,23 +629,132 @@ func (s *Store[V]) collect(pt *partition[V], p int32, mode spillMode) []workItem
 	return sortByKey(items)
 }
 
-// sortByKey orders items by key. It sorts 4-byte indices rather than the items
-// themselves (~70 bytes each), then places each item once: for a partition of
-// 4,167 keys, 0.75 ms instead of 1.0 ms here.
+// sortByKey orders items by key, in place, and returns them. Keys are mostly
+// alike at the front ("dp:000…"), and comparing them means chasing each key's
+// bytes over the heap, so it sorts small fixed-size records instead: the 16 bytes
+// that follow the keys' longest common prefix, zero-padded, as two big-endian
+// words, and the item's index. A least-significant-digit radix sort orders the
+// records by the 16 bytes, skipping the bytes where all records agree; records
+// whose 16 bytes agree (a tie: keys that go on beyond them, or that differ only in
+// trailing zero bytes) are then ordered by comparing the whole keys. The words
+// order like the keys: at the first byte where two padded windows differ, either
+// both keys have a byte there, or the shorter key ended and the other has a
+// non-zero byte, so it is the longer. Then each item is moved once. For a
+// partition of 4,167 keys "dp:%08d" (BenchmarkSortByKey): ~70 µs, against
+// 750 µs comparing the keys.
 func sortByKey[V any](items []workItem[V]) []workItem[V] {
-	if len(items) < 2 {
+	n := len(items)
+	if n < 2 {
 		return items
 	}
-	idx := make([]int32, len(items))
-	for i := range idx {
-		idx[i] = int32(i)
+	first := items[0].key
+	lcp := len(first)
+	for i := 1; i < n && lcp > 0; i++ {
+		k := items[i].key
+		m := min(lcp, len(k))
+		j := 0
+		for j < m && k[j] == first[j] {
+			j++
+		}
+		lcp = j
 	}
-	slices.SortFunc(idx, func(a, b int32) int { return strings.Compare(items[a].key, items[b].key) })
-	out := make([]workItem[V], len(items))
-	for i, j := range idx {
-		out[i] = items[j]
+	bp := sortRecPool.Get().(*[]sortRec)
+	defer sortRecPool.Put(bp)
+	if cap(*bp) < 2*n {
+		*bp = make([]sortRec, 2*n)
 	}
-	return out
+	recs, tmp := (*bp)[:n], (*bp)[n:2*n]
+	var count [16][256]int32 // count[d][b]: records whose byte d from the end is b
+	for i := range items {
+		r := &recs[i]
+		r.hi, r.lo = keyWords(items[i].key[lcp:])
+		r.i = int32(i)
+		for d := range 8 {
+			count[d][r.lo>>(8*d)&0xff]++
+			count[8+d][r.hi>>(8*d)&0xff]++
+		}
+	}
+	for d := range 16 {
+		shift := uint(8 * (d % 8))
+		c := &count[d]
+		if c[recs[0].digit(d, shift)] == int32(n) {
+			continue // all agree on this byte
+		}
+		at := int32(0)
+		for b, k := range c {
+			c[b] = at
+			at += k
+		}
+		for i := range recs {
+			b := recs[i].digit(d, shift)
+			tmp[c[b]] = recs[i]
+			c[b]++
+		}
+		recs, tmp = tmp, recs
+	}
+	for lo := 0; lo < n; {
+		hi := lo + 1
+		for hi < n && recs[hi].hi == recs[lo].hi && recs[hi].lo == recs[lo].lo {
+			hi++
+		}
+		if hi-lo > 1 {
+			slices.SortFunc(recs[lo:hi], func(a, b sortRec) int { return strings.Compare(items[a.i].key, items[b.i].key) })
+		}
+		lo = hi
+	}
+	// Move each item once, cycle by cycle (a placed record's index is set to -1).
+	for i := range recs {
+		if recs[i].i < 0 {
+			continue
+		}
+		tmp := items[i]
+		for j := i; ; {
+			k := int(recs[j].i)
+			recs[j].i = -1
+			if k == i {
+				items[j] = tmp
+				break
+			}
+			items[j] = items[k]
+			j = k
+		}
+	}
+	return items
+}
+
+// sortRec is sortByKey's record of one item.
+type sortRec struct {
+	hi, lo uint64 // 16 bytes of the key after the common prefix, big-endian
+	i      int32  // the item's index; -1 once placed
+}
+
+// digit is byte d from the end of the record's 16 bytes (shift = 8*(d%8)).
+func (r *sortRec) digit(d int, shift uint) uint8 {
+	if d < 8 {
+		return uint8(r.lo >> shift)
+	}
+	return uint8(r.hi >> shift)
+}
+
+var sortRecPool = sync.Pool{New: func() any { return new([]sortRec) }}
+
+// keyWords returns the first 16 bytes of key, zero-padded, as two big-endian words.
+func keyWords(key string) (hi, lo uint64) {
+	if len(key) >= 16 {
+		return binary.BigEndian.Uint64([]byte(key[:8])), binary.BigEndian.Uint64([]byte(key[8:16]))
+	}
+	for i := 0; i < 16; i++ {
+		var c byte
+		if i < len(key) {
+			c = key[i]
+		}
+		if i < 8 {
+			hi = hi<<8 | uint64(c)
+		} else {
+			lo = lo<<8 | uint64(c)
+		}
+	}
+	return hi, lo
 }
 
 // verifyWritten checks, in one round trip, that Redis still holds exactly the
@@ -918,7 +1042,7 @@ func (s *Store[V]) backoff(ctx context.Context, attempt int) bool {
 // send writes the pending items of b once and records each one's status
 // (write.go).
 func (s *Store[V]) send(ctx context.Context, sess *session, b, next *spillBatch[V], pending []int, buf []byte, offs []int) error {
-	w := s.newWrite(b, pending, buf, offs)
+	w := s.newWrite(sess, b, pending, buf, offs)
 	if s.cfg.fencing {
 		return s.sendFenced(ctx, sess, w, next)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -801,5 +802,62 @@ func TestSyncBacksOffWhileRedisRefuses(t *testing.T) {
 	rep, err := s.Sync(context.Background())
 	if err != nil || rep.Written != 50 {
 		t.Fatalf("after recovery: %+v %v", rep, err)
+	}
+}
+
+// TestSortByKeyOrdersLikeStrings checks the word-prefix sort against a plain
+// string sort on keys made to defeat it: prefixes of each other, zero bytes
+// where the padding is, keys that agree in the 16 bytes after their common
+// prefix, and a long common prefix.
+func TestSortByKeyOrdersLikeStrings(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 14))
+	alphabet := []byte{0, 1, 'a', 'b', 0xff}
+	for round := range 200 {
+		seen := map[string]bool{}
+		var items []workItem[int]
+		for len(items) < 1+round%40 {
+			n := rng.IntN(22)
+			if round%3 == 0 {
+				n = 16 + rng.IntN(4) // around the two words' end
+			}
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+			if round%4 == 1 {
+				b = append([]byte("a common prefix longer than 16 bytes "), b...)
+			}
+			if k := string(b); !seen[k] {
+				seen[k] = true
+				items = append(items, workItem[int]{key: k, v: len(items)})
+			}
+		}
+		got := sortByKey(slices.Clone(items))
+		want := slices.Clone(items)
+		slices.SortFunc(want, func(a, b workItem[int]) int { return strings.Compare(a.key, b.key) })
+		for i := range want {
+			if got[i].key != want[i].key || got[i].v != want[i].v {
+				t.Fatalf("round %d: position %d: got %q (item %d), want %q (item %d)", round, i, got[i].key, got[i].v, want[i].key, want[i].v)
+			}
+		}
+	}
+}
+
+// BenchmarkSortByKey sorts one partition's share of BenchmarkSpill's keys
+// (4,167 keys "dp:%08d"), collected in map order.
+func BenchmarkSortByKey(b *testing.B) {
+	m := map[string]int{}
+	for i := 0; i < 100_000; i += 24 {
+		m[fmt.Sprintf("dp:%08d", i)] = i
+	}
+	var items []workItem[int]
+	for k, v := range m {
+		items = append(items, workItem[int]{key: k, v: v})
+	}
+	work := make([]workItem[int], len(items))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(work, items)
+		sortByKey(work)
 	}
 }
