@@ -89,6 +89,7 @@ type spillBatch[V any] struct {
 	gen    int64
 	part   SpillReport // this batch's share of the report (settle), merged in batch order
 	items  []workItem[V]
+	snap   partSnap // the partition when items were collected
 	status []Reason // per item; ReasonNone = written
 	raw    []int
 	wire   []int
@@ -281,7 +282,8 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 		// before each of its sends (writeBatch), so it stops writing them.
 		for i, pt := range pts {
 			if pt != nil {
-				for _, it := range s.collect(pt, partitions[i], modeSpill) {
+				items, _ := s.collect(pt, partitions[i], modeSpill)
+				for _, it := range items {
 					rep.fail(partitions[i], it.key, Classify(lerr), lerr)
 				}
 				if mode == modeRevoke {
@@ -314,11 +316,12 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 		pt.mu.Unlock()
 	}
 	collected := make([][]workItem[V], len(partitions))
+	snaps := make([]partSnap, len(partitions))
 	upfront := track && mode != modeSync
 	if upfront {
 		for i, pt := range pts {
 			if owns[i] {
-				collected[i] = s.collect(pt, partitions[i], mode)
+				collected[i], snaps[i] = s.collect(pt, partitions[i], mode)
 			}
 		}
 		rep.Rewritten = s.verifyWritten(ctx, partitions, collected)
@@ -348,9 +351,9 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 	}
 	var batches []*spillBatch[V]
 	for i, p := range partitions {
-		items := collected[i]
+		items, snap := collected[i], snaps[i]
 		if !upfront && owns[i] {
-			items = s.collect(pts[i], p, mode)
+			items, snap = s.collect(pts[i], p, mode)
 		}
 		rep.Keys += len(items)
 		if s.cfg.strategy == MemoryOnly {
@@ -361,7 +364,7 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 		}
 		for lo := 0; lo < len(items); lo += s.cfg.batch {
 			hi := min(lo+s.cfg.batch, len(items))
-			b := &spillBatch[V]{p: p, gen: gens[i], items: items[lo:hi]}
+			b := &spillBatch[V]{p: p, gen: gens[i], items: items[lo:hi], snap: snap}
 			if err := fenced[p]; err != nil {
 				b.fail(ReasonFenced, err)
 			}
@@ -571,6 +574,7 @@ func (s *Store[V]) release(pt *partition[V], p int32, rep *SpillReport) {
 	}
 	rep.Discarded += len(pt.m)
 	pt.m = make(map[string]entry[V])
+	pt.removed++
 	pt.dirty = nil
 	pt.own = released
 	pt.mu.Unlock()
@@ -586,12 +590,14 @@ func (s *Store[V]) release(pt *partition[V], p int32, rep *SpillReport) {
 // spill takes every entry, and marks as skip candidates the entries Redis
 // acknowledged in their current version with more than half their TTL left
 // (verifyWritten then checks Redis still holds exactly that version). TTLFunc is
-// called outside the partition's lock.
-func (s *Store[V]) collect(pt *partition[V], p int32, mode spillMode) []workItem[V] {
+// called outside the partition's lock. It also returns the partition's snapshot
+// at that moment (settle).
+func (s *Store[V]) collect(pt *partition[V], p int32, mode spillMode) ([]workItem[V], partSnap) {
 	track := s.cfg.strategy == WriteThrough || s.cfg.strategy == Checkpoint
 	var items []workItem[V]
 	var ackAt []int64
 	pt.mu.Lock()
+	snap := partSnap{seq: pt.seq, removed: pt.removed}
 	if mode == modeSync {
 		items = make([]workItem[V], 0, len(pt.dirty))
 		for _, k := range pt.dirty {
@@ -626,8 +632,13 @@ func (s *Store[V]) collect(pt *partition[V], p int32, mode spillMode) []workItem
 			items[i].skip = at > 0 && time.Duration(nowMs-at)*time.Millisecond < s.ttlOf(p, items[i].key)/2
 		}
 	}
-	return sortByKey(items)
+	return sortByKey(items), snap
 }
+
+// partSnap is what tells whether a partition's entries changed since a moment:
+// every Put and restore raises seq, every removal other than a spill's own
+// settle raises removed.
+type partSnap struct{ seq, removed uint64 }
 
 // sortByKey orders items by key, in place, and returns them. Keys are mostly
 // alike at the front ("dp:000…"), and comparing them means chasing each key's
@@ -865,10 +876,19 @@ func (s *Store[V]) settle(b *spillBatch[V], mode spillMode) {
 		}
 		pt.mu.Unlock()
 	}()
+	// A spill of a partition nothing changed since it was collected (no Put,
+	// restore or removal; settles of the spill's other batches touch only their
+	// own keys) holds every item in the version collected: no lookup is needed to
+	// know it, only the delete of the written ones.
+	unchanged := mode != modeSync && pt.seq == b.snap.seq && pt.removed == b.snap.removed
 	for i, it := range b.items {
 		st := b.status[i]
-		e, ok := pt.m[it.key]
-		current := ok && e.ver == it.ver
+		var e entry[V]
+		ok, current := true, true
+		if !unchanged {
+			e, ok = pt.m[it.key]
+			current = ok && e.ver == it.ver
+		}
 		if st == ReasonNone && !current && ok && mode != modeSync {
 			st = ReasonChanged // an older version was written; the current one was not
 		}

@@ -861,3 +861,50 @@ func BenchmarkSortByKey(b *testing.B) {
 		sortByKey(work)
 	}
 }
+
+// TestSettleDropsOnlyWhatItHolds: changes to a partition while its spill is in
+// flight (a Delete, a Drop, a Put of another key) are seen when the batch settles:
+// Dropped counts only entries the spill removed from memory, and an entry put
+// meanwhile stays.
+func TestSettleDropsOnlyWhatItHolds(t *testing.T) {
+	for _, be := range backends(t) {
+		for _, tc := range []struct {
+			name    string
+			change  func(s *Store[[]byte])
+			dropped int
+			left    int
+		}{
+			{name: "none", change: func(*Store[[]byte]) {}, dropped: 3},
+			{name: "delete", change: func(s *Store[[]byte]) { s.Delete(0, "a") }, dropped: 2},
+			{name: "drop", change: func(s *Store[[]byte]) { s.Drop(0) }, dropped: 0},
+			{name: "put-other", change: func(s *Store[[]byte]) { s.Put(0, "z", []byte("new")) }, dropped: 3, left: 1},
+		} {
+			t.Run(be.name+"/"+tc.name, func(t *testing.T) {
+				ctx := context.Background()
+				var s *Store[[]byte]
+				var once sync.Once
+				hook := hookFunc{pipeline: func(ctx context.Context, cmds []redis.Cmder, next redis.ProcessPipelineHook) error {
+					if isTx(cmds) {
+						once.Do(func() { tc.change(s) })
+					}
+					return next(ctx, cmds)
+				}}
+				rdb := be.client(t, hook)
+				s, _ = newStore(t, rdb)
+				if err := s.Assigned(ctx, 1, 0); err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range []string{"a", "b", "c"} {
+					s.Put(0, k, []byte("v-"+k))
+				}
+				rep, err := s.Spill(ctx, 0)
+				if err != nil || rep.Written != 3 || rep.Dropped != tc.dropped {
+					t.Fatalf("spill: written %d, dropped %d, %v; want 3, %d", rep.Written, rep.Dropped, err, tc.dropped)
+				}
+				if n := s.Len(); n != tc.left {
+					t.Fatalf("%d entries left in memory, want %d", n, tc.left)
+				}
+			})
+		}
+	}
+}
