@@ -76,6 +76,7 @@ var ErrChanged = errors.New("core: updated during the spill: the version written
 
 type workItem[V any] struct {
 	key    string
+	rkey   string // its Redis key: a substring of one string per collect, in key order
 	v      V
 	asOf   int64
 	ver    uint64
@@ -324,7 +325,7 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 				collected[i], snaps[i] = s.collect(pt, partitions[i], mode)
 			}
 		}
-		rep.Rewritten = s.verifyWritten(ctx, partitions, collected)
+		rep.Rewritten = s.verifyWritten(ctx, collected)
 	}
 	var fenced map[int32]error
 	if s.cfg.fencing && s.cfg.strategy != MemoryOnly {
@@ -632,7 +633,37 @@ func (s *Store[V]) collect(pt *partition[V], p int32, mode spillMode) ([]workIte
 			items[i].skip = at > 0 && time.Duration(nowMs-at)*time.Millisecond < s.ttlOf(p, items[i].key)/2
 		}
 	}
-	return sortByKey(items), snap
+	items = sortByKey(items)
+	s.redisKeys(items, p)
+	return items, snap
+}
+
+// redisKeys sets each item's Redis key. The keys of one collect are laid out in
+// one string, in order, so a batch's keys are contiguous in memory: the send
+// reads them in sequence (rather than each key where its entry was allocated)
+// and makes no string per key.
+func (s *Store[V]) redisKeys(items []workItem[V], p int32) {
+	if s.cfg.strategy == MemoryOnly || len(items) == 0 {
+		return
+	}
+	prefix := s.partPrefix(nil, p)
+	size := 0
+	for i := range items {
+		size += len(prefix) + len(items[i].key)
+	}
+	var kb strings.Builder
+	kb.Grow(size)
+	for i := range items {
+		kb.Write(prefix)
+		kb.WriteString(items[i].key)
+	}
+	all := kb.String()
+	at := 0
+	for i := range items {
+		n := len(prefix) + len(items[i].key)
+		items[i].rkey = all[at : at+n]
+		at += n
+	}
 }
 
 // partSnap is what tells whether a partition's entries changed since a moment:
@@ -778,7 +809,7 @@ func keyWords(key string) (hi, lo uint64) {
 // not match, or could not be checked (an error, the deadline), is written again.
 // It returns how many entries will be written again. (A different value with the
 // same CRC-32C passes: a chance of 2^-32 per key.)
-func (s *Store[V]) verifyWritten(ctx context.Context, partitions []int32, parts [][]workItem[V]) int {
+func (s *Store[V]) verifyWritten(ctx context.Context, parts [][]workItem[V]) int {
 	type check struct {
 		it  *workItem[V]
 		cmd *redis.StringCmd
@@ -796,11 +827,10 @@ func (s *Store[V]) verifyWritten(ctx context.Context, partitions []int32, parts 
 	}
 	k := 0
 	_, _ = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for pi, items := range parts {
-			prefix := string(s.partPrefix(nil, partitions[pi]))
+		for _, items := range parts {
 			for i := range items {
 				if items[i].skip {
-					checks[k].cmd = pipe.GetRange(ctx, prefix+items[i].key, -crcLen, -1)
+					checks[k].cmd = pipe.GetRange(ctx, items[i].rkey, -crcLen, -1)
 					k++
 				}
 			}

@@ -40,7 +40,7 @@ const watchRetries = 4
 
 // write is one send of a batch: the pending items' SET commands, built without a
 // heap object per key beyond what go-redis needs (the command and its boxed key
-// and value): the prefixed keys are substrings of one string per send, the
+// and value): the Redis keys are those collect laid out (redisKeys), the
 // arguments of all SETs share one slice (the worker's, reused by its next send),
 // and one boxed TTL serves every key with
 // the same TTL. The arguments are exactly those go-redis's Set builds (set, key,
@@ -56,18 +56,6 @@ type write[V any] struct {
 const setArgs = 5 // set key value ex|px ttl
 
 func (s *Store[V]) newWrite(sess *session, b *spillBatch[V], pending []int, buf []byte, offs []int) *write[V] {
-	prefix := s.partPrefix(nil, b.p)
-	size := 0
-	for _, i := range pending {
-		size += len(prefix) + len(b.items[i].key)
-	}
-	var kb strings.Builder
-	kb.Grow(size)
-	for _, i := range pending {
-		kb.Write(prefix)
-		kb.WriteString(b.items[i].key)
-	}
-	keys := kb.String() // one allocation; the keys are substrings of it
 	w := &write[V]{b: b, pending: pending, sets: make([][]any, len(pending))}
 	if cap(sess.args) < setArgs*len(pending) {
 		sess.args = make([]any, setArgs*len(pending))
@@ -75,16 +63,13 @@ func (s *Store[V]) newWrite(sess *session, b *spillBatch[V], pending []int, buf 
 	args := sess.args[:setArgs*len(pending)]
 	var lastTTL time.Duration = -1
 	var unit, ttl any // boxed once per distinct TTL (in a row)
-	at := 0
 	for k, i := range pending {
-		key := keys[at : at+len(prefix)+len(b.items[i].key)]
-		at += len(key)
 		d := time.Duration(ttlArg(s.ttlOf(b.p, b.items[i].key))) * time.Millisecond
 		if s.cfg.manifest {
 			w.mttl = max(w.mttl, d.Milliseconds())
 		}
 		a := args[setArgs*k : setArgs*k+3 : setArgs*k+setArgs]
-		a[0], a[1], a[2] = "set", key, buf[offs[i]:offs[i+1]]
+		a[0], a[1], a[2] = "set", b.items[i].rkey, buf[offs[i]:offs[i+1]]
 		if d > 0 {
 			if d != lastTTL {
 				lastTTL = d
