@@ -683,7 +683,12 @@ func TestRealOOMMidBatch(t *testing.T) {
 			base := usedMemory(t, rdb)
 			rdb.ConfigSet(ctx, "maxmemory", fmt.Sprint(base+2<<20))
 			defer rdb.ConfigSet(ctx, "maxmemory", "0")
-			s, _ := newStore(t, rdb, Fencing(fenced), SpillBatch(500), WithCompression(None))
+			// One worker: a fenced batch holds its queued SETs (500 KB) in the
+			// server until EXEC, so eight transactions in flight at once (8 x 500 KB
+			// against 2 MB of headroom) can all be refused, or not, depending on how
+			// the server interleaves their reads: whether any batch lands would be a
+			// race. Batches one after the other fill the headroom, then meet OOM.
+			s, _ := newStore(t, rdb, Fencing(fenced), SpillBatch(500), WithCompression(None), SpillParallelism(1))
 			big := bytes.Repeat([]byte("x"), 1024)
 			fill(s, 0, 5000, func(int32, int) []byte { return big })
 			rep, err := s.Spill(ctx, 0)

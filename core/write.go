@@ -41,13 +41,14 @@ const watchRetries = 4
 // write is one send of a batch: the pending items' SET commands, built without a
 // heap object per key beyond what go-redis needs (the command and its boxed key
 // and value): the Redis keys are those collect laid out (redisKeys), the
-// arguments of all SETs share one slice (the worker's, reused by its next send),
-// and one boxed TTL serves every key with
-// the same TTL. The arguments are exactly those go-redis's Set builds (set, key,
+// arguments of all SETs share one slice, the slices of commands are the worker's
+// (session: reused by its next send, go-redis is done with them when a send
+// returns), and one boxed TTL serves every key with the same TTL. The arguments are exactly those go-redis's Set builds (set, key,
 // value, then ex seconds for whole seconds or px milliseconds, nothing for
 // Persist), so the wire and what hooks see are unchanged.
 type write[V any] struct {
 	b       *spillBatch[V]
+	sess    *session
 	pending []int
 	sets    [][]any // the arguments of each pending item's SET
 	mttl    int64   // manifest TTL in ms (0: no manifest)
@@ -56,11 +57,15 @@ type write[V any] struct {
 const setArgs = 5 // set key value ex|px ttl
 
 func (s *Store[V]) newWrite(sess *session, b *spillBatch[V], pending []int, buf []byte, offs []int) *write[V] {
-	w := &write[V]{b: b, pending: pending, sets: make([][]any, len(pending))}
-	if cap(sess.args) < setArgs*len(pending) {
-		sess.args = make([]any, setArgs*len(pending))
+	n := len(pending)
+	if cap(sess.args) < setArgs*n {
+		sess.args = make([]any, setArgs*n)
 	}
-	args := sess.args[:setArgs*len(pending)]
+	if cap(sess.sets) < n {
+		sess.sets = make([][]any, n)
+	}
+	w := &write[V]{b: b, sess: sess, pending: pending, sets: sess.sets[:n]}
+	args := sess.args[:setArgs*n]
 	var lastTTL time.Duration = -1
 	var unit, ttl any // boxed once per distinct TTL (in a row)
 	for k, i := range pending {
@@ -90,11 +95,17 @@ func (s *Store[V]) newWrite(sess *session, b *spillBatch[V], pending []int, buf 
 // Inside a hand-written MULTI (queued), every reply before EXEC is +QUEUED, so
 // the manifest commands are read as status replies there.
 func (s *Store[V]) queue(ctx context.Context, pipe redis.Pipeliner, w *write[V], queued bool) []*redis.StatusCmd {
-	cmds := make([]*redis.StatusCmd, len(w.sets))
+	ss := w.sess
+	n := len(w.sets)
+	if cap(ss.cmds) < n {
+		ss.cmds, ss.cmders = make([]*redis.StatusCmd, n), make([]redis.Cmder, n)
+	}
+	cmds, all := ss.cmds[:n], ss.cmders[:n]
 	for k, a := range w.sets {
 		cmds[k] = redis.NewStatusCmd(ctx, a...)
-		_ = pipe.Process(ctx, cmds[k])
+		all[k] = cmds[k]
 	}
+	_ = pipe.BatchProcess(ctx, all...) // one append, not one per command
 	if w.mttl > 0 {
 		mk := s.metaKey(w.b.p, "keys")
 		args := make([]any, 0, 2+len(w.pending))
@@ -217,7 +228,11 @@ func (w *write[V]) noNode(err error) error {
 // holding at most one WATCH, and the fence read it issued ahead for its next
 // batch (prefetch), so that a fenced batch costs one round trip, not two.
 type session struct {
-	args     []any // the SET arguments of the current send (newWrite)
+	// The current send's SET arguments, per SET, and commands (newWrite, queue).
+	args     []any
+	sets     [][]any
+	cmds     []*redis.StatusCmd
+	cmders   []redis.Cmder
 	conns    map[*redis.Client]*redis.Conn
 	watching map[*redis.Conn]bool // a WATCH may be active on the connection
 	// The WATCH and GET of the next batch's fence, sent with this batch's EXEC.
