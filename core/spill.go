@@ -682,8 +682,9 @@ type partSnap struct{ seq, removed uint64 }
 // order like the keys: at the first byte where two padded windows differ, either
 // both keys have a byte there, or the shorter key ended and the other has a
 // non-zero byte, so it is the longer. Then each item is moved once. For a
-// partition of 4,167 keys "dp:%08d" (BenchmarkSortByKey): ~70 µs, against
-// 750 µs comparing the keys.
+// partition of 4,167 keys "dp:%08d" (BenchmarkSortByKey, which also copies the
+// items in): ~180 µs here, against ~470 µs for a comparison sort of the same
+// records and ~750 µs for the index sort comparing whole keys it replaces.
 func sortByKey[V any](items []workItem[V]) []workItem[V] {
 	n := len(items)
 	if n < 2 {

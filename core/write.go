@@ -41,11 +41,12 @@ const watchRetries = 4
 // write is one send of a batch: the pending items' SET commands, built without a
 // heap object per key beyond what go-redis needs (the command and its boxed key
 // and value): the Redis keys are those collect laid out (redisKeys), the
-// arguments of all SETs share one slice, the slices of commands are the worker's
-// (session: reused by its next send, go-redis is done with them when a send
-// returns), and one boxed TTL serves every key with the same TTL. The arguments are exactly those go-redis's Set builds (set, key,
-// value, then ex seconds for whole seconds or px milliseconds, nothing for
-// Persist), so the wire and what hooks see are unchanged.
+// arguments of all SETs share one slice, the slices of commands are the
+// worker's (session: reused by its next send; go-redis is done with them when a
+// send returns), and one boxed TTL serves every key with the same TTL. The
+// arguments are exactly those go-redis's Set builds (set, key, value, then ex
+// seconds for whole seconds or px milliseconds, nothing for Persist), so the
+// wire and what hooks see are unchanged.
 type write[V any] struct {
 	b       *spillBatch[V]
 	sess    *session
