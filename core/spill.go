@@ -76,6 +76,7 @@ var ErrChanged = errors.New("core: updated during the spill: the version written
 
 type workItem[V any] struct {
 	key    string
+	rkey   string // its Redis key: a substring of one string per collect, in key order
 	v      V
 	asOf   int64
 	ver    uint64
@@ -89,6 +90,7 @@ type spillBatch[V any] struct {
 	gen    int64
 	part   SpillReport // this batch's share of the report (settle), merged in batch order
 	items  []workItem[V]
+	snap   partSnap // the partition when items were collected
 	status []Reason // per item; ReasonNone = written
 	raw    []int
 	wire   []int
@@ -281,7 +283,8 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 		// before each of its sends (writeBatch), so it stops writing them.
 		for i, pt := range pts {
 			if pt != nil {
-				for _, it := range s.collect(pt, partitions[i], modeSpill) {
+				items, _ := s.collect(pt, partitions[i], modeSpill)
+				for _, it := range items {
 					rep.fail(partitions[i], it.key, Classify(lerr), lerr)
 				}
 				if mode == modeRevoke {
@@ -314,14 +317,15 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 		pt.mu.Unlock()
 	}
 	collected := make([][]workItem[V], len(partitions))
+	snaps := make([]partSnap, len(partitions))
 	upfront := track && mode != modeSync
 	if upfront {
 		for i, pt := range pts {
 			if owns[i] {
-				collected[i] = s.collect(pt, partitions[i], mode)
+				collected[i], snaps[i] = s.collect(pt, partitions[i], mode)
 			}
 		}
-		rep.Rewritten = s.verifyWritten(ctx, partitions, collected)
+		rep.Rewritten = s.verifyWritten(ctx, collected)
 	}
 	var fenced map[int32]error
 	if s.cfg.fencing && s.cfg.strategy != MemoryOnly {
@@ -348,9 +352,9 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 	}
 	var batches []*spillBatch[V]
 	for i, p := range partitions {
-		items := collected[i]
+		items, snap := collected[i], snaps[i]
 		if !upfront && owns[i] {
-			items = s.collect(pts[i], p, mode)
+			items, snap = s.collect(pts[i], p, mode)
 		}
 		rep.Keys += len(items)
 		if s.cfg.strategy == MemoryOnly {
@@ -361,7 +365,7 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 		}
 		for lo := 0; lo < len(items); lo += s.cfg.batch {
 			hi := min(lo+s.cfg.batch, len(items))
-			b := &spillBatch[V]{p: p, gen: gens[i], items: items[lo:hi]}
+			b := &spillBatch[V]{p: p, gen: gens[i], items: items[lo:hi], snap: snap}
 			if err := fenced[p]; err != nil {
 				b.fail(ReasonFenced, err)
 			}
@@ -432,11 +436,14 @@ func (s *Store[V]) spill(ctx context.Context, partitions []int32, mode spillMode
 // nothing more: its later batches fail with that reason.
 func (s *Store[V]) spillWorker(ctx context.Context, w int, ch <-chan *spillBatch[V], mode spillMode) {
 	wctx := context.WithValue(ctx, workerKey{}, w)
-	c := compressorPool.Get().(*compressor)
-	defer compressorPool.Put(c)
-	var sess session
-	defer sess.close(context.WithoutCancel(wctx))
-	var buf, scratch []byte
+	wb := workerBufsPool.Get().(*workerBufs)
+	c, buf, scratch := &wb.c, wb.buf, wb.scratch
+	sess := session{args: wb.args}
+	defer func() {
+		sess.close(context.WithoutCancel(wctx))
+		wb.buf, wb.scratch, wb.args = buf[:0], scratch[:0], sess.args
+		workerBufsPool.Put(wb)
+	}()
 	stopped := ReasonNone
 	var stopErr error
 	var refused []*spillBatch[V] // received while looking ahead: settled after the batch before them
@@ -475,6 +482,18 @@ func (s *Store[V]) spillWorker(ctx context.Context, w int, ch <-chan *spillBatch
 		cur, ok = next, next != nil
 	}
 }
+
+// workerBufs is what a spill worker reuses from batch to batch, and from one
+// spill to the next: its compressor, the envelopes of a batch, the codec's output
+// and the SET arguments of a batch (write.go). What go-redis was given of them is
+// done with once a batch's send returns.
+type workerBufs struct {
+	c            compressor
+	buf, scratch []byte
+	args         []any
+}
+
+var workerBufsPool = sync.Pool{New: func() any { return new(workerBufs) }}
 
 // merge adds a batch's partial report (settle) to r.
 func (r *SpillReport) merge(b *SpillReport) {
@@ -556,6 +575,7 @@ func (s *Store[V]) release(pt *partition[V], p int32, rep *SpillReport) {
 	}
 	rep.Discarded += len(pt.m)
 	pt.m = make(map[string]entry[V])
+	pt.removed++
 	pt.dirty = nil
 	pt.own = released
 	pt.mu.Unlock()
@@ -571,12 +591,14 @@ func (s *Store[V]) release(pt *partition[V], p int32, rep *SpillReport) {
 // spill takes every entry, and marks as skip candidates the entries Redis
 // acknowledged in their current version with more than half their TTL left
 // (verifyWritten then checks Redis still holds exactly that version). TTLFunc is
-// called outside the partition's lock.
-func (s *Store[V]) collect(pt *partition[V], p int32, mode spillMode) []workItem[V] {
+// called outside the partition's lock. It also returns the partition's snapshot
+// at that moment (settle).
+func (s *Store[V]) collect(pt *partition[V], p int32, mode spillMode) ([]workItem[V], partSnap) {
 	track := s.cfg.strategy == WriteThrough || s.cfg.strategy == Checkpoint
 	var items []workItem[V]
 	var ackAt []int64
 	pt.mu.Lock()
+	snap := partSnap{seq: pt.seq, removed: pt.removed}
 	if mode == modeSync {
 		items = make([]workItem[V], 0, len(pt.dirty))
 		for _, k := range pt.dirty {
@@ -611,26 +633,171 @@ func (s *Store[V]) collect(pt *partition[V], p int32, mode spillMode) []workItem
 			items[i].skip = at > 0 && time.Duration(nowMs-at)*time.Millisecond < s.ttlOf(p, items[i].key)/2
 		}
 	}
-	return sortByKey(items)
+	items = sortByKey(items)
+	s.redisKeys(items, p)
+	return items, snap
 }
 
-// sortByKey orders items by key. It sorts 4-byte indices rather than the items
-// themselves (~70 bytes each), then places each item once: for a partition of
-// 4,167 keys, 0.75 ms instead of 1.0 ms here.
+// redisKeys sets each item's Redis key. The keys of one collect are laid out in
+// one string, in order, so a batch's keys are contiguous in memory: the send
+// reads them in sequence (rather than each key where its entry was allocated)
+// and makes no string per key.
+func (s *Store[V]) redisKeys(items []workItem[V], p int32) {
+	if s.cfg.strategy == MemoryOnly || len(items) == 0 {
+		return
+	}
+	prefix := s.partPrefix(nil, p)
+	size := 0
+	for i := range items {
+		size += len(prefix) + len(items[i].key)
+	}
+	var kb strings.Builder
+	kb.Grow(size)
+	for i := range items {
+		kb.Write(prefix)
+		kb.WriteString(items[i].key)
+	}
+	all := kb.String()
+	at := 0
+	for i := range items {
+		n := len(prefix) + len(items[i].key)
+		items[i].rkey = all[at : at+n]
+		at += n
+	}
+}
+
+// partSnap is what tells whether a partition's entries changed since a moment:
+// every Put and restore raises seq, every removal other than a spill's own
+// settle raises removed.
+type partSnap struct{ seq, removed uint64 }
+
+// sortByKey orders items by key, in place, and returns them. Keys are mostly
+// alike at the front ("dp:000…"), and comparing them means chasing each key's
+// bytes over the heap, so it sorts small fixed-size records instead: the 16 bytes
+// that follow the keys' longest common prefix, zero-padded, as two big-endian
+// words, and the item's index. A least-significant-digit radix sort orders the
+// records by the 16 bytes, skipping the bytes where all records agree; records
+// whose 16 bytes agree (a tie: keys that go on beyond them, or that differ only in
+// trailing zero bytes) are then ordered by comparing the whole keys. The words
+// order like the keys: at the first byte where two padded windows differ, either
+// both keys have a byte there, or the shorter key ended and the other has a
+// non-zero byte, so it is the longer. Then each item is moved once. For a
+// partition of 4,167 keys "dp:%08d" (BenchmarkSortByKey, which also copies the
+// items in): ~180 µs here, against ~470 µs for a comparison sort of the same
+// records and ~750 µs for the index sort comparing whole keys it replaces.
 func sortByKey[V any](items []workItem[V]) []workItem[V] {
-	if len(items) < 2 {
+	n := len(items)
+	if n < 2 {
 		return items
 	}
-	idx := make([]int32, len(items))
-	for i := range idx {
-		idx[i] = int32(i)
+	first := items[0].key
+	lcp := len(first)
+	for i := 1; i < n && lcp > 0; i++ {
+		k := items[i].key
+		m := min(lcp, len(k))
+		j := 0
+		for j < m && k[j] == first[j] {
+			j++
+		}
+		lcp = j
 	}
-	slices.SortFunc(idx, func(a, b int32) int { return strings.Compare(items[a].key, items[b].key) })
-	out := make([]workItem[V], len(items))
-	for i, j := range idx {
-		out[i] = items[j]
+	bp := sortRecPool.Get().(*[]sortRec)
+	defer sortRecPool.Put(bp)
+	if cap(*bp) < 2*n {
+		*bp = make([]sortRec, 2*n)
 	}
-	return out
+	recs, tmp := (*bp)[:n], (*bp)[n:2*n]
+	var count [16][256]int32 // count[d][b]: records whose byte d from the end is b
+	for i := range items {
+		r := &recs[i]
+		r.hi, r.lo = keyWords(items[i].key[lcp:])
+		r.i = int32(i)
+		for d := range 8 {
+			count[d][r.lo>>(8*d)&0xff]++
+			count[8+d][r.hi>>(8*d)&0xff]++
+		}
+	}
+	for d := range 16 {
+		shift := uint(8 * (d % 8))
+		c := &count[d]
+		if c[recs[0].digit(d, shift)] == int32(n) {
+			continue // all agree on this byte
+		}
+		at := int32(0)
+		for b, k := range c {
+			c[b] = at
+			at += k
+		}
+		for i := range recs {
+			b := recs[i].digit(d, shift)
+			tmp[c[b]] = recs[i]
+			c[b]++
+		}
+		recs, tmp = tmp, recs
+	}
+	for lo := 0; lo < n; {
+		hi := lo + 1
+		for hi < n && recs[hi].hi == recs[lo].hi && recs[hi].lo == recs[lo].lo {
+			hi++
+		}
+		if hi-lo > 1 {
+			slices.SortFunc(recs[lo:hi], func(a, b sortRec) int { return strings.Compare(items[a.i].key, items[b.i].key) })
+		}
+		lo = hi
+	}
+	// Move each item once, cycle by cycle (a placed record's index is set to -1).
+	for i := range recs {
+		if recs[i].i < 0 {
+			continue
+		}
+		tmp := items[i]
+		for j := i; ; {
+			k := int(recs[j].i)
+			recs[j].i = -1
+			if k == i {
+				items[j] = tmp
+				break
+			}
+			items[j] = items[k]
+			j = k
+		}
+	}
+	return items
+}
+
+// sortRec is sortByKey's record of one item.
+type sortRec struct {
+	hi, lo uint64 // 16 bytes of the key after the common prefix, big-endian
+	i      int32  // the item's index; -1 once placed
+}
+
+// digit is byte d from the end of the record's 16 bytes (shift = 8*(d%8)).
+func (r *sortRec) digit(d int, shift uint) uint8 {
+	if d < 8 {
+		return uint8(r.lo >> shift)
+	}
+	return uint8(r.hi >> shift)
+}
+
+var sortRecPool = sync.Pool{New: func() any { return new([]sortRec) }}
+
+// keyWords returns the first 16 bytes of key, zero-padded, as two big-endian words.
+func keyWords(key string) (hi, lo uint64) {
+	if len(key) >= 16 {
+		return binary.BigEndian.Uint64([]byte(key[:8])), binary.BigEndian.Uint64([]byte(key[8:16]))
+	}
+	for i := 0; i < 16; i++ {
+		var c byte
+		if i < len(key) {
+			c = key[i]
+		}
+		if i < 8 {
+			hi = hi<<8 | uint64(c)
+		} else {
+			lo = lo<<8 | uint64(c)
+		}
+	}
+	return hi, lo
 }
 
 // verifyWritten checks, in one round trip, that Redis still holds exactly the
@@ -643,7 +810,7 @@ func sortByKey[V any](items []workItem[V]) []workItem[V] {
 // not match, or could not be checked (an error, the deadline), is written again.
 // It returns how many entries will be written again. (A different value with the
 // same CRC-32C passes: a chance of 2^-32 per key.)
-func (s *Store[V]) verifyWritten(ctx context.Context, partitions []int32, parts [][]workItem[V]) int {
+func (s *Store[V]) verifyWritten(ctx context.Context, parts [][]workItem[V]) int {
 	type check struct {
 		it  *workItem[V]
 		cmd *redis.StringCmd
@@ -661,11 +828,10 @@ func (s *Store[V]) verifyWritten(ctx context.Context, partitions []int32, parts 
 	}
 	k := 0
 	_, _ = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
-		for pi, items := range parts {
-			prefix := string(s.partPrefix(nil, partitions[pi]))
+		for _, items := range parts {
 			for i := range items {
 				if items[i].skip {
-					checks[k].cmd = pipe.GetRange(ctx, prefix+items[i].key, -crcLen, -1)
+					checks[k].cmd = pipe.GetRange(ctx, items[i].rkey, -crcLen, -1)
 					k++
 				}
 			}
@@ -741,10 +907,19 @@ func (s *Store[V]) settle(b *spillBatch[V], mode spillMode) {
 		}
 		pt.mu.Unlock()
 	}()
+	// A spill of a partition nothing changed since it was collected (no Put,
+	// restore or removal; settles of the spill's other batches touch only their
+	// own keys) holds every item in the version collected: no lookup is needed to
+	// know it, only the delete of the written ones.
+	unchanged := mode != modeSync && pt.seq == b.snap.seq && pt.removed == b.snap.removed
 	for i, it := range b.items {
 		st := b.status[i]
-		e, ok := pt.m[it.key]
-		current := ok && e.ver == it.ver
+		var e entry[V]
+		ok, current := true, true
+		if !unchanged {
+			e, ok = pt.m[it.key]
+			current = ok && e.ver == it.ver
+		}
 		if st == ReasonNone && !current && ok && mode != modeSync {
 			st = ReasonChanged // an older version was written; the current one was not
 		}
@@ -918,7 +1093,7 @@ func (s *Store[V]) backoff(ctx context.Context, attempt int) bool {
 // send writes the pending items of b once and records each one's status
 // (write.go).
 func (s *Store[V]) send(ctx context.Context, sess *session, b, next *spillBatch[V], pending []int, buf []byte, offs []int) error {
-	w := s.newWrite(b, pending, buf, offs)
+	w := s.newWrite(sess, b, pending, buf, offs)
 	if s.cfg.fencing {
 		return s.sendFenced(ctx, sess, w, next)
 	}

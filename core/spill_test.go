@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -682,7 +683,12 @@ func TestRealOOMMidBatch(t *testing.T) {
 			base := usedMemory(t, rdb)
 			rdb.ConfigSet(ctx, "maxmemory", fmt.Sprint(base+2<<20))
 			defer rdb.ConfigSet(ctx, "maxmemory", "0")
-			s, _ := newStore(t, rdb, Fencing(fenced), SpillBatch(500), WithCompression(None))
+			// One worker: a fenced batch holds its queued SETs (500 KB) in the
+			// server until EXEC, so eight transactions in flight at once (8 x 500 KB
+			// against 2 MB of headroom) can all be refused, or not, depending on how
+			// the server interleaves their reads: whether any batch lands would be a
+			// race. Batches one after the other fill the headroom, then meet OOM.
+			s, _ := newStore(t, rdb, Fencing(fenced), SpillBatch(500), WithCompression(None), SpillParallelism(1))
 			big := bytes.Repeat([]byte("x"), 1024)
 			fill(s, 0, 5000, func(int32, int) []byte { return big })
 			rep, err := s.Spill(ctx, 0)
@@ -801,5 +807,109 @@ func TestSyncBacksOffWhileRedisRefuses(t *testing.T) {
 	rep, err := s.Sync(context.Background())
 	if err != nil || rep.Written != 50 {
 		t.Fatalf("after recovery: %+v %v", rep, err)
+	}
+}
+
+// TestSortByKeyOrdersLikeStrings checks the word-prefix sort against a plain
+// string sort on keys made to defeat it: prefixes of each other, zero bytes
+// where the padding is, keys that agree in the 16 bytes after their common
+// prefix, and a long common prefix.
+func TestSortByKeyOrdersLikeStrings(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 14))
+	alphabet := []byte{0, 1, 'a', 'b', 0xff}
+	for round := range 200 {
+		seen := map[string]bool{}
+		var items []workItem[int]
+		for len(items) < 1+round%40 {
+			n := rng.IntN(22)
+			if round%3 == 0 {
+				n = 16 + rng.IntN(4) // around the two words' end
+			}
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+			if round%4 == 1 {
+				b = append([]byte("a common prefix longer than 16 bytes "), b...)
+			}
+			if k := string(b); !seen[k] {
+				seen[k] = true
+				items = append(items, workItem[int]{key: k, v: len(items)})
+			}
+		}
+		got := sortByKey(slices.Clone(items))
+		want := slices.Clone(items)
+		slices.SortFunc(want, func(a, b workItem[int]) int { return strings.Compare(a.key, b.key) })
+		for i := range want {
+			if got[i].key != want[i].key || got[i].v != want[i].v {
+				t.Fatalf("round %d: position %d: got %q (item %d), want %q (item %d)", round, i, got[i].key, got[i].v, want[i].key, want[i].v)
+			}
+		}
+	}
+}
+
+// BenchmarkSortByKey sorts one partition's share of BenchmarkSpill's keys
+// (4,167 keys "dp:%08d"), collected in map order.
+func BenchmarkSortByKey(b *testing.B) {
+	m := map[string]int{}
+	for i := 0; i < 100_000; i += 24 {
+		m[fmt.Sprintf("dp:%08d", i)] = i
+	}
+	var items []workItem[int]
+	for k, v := range m {
+		items = append(items, workItem[int]{key: k, v: v})
+	}
+	work := make([]workItem[int], len(items))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(work, items)
+		sortByKey(work)
+	}
+}
+
+// TestSettleDropsOnlyWhatItHolds: changes to a partition while its spill is in
+// flight (a Delete, a Drop, a Put of another key) are seen when the batch settles:
+// Dropped counts only entries the spill removed from memory, and an entry put
+// meanwhile stays.
+func TestSettleDropsOnlyWhatItHolds(t *testing.T) {
+	for _, be := range backends(t) {
+		for _, tc := range []struct {
+			name    string
+			change  func(s *Store[[]byte])
+			dropped int
+			left    int
+		}{
+			{name: "none", change: func(*Store[[]byte]) {}, dropped: 3},
+			{name: "delete", change: func(s *Store[[]byte]) { s.Delete(0, "a") }, dropped: 2},
+			{name: "drop", change: func(s *Store[[]byte]) { s.Drop(0) }, dropped: 0},
+			{name: "put-other", change: func(s *Store[[]byte]) { s.Put(0, "z", []byte("new")) }, dropped: 3, left: 1},
+		} {
+			t.Run(be.name+"/"+tc.name, func(t *testing.T) {
+				ctx := context.Background()
+				var s *Store[[]byte]
+				var once sync.Once
+				hook := hookFunc{pipeline: func(ctx context.Context, cmds []redis.Cmder, next redis.ProcessPipelineHook) error {
+					if isTx(cmds) {
+						once.Do(func() { tc.change(s) })
+					}
+					return next(ctx, cmds)
+				}}
+				rdb := be.client(t, hook)
+				s, _ = newStore(t, rdb)
+				if err := s.Assigned(ctx, 1, 0); err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range []string{"a", "b", "c"} {
+					s.Put(0, k, []byte("v-"+k))
+				}
+				rep, err := s.Spill(ctx, 0)
+				if err != nil || rep.Written != 3 || rep.Dropped != tc.dropped {
+					t.Fatalf("spill: written %d, dropped %d, %v; want 3, %d", rep.Written, rep.Dropped, err, tc.dropped)
+				}
+				if n := s.Len(); n != tc.left {
+					t.Fatalf("%d entries left in memory, want %d", n, tc.left)
+				}
+			})
+		}
 	}
 }

@@ -63,6 +63,7 @@ type partition[V any] struct {
 	hits      uint64   // local hits, counted under mu
 	dirty     []string // keys listed for the next Sync (WriteThrough, Checkpoint), without duplicates
 	seq       uint64   // the last version handed out; never reset, so a version is never reused
+	removed   uint64   // raised by every removal from m other than a spill's settle (Delete, drops, releases): partSnap
 	own       ownership
 	claim     int64 // generation of the claim (owned)
 	fencedOut bool  // released because a newer generation holds the fence
@@ -311,6 +312,7 @@ func (s *Store[V]) Delete(p int32, key string) {
 	if pt := s.part(p); pt != nil {
 		pt.mu.Lock()
 		delete(pt.m, key)
+		pt.removed++
 		pt.mu.Unlock()
 	}
 }
@@ -400,6 +402,7 @@ func (s *Store[V]) drop(partitions []int32, release bool) int {
 		pt.mu.Lock()
 		n += len(pt.m)
 		pt.m = make(map[string]entry[V])
+		pt.removed++
 		pt.dirty = nil
 		if release {
 			pt.own = released
@@ -432,6 +435,7 @@ func (s *Store[V]) Assigned(ctx context.Context, gen int64, partitions ...int32)
 			// and others may have written the partition in between; what it holds
 			// could be stale.
 			pt.m = make(map[string]entry[V])
+			pt.removed++
 			pt.dirty = nil
 		}
 		pt.own, pt.claim, pt.fencedOut = owned, gen, false

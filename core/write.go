@@ -38,27 +38,56 @@ import (
 
 const watchRetries = 4
 
-// write is one send of a batch: the pending items and their encoded values.
+// write is one send of a batch: the pending items' SET commands, built without a
+// heap object per key beyond what go-redis needs (the command and its boxed key
+// and value): the Redis keys are those collect laid out (redisKeys), the
+// arguments of all SETs share one slice, the slices of commands are the
+// worker's (session: reused by its next send; go-redis is done with them when a
+// send returns), and one boxed TTL serves every key with the same TTL. The
+// arguments are exactly those go-redis's Set builds (set, key, value, then ex
+// seconds for whole seconds or px milliseconds, nothing for Persist), so the
+// wire and what hooks see are unchanged.
 type write[V any] struct {
 	b       *spillBatch[V]
+	sess    *session
 	pending []int
-	keys    []string
-	vals    [][]byte
-	ttls    []time.Duration
-	mttl    int64 // manifest TTL in ms (0: no manifest)
+	sets    [][]any // the arguments of each pending item's SET
+	mttl    int64   // manifest TTL in ms (0: no manifest)
 }
 
-func (s *Store[V]) newWrite(b *spillBatch[V], pending []int, buf []byte, offs []int) *write[V] {
-	prefix := string(s.partPrefix(nil, b.p))
-	w := &write[V]{b: b, pending: pending, keys: make([]string, len(pending)), vals: make([][]byte, len(pending)),
-		ttls: make([]time.Duration, len(pending))}
+const setArgs = 5 // set key value ex|px ttl
+
+func (s *Store[V]) newWrite(sess *session, b *spillBatch[V], pending []int, buf []byte, offs []int) *write[V] {
+	n := len(pending)
+	if cap(sess.args) < setArgs*n {
+		sess.args = make([]any, setArgs*n)
+	}
+	if cap(sess.sets) < n {
+		sess.sets = make([][]any, n)
+	}
+	w := &write[V]{b: b, sess: sess, pending: pending, sets: sess.sets[:n]}
+	args := sess.args[:setArgs*n]
+	var lastTTL time.Duration = -1
+	var unit, ttl any // boxed once per distinct TTL (in a row)
 	for k, i := range pending {
-		w.keys[k] = prefix + b.items[i].key
-		w.vals[k] = buf[offs[i]:offs[i+1]]
-		w.ttls[k] = time.Duration(ttlArg(s.ttlOf(b.p, b.items[i].key))) * time.Millisecond
+		d := time.Duration(ttlArg(s.ttlOf(b.p, b.items[i].key))) * time.Millisecond
 		if s.cfg.manifest {
-			w.mttl = max(w.mttl, w.ttls[k].Milliseconds())
+			w.mttl = max(w.mttl, d.Milliseconds())
 		}
+		a := args[setArgs*k : setArgs*k+3 : setArgs*k+setArgs]
+		a[0], a[1], a[2] = "set", b.items[i].rkey, buf[offs[i]:offs[i+1]]
+		if d > 0 {
+			if d != lastTTL {
+				lastTTL = d
+				if d%time.Second != 0 { // as go-redis's Set: px unless whole seconds
+					unit, ttl = "px", int64(d/time.Millisecond)
+				} else {
+					unit, ttl = "ex", int64(d/time.Second)
+				}
+			}
+			a = append(a, unit, ttl)
+		}
+		w.sets[k] = a
 	}
 	return w
 }
@@ -67,10 +96,17 @@ func (s *Store[V]) newWrite(b *spillBatch[V], pending []int, buf []byte, offs []
 // Inside a hand-written MULTI (queued), every reply before EXEC is +QUEUED, so
 // the manifest commands are read as status replies there.
 func (s *Store[V]) queue(ctx context.Context, pipe redis.Pipeliner, w *write[V], queued bool) []*redis.StatusCmd {
-	cmds := make([]*redis.StatusCmd, len(w.keys))
-	for k := range w.keys {
-		cmds[k] = pipe.Set(ctx, w.keys[k], w.vals[k], w.ttls[k])
+	ss := w.sess
+	n := len(w.sets)
+	if cap(ss.cmds) < n {
+		ss.cmds, ss.cmders = make([]*redis.StatusCmd, n), make([]redis.Cmder, n)
 	}
+	cmds, all := ss.cmds[:n], ss.cmders[:n]
+	for k, a := range w.sets {
+		cmds[k] = redis.NewStatusCmd(ctx, a...)
+		all[k] = cmds[k]
+	}
+	_ = pipe.BatchProcess(ctx, all...) // one append, not one per command
 	if w.mttl > 0 {
 		mk := s.metaKey(w.b.p, "keys")
 		args := make([]any, 0, 2+len(w.pending))
@@ -193,6 +229,11 @@ func (w *write[V]) noNode(err error) error {
 // holding at most one WATCH, and the fence read it issued ahead for its next
 // batch (prefetch), so that a fenced batch costs one round trip, not two.
 type session struct {
+	// The current send's SET arguments, per SET, and commands (newWrite, queue).
+	args     []any
+	sets     [][]any
+	cmds     []*redis.StatusCmd
+	cmders   []redis.Cmder
 	conns    map[*redis.Client]*redis.Conn
 	watching map[*redis.Conn]bool // a WATCH may be active on the connection
 	// The WATCH and GET of the next batch's fence, sent with this batch's EXEC.
