@@ -50,8 +50,7 @@ func ParseCompression(s string) (Compression, error) {
 // compressor holds per-goroutine compression state (the lz4 hash table). It is not
 // safe for concurrent use; each spill worker has its own.
 type compressor struct {
-	lz4   lz4.Compressor
-	small lz4Small // payloads up to lz4SmallMax bytes, same output (lz4small.go)
+	lz4 lz4.Compressor
 }
 
 var compressorPool = sync.Pool{New: func() any { return new(compressor) }}
@@ -88,9 +87,6 @@ func (c *compressor) compress(dst []byte, comp Compression, src []byte) ([]byte,
 	case LZ4:
 		bound := lz4.CompressBlockBound(len(src))
 		dst = grow(dst, bound)
-		if len(src) <= lz4SmallMax {
-			return dst[:len(dst)+c.small.compress(src, dst[len(dst):len(dst)+bound])], true
-		}
 		n, err := c.lz4.CompressBlock(src, dst[len(dst):len(dst)+bound])
 		if err != nil || n == 0 {
 			return dst, false
