@@ -222,7 +222,7 @@ func expand(calls []redisnode.TracedCall) []seqCall {
 		for i := range n {
 			sc := seqCall{cost: cost, service: svc}
 			if i == 0 {
-				sc.cost = wait + c.Cost - wait - cost*time.Duration(n-1)
+				sc.cost = c.Cost - cost*time.Duration(n-1) // the wait and the division's remainder
 			}
 			out = append(out, sc)
 		}

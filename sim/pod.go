@@ -43,14 +43,14 @@ const (
 
 type pod struct {
 	r     *runner
-	index int // incarnation index in runner.pods
+	index int    // incarnation index in runner.pods
+	slot  int    // replica ordinal
+	name  string // pod name (instance id with static membership)
+	id    broker.MemberID
+	state podState
 	// polledAt is the last tick the pod processed a batch in (or ran a sampled
 	// run's idle checkpoint: idleSync).
 	polledAt time.Duration
-	slot     int    // replica ordinal
-	name     string // pod name (instance id with static membership)
-	id       broker.MemberID
-	state    podState
 
 	store  *core.Store[ctxVal]
 	client redis.UniversalClient
