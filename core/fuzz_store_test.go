@@ -1076,6 +1076,9 @@ func (r *fzRun) sync(s int, nested bool) {
 	fs := r.stores[s]
 	now := r.clk.Now()
 	before := r.memory()
+	if got, want := fs.st.SyncDeferred(), max(0, fs.syncRetryAt.Sub(now)); got != want {
+		r.failf("(6) Sync deferral", "store %d: SyncDeferred %v, the back-off says %v", s, got, want)
+	}
 	rep, err := fs.st.Sync(r.spillCtx(s, nested, false))
 	deferred := errors.Is(err, ErrSyncDeferred)
 	if want := now.Before(fs.syncRetryAt); deferred != want {

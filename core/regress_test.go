@@ -276,13 +276,24 @@ func TestRegressSyncDeferredAndCheckpointKeepsCopy(t *testing.T) {
 	s, clk := newStore(t, rdb, WithStrategy(WriteThrough), Retries(1, time.Second))
 	s.Put(0, "k", []byte("v1"))
 	oom.Store(true)
+	if s.SyncDeferred() != 0 {
+		t.Fatalf("SyncDeferred before any refusal: %v", s.SyncDeferred())
+	}
 	if _, err := s.Sync(ctx); err == nil {
 		t.Fatal("Sync under OOM reported no error")
 	}
 	oom.Store(false)
+	left := s.SyncDeferred()
+	if left <= 0 || left > MaxSyncBackoff {
+		t.Fatalf("SyncDeferred after a refused Sync: %v, want a back-off in (0, %v]", left, MaxSyncBackoff)
+	}
 	rep, err := s.Sync(ctx)
 	if !errors.Is(err, ErrSyncDeferred) || rep == nil || rep.Written != 0 {
 		t.Fatalf("Sync in back-off: %+v, %v; want ErrSyncDeferred", rep, err)
+	}
+	clk.Advance(left)
+	if s.SyncDeferred() != 0 {
+		t.Fatalf("SyncDeferred once the back-off (%v) passed: %v", left, s.SyncDeferred())
 	}
 	clk.Advance(2 * time.Second)
 	if rep, err := s.Sync(ctx); err != nil || rep.Written != 1 {

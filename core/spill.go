@@ -212,6 +212,13 @@ func (s *Store[V]) Sync(ctx context.Context) (*SpillReport, error) {
 	return rep, err
 }
 
+// SyncDeferred is how long Sync will still defer (return ErrSyncDeferred
+// without writing) after Redis refused the last one: 0 when the next Sync
+// writes. A consumer may report it, or skip calling Sync until then.
+func (s *Store[V]) SyncDeferred() time.Duration {
+	return time.Duration(max(0, s.syncRetryAt.Load()-s.since()))
+}
+
 // MaxSyncBackoff caps the pause between Syncs while Redis refuses writes.
 const MaxSyncBackoff = 5 * time.Second
 

@@ -91,10 +91,6 @@ func cpuAnswer(r runView) string {
 		return ""
 	}
 	ops := FormatCount(r.metricOr("redis_ops_per_sec_peak", 0)) + " ops/s in 1 s"
-	if r.Sampling != nil && r.Sampling.Weight > 1 {
-		// A sampled run holds server time, not command counts (docs/sampling.md).
-		ops = "in 1 s"
-	}
 	s := fmt.Sprintf("**a Redis main thread was %s busy** at its peak (%s; over %s, queueing "+
 		"delay grows fast): **%s bring it under %s** (now %d)", FormatPercent(busy),
 		ops, FormatPercent(cpuBusyLimit),

@@ -613,8 +613,8 @@ func (v *view) writeSampling(b *bytes.Buffer) {
 			continue
 		}
 		line := fmt.Sprintf("**Sampled:** %s of %s datapoints simulated (rate %s%s), each standing for %s: "+
-			"every count, size, memory figure and duration below is scaled to all %s, except the counts of Redis "+
-			"commands and round trips, which read low (docs/sampling.md).",
+			"every count, size, memory figure and duration below is scaled to all %s; the counts of Redis "+
+			"commands and round trips are estimated from the real consumers' polls (docs/sampling.md).",
 			FormatCount(float64(s.Simulated)), FormatCount(float64(s.Datapoints)), sig(s.Rate, 3),
 			map[bool]string{true: ", chosen by sample_rate: auto", false: ""}[s.Auto], FormatCount(float64(s.Weight)),
 			FormatCount(float64(s.Datapoints)))

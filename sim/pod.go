@@ -51,6 +51,31 @@ type pod struct {
 	// polledAt is the last tick the pod processed a batch in (or ran a sampled
 	// run's idle checkpoint: idleSync).
 	polledAt time.Duration
+	// A sampled run's count of the real polls its polls stand for
+	// (realpolls.go): unseen, those of the ticks since the pod's last sampled
+	// poll that fetched nothing; restoreWin and syncWin, those since the last
+	// restore and the last Sync that made calls. backoff is the back-off the
+	// store took after its last Sync (0: that Sync wrote), retryAt when the real
+	// store's retries next end.
+	unseen, restoreWin, syncWin realPolls
+	backoff, retryAt            time.Duration
+	// What processing put since the last Sync, for its count of round trips
+	// (syncTrips): keys, and how many in each partition (dirtyList: those
+	// with any, in the order they came).
+	dirtied     int
+	dirtyParts  []int // by partition
+	dirtyList   []int32
+	dirtyCounts []int // syncTrips' scratch
+	// The partitions the pod missed keys of since its partitions last changed
+	// (restoreTrips).
+	missParts  []bool
+	missPartsN int
+	// restoreTrips' scratch: the partitions a restore reads and its nodes,
+	// with the keys it reads in each.
+	restoreParts    []int32
+	restorePartKeys []int
+	restoreNodes    []*redisnode.Node
+	restoreKeys     []int
 
 	store  *core.Store[ctxVal]
 	client redis.UniversalClient
@@ -237,10 +262,15 @@ func (p *pod) Assign(gen int32, owned, added []int32) {
 		p.pos[part] = max(p.r.group.Committed(part), p.r.log.StartOffset(part))
 	}
 	// Partitions no longer owned (cooperative rounds keep the rest).
+	moved := len(added) > 0
 	for part := range p.pos {
 		if !slices.Contains(owned, part) {
 			delete(p.pos, part)
+			moved = true
 		}
+	}
+	if moved {
+		p.reassigned()
 	}
 	if p.r.cfg.eagerRestore && len(added) > 0 && p.r.strategy != core.MemoryOnly {
 		rep, _ := p.store.Warm(ctx, added...)

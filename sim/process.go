@@ -67,6 +67,7 @@ func (p *pod) poll(now time.Duration, ahead bool) {
 		} else {
 			batch = p.fetch(parts, now, batchMax)
 			if len(batch) == 0 {
+				p.missedPoll(now)
 				p.cursor = now
 				if ahead {
 					p.held = heldFinished
@@ -76,6 +77,7 @@ func (p *pod) poll(now time.Duration, ahead bool) {
 				return
 			}
 			p.polledAt = now
+			p.polled(len(batch))
 			first := batch[0].rec.At
 			for _, b := range batch {
 				first = min(first, b.rec.At)
@@ -317,7 +319,7 @@ func (p *pod) restore(batch []fetched) []lookup {
 		return pre
 	}
 	ctx, m := p.meterCtx(0, 1)
-	m.Batch = r.cfg.restoreBatch(len(batch), len(p.refs), r.livePods())
+	p.restoreTrips(m)
 	m.Trace = r.clients.trace
 	rep, _ := p.store.Restore(ctx, p.refs)
 	r.redis.deliverRemovals() // why a key is missing (evicted a moment ago) before the miss is judged
@@ -379,6 +381,7 @@ func (p *pod) process(b fetched, pre lookup) {
 		}
 	}
 	p.store.Put(b.part, key, ctxVal{Key: k, Seq: seq})
+	p.dirty(b.part)
 	p.fx.effect(effect{kind: effInMemory, k: k})
 }
 
@@ -444,10 +447,12 @@ func (p *pod) sync() {
 	ctx, m := p.meterCtx(0, r.cfg.spillParallelism)
 	m.Batch = r.cfg.realSpillBatch
 	m.Trace = r.clients.trace
+	p.syncTrips(m)
 	rep, err := p.store.Sync(ctx)
 	if rep == nil {
 		return
 	}
+	p.synced(r.eng.Now(), err)
 	took := r.clients.elapsed(m) // the pod's threads share the Sync (clientpool.go)
 	p.cursor += took
 	r.bookSpill(p, rep, took, nil)

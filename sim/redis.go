@@ -141,6 +141,26 @@ func (f *redisFleet) resize(n int) error {
 	return f.ring.SetNodes(f.active)
 }
 
+// nodeOf is the node that holds partition p's keys now (they share a hash
+// tag), for counting the nodes a call of many partitions reaches.
+func (f *redisFleet) nodeOf(p int32) *redisnode.Node {
+	switch {
+	case f.cluster != nil:
+		return f.cluster.Owner(f.clusterSlot[p])
+	case f.ring != nil:
+		return f.ring.NodeFor(workload.RedisKey(p, ""))
+	}
+	return f.active[0]
+}
+
+// shards is how many nodes the keys are spread over.
+func (f *redisFleet) shards() int {
+	if f.cluster != nil {
+		return len(f.cluster.Masters())
+	}
+	return len(f.active)
+}
+
 func (f *redisFleet) close() {
 	if f.ring != nil {
 		f.ring.Close()

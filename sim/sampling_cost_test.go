@@ -56,6 +56,8 @@ var samplingDocMetrics = []samplingDocMetric{
 	{"spill_duration_max", "spill_duration_max (ms)", func(v float64) string { return fmt.Sprintf("%.1f", 1000*v) }, false},
 	{"redis_round_trips", "redis_round_trips", countText, true},
 	{"redis_ops", "redis_ops", countText, true},
+	{"redis_ops_per_sec_peak", "redis_ops_per_sec_peak", countText, true},
+	{"redis_cpu_peak_utilization", "redis_cpu_peak_utilization", func(v float64) string { return fmt.Sprintf("%.3f", v) }, true},
 }
 
 func countText(v float64) string { return fmt.Sprintf("%.0f", v) }

@@ -28,11 +28,12 @@ type samplingCase struct {
 
 // samplingRun is one run of a samplingCase (its label as in results.json).
 // spillNoise, when set, says why that run's spill_duration_max is not held to
-// the tolerance (docs/sampling.md has the measured values); every other metric
-// still is.
+// the tolerance, tripsNoise why its redis_round_trips is not (docs/sampling.md
+// has the measured values); every other metric still is.
 type samplingRun struct {
 	label      string
 	spillNoise string
+	tripsNoise string
 }
 
 // Why a run's longest spill is not reproducible by a sampled run.
@@ -47,24 +48,32 @@ const (
 	// write in that tick (38.7 ms exact and at 0.1; 32.8 ms at 0.02, the
 	// start-up burst).
 	noiseSmallSpill = "the longest spill is a sync of a few keys"
+	// A restore that finds keys in Redis deletes them (take) in a second round
+	// trip. A real restore of many misses finds some; a sampled one of a few
+	// often finds none and makes no take call, and the share counted for those
+	// that do (redisnode.Meter.share) does not make up for it: grace-period,
+	// whose short grace leaves most spilled keys unwritten, reads its round
+	// trips 27 % and 34 % low (1232 exact; 901 at 0.1, 811 at 0.02), its take
+	// calls a third of the exact run's.
+	noiseTakeCalls = "a sampled restore that finds none of its keys makes no take call"
 )
 
 // samplingCases covers every shipped scenario that sampling accepts;
 // samplingExcluded names the rest and why.
 var samplingCases = []samplingCase{
-	{"aof-rewrite", 100_000, []samplingRun{{label: "uncapped"}, {"maxmemory-40pct", noiseSmallSpill}}},
+	{"aof-rewrite", 100_000, []samplingRun{{label: "uncapped"}, {label: "maxmemory-40pct", spillNoise: noiseSmallSpill}}},
 	{"bgsave-fork-oom", 50_000, []samplingRun{{label: "uncapped"}, {label: "maxmemory-45pct"}}},
 	{"client-contention", 30_000, []samplingRun{{label: "shared"}, {label: "per-thread"}}},
 	{"cluster-resharding", 60_000, []samplingRun{{label: "ring"}, {label: "cluster"}}},
 	{"crash", 50_000, []samplingRun{{label: "spill-on-revoke"}, {label: "checkpoint-30s"}}},
-	{"grace-period", 120_000, []samplingRun{{label: "parallelism-4/consumers.termination_grace=250ms"}}},
+	{"grace-period", 120_000, []samplingRun{{label: "parallelism-4/consumers.termination_grace=250ms", tripsNoise: noiseTakeCalls}}},
 	{"redis-cpu-headroom", 100_000, []samplingRun{{label: "one-node"}}},
 	{"ha-failover", 60_000, []samplingRun{{label: "la-no-replica"}}},
 	{"ring-resharding", 120_000, []samplingRun{{label: "spill-on-revoke"}}},
 	{"rolling-deploy", 40_000, []samplingRun{{label: "eager-range"}, {label: "cooperative-sticky"}}},
 	{"scale-in", 50_000, []samplingRun{{label: "spill-on-revoke"}}},
 	{"staggered-bgsave", 60_000, []samplingRun{{label: "together"}, {label: "staggered"}}},
-	{"ttl-bug", 10_000, []samplingRun{{"ttl-bug", noiseSmallSpill}}},
+	{"ttl-bug", 10_000, []samplingRun{{label: "ttl-bug", spillNoise: noiseSmallSpill}}},
 	{"value-format", 50_000, []samplingRun{{label: "redundant-json"}, {label: "compact-binary"}}},
 	{"write-through-cost", 30_000, []samplingRun{{label: "write-through"}}},
 	{"zombie", 60_000, []samplingRun{{label: "unfenced"}, {label: "fenced"}}},
@@ -216,9 +225,14 @@ func TestSampledMatchesExact(t *testing.T) {
 					check("redis_cow_peak_bytes", 0.05, 0)
 					held = src.runs == nil || src.runs[i].spillNoise == "" // logged either way
 					check("spill_duration_max", 0.10, 0)
-					held = false // logged only (docs/sampling.md, known gaps)
-					check("redis_round_trips", 0, 0)
-					check("redis_ops", 0, 0)
+					// The counts of commands and round trips are estimated from the
+					// real polls a sampled one stands for (sim/realpolls.go): within
+					// 20 %, or a few hundred where a run makes few (crash's revoke
+					// run: 312 round trips, 1,634 commands).
+					held = src.runs == nil || src.runs[i].tripsNoise == ""
+					check("redis_round_trips", 0.20, 100)
+					held = true
+					check("redis_ops", 0.20, 500)
 				}
 			}
 		})

@@ -90,20 +90,6 @@ func (s *settings) scale() {
 	s.spillBatch = max(1, (s.spillBatch+w/2)/w)
 }
 
-// restoreBatch is, in a sampled run, the real keys one real restore call
-// carries when a poll of n simulated messages misses k of them: the poll stands
-// for polls = n × weight / realPerPoll real polls (at least one), and its k ×
-// weight misses fall in min(polls, k × weight) of them, one restore round trip
-// each, all on this pod's timeline. 0 without sampling.
-func (s *settings) restoreBatch(n, k, pods int) int {
-	if s.weight <= 1 || k == 0 {
-		return 0
-	}
-	misses := k * s.weight
-	polls := max(1, n*s.weight/s.realPerPoll(pods))
-	return max(1, (misses+min(polls, misses)-1)/min(polls, misses))
-}
-
 // realPollsEveryTick reports whether, in a sampled run, each of pods consumers
 // receives a tick's worth of records or more at the real message rate (at least
 // one per tick on average), so the real consumers poll something every tick.

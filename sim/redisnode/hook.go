@@ -211,6 +211,7 @@ type admission struct {
 	// calls is the real calls this one stands for and weights the real commands
 	// each of its commands does (weight.go: 1 and nil without sampling).
 	calls   float64
+	trips   float64 // the real round trips it counts as (weight.go trips)
 	weights []int64
 }
 
@@ -310,7 +311,7 @@ func (n *Node) run(ctx context.Context, cmds []redis.Cmder, a *admission, next f
 // commands, and queues the keys they wrote and read for the models (folded now
 // for lane 0, else when the action's calls are settled).
 func (n *Node) record(c *callState, cmds []redis.Cmder, a *admission) {
-	n.countRoundTrips(a.calls)
+	n.countRoundTrips(a.trips)
 	mn := c.mn
 	rec := &callRec{meter: c.m, seq: mn.seq, laneAt: c.laneAt, lane: c.lane, laneSeq: mn.laneSeq[c.lane], at: c.now,
 		start: c.start, work: a.svc, repl: c.repl}

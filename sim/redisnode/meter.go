@@ -41,6 +41,25 @@ type Meter struct {
 	// calls, made one after the other on its lane. 0: each call stands for one
 	// real call carrying all those keys.
 	Batch int
+	// KeyedTrips and BareTrips, in a sampled run, are the real round trips
+	// each call of the action stands for when it stands for several real
+	// actions (a sampled poll's restore or write-through Sync, for those of the
+	// real consumer's polls in that time; weight.go trips): a call that carries
+	// weighted keys counts KeyedTrips times the share of the real actions that
+	// carry one of its keys (Keys, PerAction), and at least its real calls
+	// (Batch); one that carries none counts BareTrips. 0: one. They change the
+	// counts of round trips and commands, not the action's time.
+	KeyedTrips, BareTrips float64
+	// Keys is how many weighted keys the action carries in all its calls, and
+	// PerAction how many real keys each real action carries: a call carrying k
+	// of them is made by the real actions that carry one of its k × weight real
+	// keys, 1 − (1 − k/Keys)^PerAction of them. Keys 0: all of them.
+	Keys      int
+	PerAction float64
+	// KeyedOps is, likewise, the real commands a multi-key command (an MGET of
+	// one partition's keys) stands for per share of the real actions that carry
+	// one of its keys. 0: one per real call.
+	KeyedOps float64
 	// Trace, when set, keeps every call's cost per lane (Traced): the client
 	// pool model (sim/clientpool.go) replays them on the client's connections.
 	Trace bool

@@ -79,6 +79,7 @@ type Node struct {
 
 	busyUntil time.Duration
 	rtCarry   float64 // fraction of a round trip not yet counted (weight.go)
+	opsCarry  float64 // fraction of a command not yet counted (weight.go shareOps)
 	spikes    []spike
 	at        time.Duration // the node's clock: the latest time it processed
 

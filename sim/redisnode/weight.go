@@ -26,7 +26,12 @@ import (
 //     count W per weighted key;
 //   - calls (hook.go, admit): a call that carries weighted keys stands for the
 //     real calls that would carry the keys they stand for (Meter.Batch), and its
-//     service time, round trips, ops and bytes are those real calls'.
+//     service time and bytes are those real calls';
+//   - round trips and commands: an action that stands for several real ones
+//     (Meter.Polls: a sampled poll's restore or write-through Sync stands for
+//     the real consumer's polls in that time, each with its own) counts their
+//     round trips and commands (trips), while its time stays that of the
+//     sampled action.
 //
 // Not modelled: the spread of the keys a sampled key stands for (they are exact
 // copies of it: same size, same TTL, written at the same instant), so effects
@@ -55,7 +60,7 @@ func (n *Node) weightOf(key string) int64 {
 // times its keys and bytes, once per real call. m.Batch sets the real calls
 // (Meter.Batch).
 func (n *Node) weigh(m *Meter, cmds []redis.Cmder, a *admission) {
-	a.calls = 1
+	a.calls, a.trips = 1, 1
 	if n.cfg.Weight <= 1 {
 		return
 	}
@@ -65,21 +70,44 @@ func (n *Node) weigh(m *Meter, cmds []redis.Cmder, a *admission) {
 		data[i] = n.weightedKeys(&a.infos[i], c)
 		total += data[i]
 	}
+	w := n.cfg.Weight
 	if total == 0 {
+		if !loadsScripts(cmds) { // a SCRIPT LOAD is once per client, not per real action
+			a.trips = trips(m, 0, 1)
+		}
+		if a.trips != 1 {
+			a.weights = make([]int64, len(cmds))
+			for i := range cmds {
+				a.weights[i] = n.shareOps(a.trips)
+			}
+		}
 		return
 	}
-	w := n.cfg.Weight
 	if m != nil && m.Batch > 0 {
 		// A fraction when the call's keys stand for less than one real batch
-		// (spill_batch below the weight): its share of a real call's round trip.
+		// (spill_batch below the weight): its share of a real call's time.
 		a.calls = float64(int64(total)*w) / float64(m.Batch)
+	}
+	a.trips = trips(m, total, a.calls)
+	// The real commands of the multi-key commands (keyedOps), and of the
+	// commands without weighted keys: as many as the multi-key ones on average
+	// (an MGET's fence read), else one per real call (MULTI, EXEC).
+	multis, multiOps := 0, 0.0
+	for i := range cmds {
+		if data[i] > 0 && multiKey(&a.infos[i]) {
+			multis++
+			multiOps += keyedOps(m, data[i], a.trips)
+		}
+	}
+	bare := a.trips
+	if multis > 0 {
+		bare = multiOps / float64(multis)
 	}
 	a.weights = make([]int64, len(cmds))
 	a.svc = 0
-	calls := max(1, int64(math.Round(a.calls)))
 	for i, c := range cmds {
 		if data[i] == 0 {
-			a.weights[i] = calls
+			a.weights[i] = n.shareOps(bare)
 			if a.rejects[i] == nil {
 				a.svc += time.Duration(a.calls * float64(n.serviceTime(&a.infos[i], n.readBytes(&a.infos[i]), argBytes(c))))
 			}
@@ -90,7 +118,7 @@ func (n *Node) weigh(m *Meter, cmds []redis.Cmder, a *admission) {
 		multi := multiKey(&a.infos[i])
 		a.weights[i] = w
 		if multi {
-			a.weights[i] = calls
+			a.weights[i] = n.shareOps(keyedOps(m, data[i], a.trips))
 		}
 		if a.rejects[i] != nil {
 			continue
@@ -108,6 +136,16 @@ func (n *Node) weigh(m *Meter, cmds []redis.Cmder, a *admission) {
 		read := int64(float64(n.readBytes(&a.infos[i])) * q)
 		a.svc += time.Duration(a.calls * float64(n.serviceTime(&ci, read, int(float64(argBytes(c))*q))))
 	}
+}
+
+// loadsScripts reports whether a call only loads scripts.
+func loadsScripts(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if c.Name() != "script" {
+			return false
+		}
+	}
+	return true
 }
 
 // multiKey reports whether a command's shape takes any number of keys.
@@ -151,6 +189,56 @@ func (a *admission) weight(i int) int64 {
 		return 1
 	}
 	return a.weights[i]
+}
+
+// trips is the real round trips a call of m stands for, for the counts (the
+// node's RoundTrips, its commands' weights), when it carries keys weighted
+// keys and takes calls real calls' time (weigh): with keys, at least calls (a
+// spill's last, partial batch is one round trip) and m's KeyedTrips times the
+// share of the real actions that carry one of them (Meter.Keys, PerAction),
+// or one without KeyedTrips; without keys, m's BareTrips. No meter: calls.
+func trips(m *Meter, keys int, calls float64) float64 {
+	switch {
+	case m == nil:
+		return calls
+	case keys == 0:
+		return max(1, m.BareTrips)
+	case m.KeyedTrips <= 0:
+		return max(calls, 1)
+	}
+	return max(calls, m.KeyedTrips*m.share(keys))
+}
+
+// keyedOps is the real commands a multi-key command naming keys weighted keys
+// stands for, in a call standing for trips real ones: m's KeyedOps times the
+// share of the real actions that carry one of its keys (an MGET of one
+// partition's misses), else one per real call.
+func keyedOps(m *Meter, keys int, trips float64) float64 {
+	if m == nil || m.KeyedOps <= 0 {
+		return trips
+	}
+	return m.KeyedOps * m.share(keys)
+}
+
+// share is the share of m's real actions that carry one of the real keys keys
+// weighted keys stand for: 1 − (1 − keys/Keys)^PerAction (1 without Keys).
+func (m *Meter) share(keys int) float64 {
+	if m.Keys <= 0 || keys >= m.Keys {
+		return 1
+	}
+	return -math.Expm1(max(1, m.PerAction) * math.Log1p(-float64(keys)/float64(m.Keys)))
+}
+
+// shareOps is the whole real commands of one command standing for x real ones;
+// fractions add up across commands (deterministically, in call order).
+func (n *Node) shareOps(x float64) int64 {
+	if x == 1 {
+		return 1
+	}
+	n.opsCarry += x
+	whole := math.Floor(n.opsCarry)
+	n.opsCarry -= whole
+	return int64(whole)
 }
 
 // countRoundTrips counts the real round trips a call stands for; fractions

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -78,5 +80,66 @@ func TestWeightedCallCostsTheRealCalls(t *testing.T) {
 				t.Fatalf("server busy %v sampled (W=%d, %d keys), %v exact (%d keys)", sampled, w, keys, exact, w*keys)
 			}
 		})
+	}
+}
+
+// TestSampledActionCountsRealTrips: a sampled action that stands for several
+// real ones (a sampled poll's restore or Sync standing for the real consumer's
+// in that time: Meter.KeyedTrips, BareTrips, KeyedOps, Keys, PerAction) counts
+// their round trips and commands, and takes the time it took before. Without
+// them, a call carrying less than a real batch still counts one round trip (a
+// partial batch is sent on its own). Write-through runs once read their round
+// trips 77–100 % low: a sampled Sync's SETs counted as 2 % of one round trip.
+func TestSampledActionCountsRealTrips(t *testing.T) {
+	const w = 10
+	sampled := func(k string) bool { return strings.HasPrefix(k, "ctx:") }
+	run := func(t *testing.T, m *Meter) (Stats, time.Duration) {
+		_, node := newNode(t, Config{Weight: w, Weighted: sampled})
+		ctx := WithMeter(context.Background(), m)
+		rdb := node.NewClient(1)
+		// A fence read: no sampled key.
+		p := rdb.Pipeline()
+		p.Get(ctx, "fence:1")
+		p.Get(ctx, "fence:2")
+		if _, err := p.Exec(ctx); err != nil && err != redis.Nil {
+			t.Fatal(err)
+		}
+		// A transaction of two sampled keys: 20 real keys, far less than a batch.
+		if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, "ctx:1", "v", 0)
+			p.Set(ctx, "ctx:2", "v", 0)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// One of the two keys read back with its fence, as a restore reads a
+		// partition: an MGET and a GET.
+		p = rdb.Pipeline()
+		p.MGet(ctx, "ctx:1")
+		p.Get(ctx, "fence:1")
+		if _, err := p.Exec(ctx); err != nil && err != redis.Nil {
+			t.Fatal(err)
+		}
+		return node.Stats(), m.Elapsed()
+	}
+	plain, plainTook := run(t, &Meter{Batch: 1000})
+	if want := int64(2 + 2 + 2*w + 1 + 1); plain.RoundTrips != 3 || plain.Ops != want {
+		t.Errorf("without real actions: %d round trips, %d commands; want 3 and %d", plain.RoundTrips, plain.Ops, want)
+	}
+	// 6.5 real actions carrying 4 real keys each: of them, 1 − (1/2)^4 carry
+	// one of the 10 real keys ctx:1 stands for; 10 real MGETs per such share.
+	many, manyTook := run(t, &Meter{Batch: 1000, KeyedTrips: 6.5, BareTrips: 6.5, KeyedOps: 10, Keys: 2, PerAction: 4})
+	read := 1 - math.Pow(0.5, 4)
+	// Round trips: 6.5 fence reads, 6.5 transactions, 6.5 × read restores.
+	if want := int64(6.5 + 6.5 + 6.5*read); many.RoundTrips != want {
+		t.Errorf("standing for 6.5 real actions: %d round trips, want %d", many.RoundTrips, want)
+	}
+	// Commands: 2 × 6.5 GETs; 2 × 6.5 of MULTI and EXEC and 20 SETs; 10 × read
+	// MGETs and as many fence GETs.
+	if want := int64(13 + 13 + 2*w + 2*10*read); many.Ops != want {
+		t.Errorf("standing for 6.5 real actions: %d commands, want %d", many.Ops, want)
+	}
+	if manyTook != plainTook {
+		t.Errorf("the action took %v standing for 6.5 real ones, %v alone: its time must not change", manyTook, plainTook)
 	}
 }
