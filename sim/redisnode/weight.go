@@ -28,10 +28,10 @@ import (
 //     real calls that would carry the keys they stand for (Meter.Batch), and its
 //     service time and bytes are those real calls';
 //   - round trips and commands: an action that stands for several real ones
-//     (Meter.Polls: a sampled poll's restore or write-through Sync stands for
-//     the real consumer's polls in that time, each with its own) counts their
-//     round trips and commands (trips), while its time stays that of the
-//     sampled action.
+//     (a sampled poll's restore or write-through Sync stands for those of the
+//     real consumer's polls in that time: Meter.KeyedTrips, BareTrips,
+//     KeyedOps, set by sim/realpolls.go) counts their round trips and commands
+//     (trips, keyedOps), while its time stays that of the sampled action.
 //
 // Not modelled: the spread of the keys a sampled key stands for (they are exact
 // copies of it: same size, same TTL, written at the same instant), so effects
@@ -51,10 +51,11 @@ func (n *Node) weightOf(key string) int64 {
 
 // weigh sets a call's real calls and per-command weights, and makes its service
 // time that of the real calls, when the call carries weighted keys (Weight > 1).
-// A command's weight is the real commands it stands for: Weight for one that
-// names weighted keys (each stands for Weight keys; a multi-key command's keys
-// are shared among the calls), the call's real call count for the others (a
-// WATCH, MULTI or EXEC per real batch). A single-key command's service time
+// A command's weight is the real commands it stands for: Weight for a
+// single-key one that names a weighted key; for a multi-key one, one per real
+// call, or its share of Meter.KeyedOps (keyedOps); for the others (a WATCH,
+// MULTI or EXEC) one per real round trip (trips), or as many as the call's
+// multi-key commands on average (an MGET's fence read). A single-key command's service time
 // counts Weight times (a GET or GETRANGE costs per command: scaling its keys
 // instead would charge it once per real call); a multi-key one's is Weight/calls
 // times its keys and bytes, once per real call. m.Batch sets the real calls
