@@ -104,11 +104,10 @@ func (p *pod) reassigned() {
 // share is how many of polls real polls, carrying msgs × weight messages in
 // all, have one of the k × weight of them that do something (miss, put).
 func (s *settings) share(polls float64, k, msgs int) float64 {
-	if k == 0 || msgs == 0 || polls <= 0 {
+	if polls <= 0 {
 		return 0
 	}
-	per := max(1, float64(msgs*s.weight)/polls)
-	return polls * -math.Expm1(per*math.Log1p(-min(1, float64(k)/float64(msgs))))
+	return polls * redisnode.CarryShare(k, msgs, float64(msgs*s.weight)/polls)
 }
 
 // restoreTrips sets a sampled poll's restore (its k misses) to stand for the
@@ -139,27 +138,26 @@ func (p *pod) restoreTrips(m *redisnode.Meter) {
 		p.missParts = make([]bool, len(r.processed))
 	}
 	for _, ref := range p.refs {
-		if slices.Contains(p.restoreParts, ref.Partition) {
-			continue
-		}
-		if !p.missParts[ref.Partition] {
-			p.missParts[ref.Partition] = true
-			p.missPartsN++
-		}
-		keys := 0
-		for _, other := range p.refs {
-			if other.Partition == ref.Partition {
-				keys++
+		part := ref.Partition
+		i := slices.Index(p.restoreParts, part)
+		if i < 0 {
+			i = len(p.restoreParts)
+			p.restoreParts, p.restorePartKeys = append(p.restoreParts, part), append(p.restorePartKeys, 0)
+			if !p.missParts[part] {
+				p.missParts[part] = true
+				p.missPartsN++
 			}
 		}
-		p.restoreParts, p.restorePartKeys = append(p.restoreParts, ref.Partition), append(p.restorePartKeys, keys)
-		node := r.redis.nodeOf(ref.Partition)
-		i := slices.Index(p.restoreNodes, node)
-		if i < 0 {
-			i = len(p.restoreNodes)
+		p.restorePartKeys[i]++
+	}
+	for i, part := range p.restoreParts {
+		node := r.redis.nodeOf(part)
+		j := slices.Index(p.restoreNodes, node)
+		if j < 0 {
+			j = len(p.restoreNodes)
 			p.restoreNodes, p.restoreKeys = append(p.restoreNodes, node), append(p.restoreKeys, 0)
 		}
-		p.restoreKeys[i] += keys
+		p.restoreKeys[j] += p.restorePartKeys[i]
 	}
 	d := touched(float64(p.missPartsN), perRestore)
 	n := touched(float64(r.redis.shards()), d)
@@ -182,7 +180,7 @@ func touched(n, keys float64) float64 {
 func sharesOf(counts []int, total int, per float64) float64 {
 	sum := 0.0
 	for _, c := range counts {
-		sum += -math.Expm1(max(1, per) * math.Log1p(-min(1, float64(c)/float64(total))))
+		sum += redisnode.CarryShare(c, total, per)
 	}
 	return max(sum, 1e-9)
 }

@@ -224,10 +224,20 @@ func keyedOps(m *Meter, keys int, trips float64) float64 {
 // share is the share of m's real actions that carry one of the real keys keys
 // weighted keys stand for: 1 − (1 − keys/Keys)^PerAction (1 without Keys).
 func (m *Meter) share(keys int) float64 {
-	if m.Keys <= 0 || keys >= m.Keys {
+	if m.Keys <= 0 {
 		return 1
 	}
-	return -math.Expm1(max(1, m.PerAction) * math.Log1p(-float64(keys)/float64(m.Keys)))
+	return CarryShare(keys, m.Keys, m.PerAction)
+}
+
+// CarryShare is the share of actions of per keys (at least one), drawn from a
+// pool of total of which keys are marked, that carry a marked one:
+// 1 − (1 − keys/total)^per.
+func CarryShare(keys, total int, per float64) float64 {
+	if keys <= 0 || total <= 0 {
+		return 0
+	}
+	return -math.Expm1(max(1, per) * math.Log1p(-min(1, float64(keys)/float64(total))))
 }
 
 // shareOps is the whole real commands of one command standing for x real ones;
